@@ -1,0 +1,30 @@
+"""chainrule: a deep-learning framework on NumPy with PyTorch's API.
+
+>>> import chainrule as cr
+>>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> (x * x).sum().backward()
+>>> x.grad
+tensor([2., 4., 6.])
+"""
+from chainrule.backend import manual_seed, Device as device  # noqa: F401
+from chainrule.core.dtype import (  # noqa: F401
+    dtype, float16, float32, float64, int8, uint8, int16, int32, int64, bool_ as bool,
+    get_default_dtype, set_default_dtype, result_type as _np_result_type)
+from chainrule.core.dtype import float16 as half, float64 as double  # noqa: F401
+from chainrule.core.dtype import float32 as float, int64 as long  # noqa: F401
+from chainrule.core.tensor import Tensor  # noqa: F401
+from chainrule.core.creation import *  # noqa: F401,F403
+from chainrule.core.grad_mode import (  # noqa: F401
+    no_grad, enable_grad, set_grad_enabled, is_grad_enabled)
+from chainrule.functional import *  # noqa: F401,F403
+from chainrule import autograd  # noqa: F401,E402
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()

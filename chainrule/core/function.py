@@ -1,0 +1,183 @@
+"""The Function base: one differentiable op = one subclass.
+
+``forward`` works on raw arrays (NumPy or CuPy) and returns an array or a
+tuple of arrays; ``backward`` receives the output gradients as Tensors and
+returns one gradient (Tensor or None) per input, written with differentiable
+Tensor ops so that higher-order gradients come for free.  The engine, not the
+op, sums broadcast gradients back to each input's shape and casts them to the
+input's dtype.
+"""
+import numpy as np
+
+from chainrule.backend import xp_of
+from chainrule.core import grad_mode as _gm
+
+__all__ = ["Function"]
+
+try:
+    import cupy as _cp  # type: ignore
+    _ARRAY_TYPES = (np.ndarray, _cp.ndarray)
+except Exception:  # pragma: no cover
+    _ARRAY_TYPES = (np.ndarray,)
+
+
+class Function:
+    """Base class of the built-in ops (see ``chainrule.autograd.Function`` for
+    the torch-style public variant).
+
+    Class attributes an op may override:
+
+    * ``save_inputs`` - keep the input Tensors for backward (default True;
+      ops whose backward needs no input values set False to save memory);
+    * ``save_output`` - keep the output arrays for backward (``self.output(i)``);
+    * ``is_view`` - the output shares memory (and the version counter) with
+      input 0;
+    * ``differentiable`` - False for ops like ``argmax``/``floor`` whose
+      outputs never require grad.
+    """
+    save_inputs = True
+    save_output = False
+    is_view = False
+    differentiable = True
+
+    generation = 0
+    _freed = False
+    inputs = ()
+
+    # ------------------------------------------------------------ interface
+    def forward(self, *xs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, *gys):  # pragma: no cover - abstract
+        raise RuntimeError(f"{self.name()} is not differentiable")
+
+    @classmethod
+    def name(cls):
+        return cls.__name__
+
+    def __repr__(self):
+        return f"<{self.name()}Backward>"
+
+    # ------------------------------------------------------------ calling
+    def __call__(self, *inputs):
+        from chainrule.core.tensor import _make
+        ys = self.forward(*[t._data for t in inputs])
+        single = not isinstance(ys, tuple)
+        if single:
+            ys = (ys,)
+        ys = tuple(y if isinstance(y, _ARRAY_TYPES) else xp_of(y).asarray(y) for y in ys)
+        record = _gm._State.enabled and self.differentiable and \
+            any(t.requires_grad for t in inputs)
+        if not record:
+            if self.is_view:
+                outs = tuple(_make(y, version=inputs[0]._version, is_view=True) for y in ys)
+            else:
+                outs = tuple(_make(y) for y in ys)
+            return outs[0] if single else outs
+        gen = 0
+        edges = []
+        for t in inputs:
+            fn = t.grad_fn
+            if fn is not None:
+                if fn.generation > gen:
+                    gen = fn.generation
+                edges.append((fn, t._out_idx))
+            elif t.requires_grad:
+                edges.append((t, 0))
+            else:
+                edges.append(None)
+        self.generation = gen + 1
+        self._edges = tuple(edges)
+        self._in_meta = tuple((t._data.shape, t._data.dtype) for t in inputs)
+        self._out_meta = tuple((y.shape, y.dtype) for y in ys)
+        if len(ys) > 1:
+            self._xp = xp_of(ys[0])
+        if self.save_inputs:
+            self.inputs = inputs
+            self._in_versions = tuple(t._version[0] for t in inputs)
+        if self.is_view:
+            outs = tuple(_make(y, True, self, i, inputs[0]._version, True)
+                         for i, y in enumerate(ys))
+        else:
+            outs = tuple(_make(y, True, self, i) for i, y in enumerate(ys))
+        if self.save_output:
+            self._ys = ys
+            self._y_versions = tuple((o._version, o._version[0]) for o in outs)
+        return outs[0] if single else outs
+
+    # ------------------------------------------------------------ for backward
+    @property
+    def needs_input_grad(self):
+        return tuple(e is not None for e in self._edges)
+
+    @property
+    def next_functions(self):
+        """``((node_or_leaf, output_index), ...)`` like torch; leaves appear
+        as ``AccumulateGrad`` wrappers."""
+        out = []
+        for e in self._edges:
+            if e is None:
+                out.append((None, 0))
+            elif isinstance(e[0], Function):
+                out.append(e)
+            else:
+                out.append((AccumulateGrad(e[0]), 0))
+        return tuple(out)
+
+    def output(self, i=0):
+        """Output ``i`` as a Tensor for use in backward (attached to this node
+        when building a higher-order graph)."""
+        from chainrule.core.tensor import _make
+        y = self._ys[i]
+        if _gm._State.enabled:
+            return _make(y, True, self, i, self._y_versions[i][0])
+        return _make(y)
+
+    def _check_saved(self):
+        if self._freed:
+            raise RuntimeError(
+                f"Trying to backward through the graph a second time (through "
+                f"{self.name()}), but its saved values were freed by the first "
+                f"backward. Pass retain_graph=True to the first backward() if you "
+                f"need to backward twice.")
+        if self.save_inputs:
+            for i, (t, v) in enumerate(zip(self.inputs, self._in_versions)):
+                if t._version[0] != v:
+                    raise RuntimeError(
+                        f"one of the variables needed for gradient computation has been "
+                        f"modified by an inplace operation: input {i} of {self.name()} "
+                        f"with shape {tuple(t.shape)} is at version {t._version[0]}; "
+                        f"expected version {v} instead. Use clone() before the in-place op.")
+        if self.save_output:
+            for i, (counter, v) in enumerate(self._y_versions):
+                if counter[0] != v:
+                    raise RuntimeError(
+                        f"one of the variables needed for gradient computation has been "
+                        f"modified by an inplace operation: output {i} of {self.name()} "
+                        f"is at version {counter[0]}; expected version {v} instead. "
+                        f"Use clone() before the in-place op.")
+
+    def _release(self):
+        """Free what backward saved (after a backward without retain_graph)."""
+        self._freed = True
+        self.inputs = ()
+        self._ys = None
+        self._release_extra()
+
+    def _release_extra(self):
+        """Ops that keep extra arrays for backward drop them here."""
+
+
+class AccumulateGrad:
+    """Stand-in node for a leaf in ``next_functions`` (display only)."""
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+    @staticmethod
+    def name():
+        return "AccumulateGrad"
