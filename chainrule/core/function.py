@@ -60,20 +60,23 @@ class Function:
 
     # ------------------------------------------------------------ calling
     def __call__(self, *inputs):
-        from chainrule.core.tensor import _make
         ys = self.forward(*[t._data for t in inputs])
         single = not isinstance(ys, tuple)
         if single:
             ys = (ys,)
+        outs = self._wrap_outputs(inputs, ys)
+        return outs[0] if single else outs
+
+    def _wrap_outputs(self, inputs, ys):
+        """Wrap output arrays as Tensors, recording this node when needed."""
+        from chainrule.core.tensor import _make
         ys = tuple(y if isinstance(y, _ARRAY_TYPES) else xp_of(y).asarray(y) for y in ys)
         record = _gm._State.enabled and self.differentiable and \
             any(t.requires_grad for t in inputs)
         if not record:
             if self.is_view:
-                outs = tuple(_make(y, version=inputs[0]._version, is_view=True) for y in ys)
-            else:
-                outs = tuple(_make(y) for y in ys)
-            return outs[0] if single else outs
+                return tuple(_make(y, version=inputs[0]._version, is_view=True) for y in ys)
+            return tuple(_make(y) for y in ys)
         gen = 0
         edges = []
         for t in inputs:
@@ -103,7 +106,7 @@ class Function:
         if self.save_output:
             self._ys = ys
             self._y_versions = tuple((o._version, o._version[0]) for o in outs)
-        return outs[0] if single else outs
+        return outs
 
     # ------------------------------------------------------------ for backward
     @property
