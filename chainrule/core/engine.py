@@ -109,17 +109,17 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
             i = t._out_idx
             slots[i] = g if slots[i] is None else slots[i] + g
         visited = []
+        push = heapq.heappush
+        pop = heapq.heappop
         while heap:
-            _, _, fn = heapq.heappop(heap)
+            fn = pop(heap)[2]
             gys = pending.pop(fn)
-            hooks = getattr(fn, "_tensor_hooks", None)
-            if hooks:
-                for i, hs in hooks.items():
+            if fn._tensor_hooks:
+                for i, hs in fn._tensor_hooks.items():
                     if gys[i] is not None:
                         gys[i] = _run_hooks(hs, gys[i])
-            retained = getattr(fn, "_retained", None)
-            if retained:
-                _store_retained(retained, gys, create_graph)
+            if fn._retained:
+                _store_retained(fn._retained, gys, create_graph)
             if capture is not None:
                 for i, g in enumerate(gys):
                     ks = capture.get((id(fn), i))
@@ -130,26 +130,30 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
             if len(gys) > 1:
                 gys = _materialize(fn, gys)
             gxs = fn.backward(*gys)
-            if not isinstance(gxs, tuple):
+            if type(gxs) is not tuple:
                 gxs = (gxs,)
             edges = fn._edges
             if len(gxs) != len(edges):
                 raise RuntimeError(f"{fn.name()}.backward returned {len(gxs)} gradients "
                                    f"for {len(edges)} inputs")
-            passthrough = tuple(g._data for g in gys if g is not None)
-            for i, (edge, gx) in enumerate(zip(edges, gxs)):
+            in_meta = fn._in_meta
+            for i in range(len(edges)):
+                edge = edges[i]
+                gx = gxs[i]
                 if edge is None or gx is None:
                     continue
-                shape, dtype = fn._in_meta[i]
-                gx = _fit(gx, shape, dtype, fn, i)
+                shape, dtype = in_meta[i]
+                d = gx._data
+                if d.shape != shape or d.dtype != dtype:
+                    gx = _fit(gx, shape, dtype, fn, i)
                 target, idx = edge
                 if not isinstance(target, Function):
-                    deliver_leaf(target, gx, passthrough)
+                    deliver_leaf(target, gx, tuple(g._data for g in gys if g is not None))
                     continue
                 slots = pending.get(target)
                 if slots is None:
                     slots = pending[target] = [None] * len(target._out_meta)
-                    heapq.heappush(heap, (-target.generation, counter, target))
+                    push(heap, (-target.generation, counter, target))
                     counter += 1
                 slots[idx] = gx if slots[idx] is None else slots[idx] + gx
             visited.append(fn)

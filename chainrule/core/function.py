@@ -43,6 +43,8 @@ class Function:
     generation = 0
     _freed = False
     inputs = ()
+    _tensor_hooks = None   # {output index: [hook, ...]} for non-leaf tensor hooks
+    _retained = None       # {output index: weakref to a tensor that retains grad}
 
     # ------------------------------------------------------------ interface
     def forward(self, *xs):  # pragma: no cover - abstract
@@ -61,24 +63,35 @@ class Function:
     # ------------------------------------------------------------ calling
     def __call__(self, *inputs):
         ys = self.forward(*[t._data for t in inputs])
-        single = not isinstance(ys, tuple)
-        if single:
-            ys = (ys,)
-        outs = self._wrap_outputs(inputs, ys)
-        return outs[0] if single else outs
+        if type(ys) is tuple:
+            return self._wrap_outputs(inputs, ys)
+        # single output: the hot path, kept free of generators and imports
+        if not isinstance(ys, _ARRAY_TYPES):
+            ys = xp_of(ys).asarray(ys)
+        if _gm._State.enabled and self.differentiable:
+            for t in inputs:
+                if t.requires_grad:
+                    return self._wrap_outputs(inputs, (ys,))[0]
+        if self.is_view:
+            return _make(ys, False, None, 0, inputs[0]._version, True)
+        return _make(ys)
 
     def _wrap_outputs(self, inputs, ys):
         """Wrap output arrays as Tensors, recording this node when needed."""
-        from chainrule.core.tensor import _make
         ys = tuple(y if isinstance(y, _ARRAY_TYPES) else xp_of(y).asarray(y) for y in ys)
-        record = _gm._State.enabled and self.differentiable and \
-            any(t.requires_grad for t in inputs)
+        record = False
+        if _gm._State.enabled and self.differentiable:
+            for t in inputs:
+                if t.requires_grad:
+                    record = True
+                    break
         if not record:
             if self.is_view:
-                return tuple(_make(y, version=inputs[0]._version, is_view=True) for y in ys)
+                return tuple(_make(y, False, None, 0, inputs[0]._version, True) for y in ys)
             return tuple(_make(y) for y in ys)
         gen = 0
         edges = []
+        meta = []
         for t in inputs:
             fn = t.grad_fn
             if fn is not None:
@@ -89,20 +102,28 @@ class Function:
                 edges.append((t, 0))
             else:
                 edges.append(None)
+            meta.append((t._data.shape, t._data.dtype))
         self.generation = gen + 1
-        self._edges = tuple(edges)
-        self._in_meta = tuple((t._data.shape, t._data.dtype) for t in inputs)
-        self._out_meta = tuple((y.shape, y.dtype) for y in ys)
-        if len(ys) > 1:
+        self._edges = edges
+        self._in_meta = meta
+        if len(ys) == 1:
+            y = ys[0]
+            self._out_meta = ((y.shape, y.dtype),)
+            if self.is_view:
+                outs = (_make(y, True, self, 0, inputs[0]._version, True),)
+            else:
+                outs = (_make(y, True, self, 0),)
+        else:
+            self._out_meta = tuple((y.shape, y.dtype) for y in ys)
             self._xp = xp_of(ys[0])
+            if self.is_view:
+                outs = tuple(_make(y, True, self, i, inputs[0]._version, True)
+                             for i, y in enumerate(ys))
+            else:
+                outs = tuple(_make(y, True, self, i) for i, y in enumerate(ys))
         if self.save_inputs:
             self.inputs = inputs
-            self._in_versions = tuple(t._version[0] for t in inputs)
-        if self.is_view:
-            outs = tuple(_make(y, True, self, i, inputs[0]._version, True)
-                         for i, y in enumerate(ys))
-        else:
-            outs = tuple(_make(y, True, self, i) for i, y in enumerate(ys))
+            self._in_versions = [t._version[0] for t in inputs]
         if self.save_output:
             self._ys = ys
             self._y_versions = tuple((o._version, o._version[0]) for o in outs)
@@ -130,7 +151,6 @@ class Function:
     def output(self, i=0):
         """Output ``i`` as a Tensor for use in backward (attached to this node
         when building a higher-order graph)."""
-        from chainrule.core.tensor import _make
         y = self._ys[i]
         if _gm._State.enabled:
             return _make(y, True, self, i, self._y_versions[i][0])
@@ -184,3 +204,6 @@ class AccumulateGrad:
     @staticmethod
     def name():
         return "AccumulateGrad"
+
+
+from chainrule.core.tensor import _make  # noqa: E402  (tensor.py imports the ops lazily)

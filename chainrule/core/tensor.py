@@ -237,14 +237,14 @@ class Tensor:
             return
         import weakref
         fn = self.grad_fn
-        if not hasattr(fn, "_retained"):
+        if fn._retained is None:
             fn._retained = {}
         fn._retained[self._out_idx] = weakref.ref(self)
 
     @property
     def retains_grad(self):
         fn = self.grad_fn
-        return fn is not None and self._out_idx in getattr(fn, "_retained", {})
+        return fn is not None and self._out_idx in (fn._retained or {})
 
     def register_hook(self, hook):
         """``hook(grad) -> Tensor or None`` runs when this tensor's gradient is
@@ -258,7 +258,7 @@ class Tensor:
             lst = self._hooks
         else:
             fn = self.grad_fn
-            if not hasattr(fn, "_tensor_hooks"):
+            if fn._tensor_hooks is None:
                 fn._tensor_hooks = {}
             lst = fn._tensor_hooks.setdefault(self._out_idx, [])
         lst.append(hook)

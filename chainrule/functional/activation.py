@@ -1,2 +1,495 @@
-"""activation ops."""
-__all__ = []
+"""Activation functions (functional forms, torch names and arguments).
+
+``relu``, ``sigmoid`` and ``tanh`` live in ``elementwise``.  Hot or
+numerically delicate ops are fused Functions; the rest are compositions of
+differentiable ops.  Every backward is written with Tensor ops so double
+backward works.
+"""
+import math
+import numbers
+
+import numpy as np
+
+from chainrule import backend as B
+from chainrule.core import dtype as D
+from chainrule.core.function import Function
+from chainrule.core.tensor import Tensor, _make
+from chainrule.functional._util import norm_dim
+from chainrule.functional.elementwise import (
+    clamp, exp, erf, tanh, sigmoid, where, abs as _abs, cast, sqrt, pow as _pow)
+from chainrule.functional.shape import reshape
+
+__all__ = [
+    "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "hardtanh",
+    "relu6", "hardsigmoid", "hardswish", "logsigmoid", "softsign", "tanhshrink",
+    "softshrink", "hardshrink", "threshold", "glu", "prelu", "softmax", "log_softmax",
+    "softmin", "normalize", "one_hot", "dropout", "alpha_dropout", "cosine_similarity",
+    "pairwise_distance",
+]
+
+
+def _floating(x, op):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating-point tensor, got {x.dtype}")
+    return x
+
+
+def _inplace(input, inplace, fn, name):
+    """Apply ``fn`` out of place, or write its result into ``input`` (like torch's ``_``)."""
+    return input._inplace(lambda t: fn(t), name + "_") if inplace else fn(input)
+
+
+def _mask(cond, like):
+    """A constant 0/1 tensor of ``like``'s dtype."""
+    return _make(cond.astype(like._data.dtype))
+
+
+# ---------------------------------------------------------------- piecewise
+class LeakyRelu(Function):
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, x):
+        return B.xp_of(x).where(x > 0, x, x * self.slope).astype(x.dtype, copy=False)
+
+    def backward(self, gy):  # 1 for x > 0, else slope
+        x = self.inputs[0]._data
+        return gy * _make(B.xp_of(x).where(x > 0, 1.0, self.slope).astype(gy._data.dtype))
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    _floating(input, "leaky_relu")
+    return _inplace(input, inplace, LeakyRelu(float(negative_slope)), "leaky_relu")
+
+
+class Elu(Function):
+    """``scale * (x if x > 0 else alpha * (exp(input_scale * x) - 1))``."""
+
+    def __init__(self, alpha, scale=1.0, input_scale=1.0):
+        self.alpha, self.scale, self.input_scale = alpha, scale, input_scale
+
+    def forward(self, x):
+        xp = B.xp_of(x)
+        neg = xp.expm1(xp.minimum(x, 0) * self.input_scale) * self.alpha
+        return (xp.where(x > 0, x, neg) * self.scale).astype(x.dtype, copy=False)
+
+    def backward(self, gy):  # scale * (1 if x > 0 else alpha * input_scale * exp(input_scale x))
+        x = self.inputs[0]
+        pos = _mask(x._data > 0, gy)
+        e = exp(clamp(x, max=0.0) * self.input_scale) * (self.alpha * self.input_scale)
+        return gy * (pos + (1 - pos) * e) * self.scale
+
+
+def elu(input, alpha=1.0, inplace=False):
+    _floating(input, "elu")
+    return _inplace(input, inplace, Elu(float(alpha)), "elu")
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    _floating(input, "selu")
+    return _inplace(input, inplace, Elu(_SELU_ALPHA, _SELU_SCALE), "selu")
+
+
+def celu(input, alpha=1.0, inplace=False):
+    _floating(input, "celu")
+    if alpha == 0:
+        raise RuntimeError("celu: ZeroDivisionError, alpha cannot be 0")
+    return _inplace(input, inplace, Elu(float(alpha), 1.0, 1.0 / float(alpha)), "celu")
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    if min_val > max_val:
+        raise ValueError("hardtanh: min_val cannot be greater than max_val")
+    return _inplace(input, inplace, lambda t: clamp(t, min_val, max_val), "hardtanh")
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardsigmoid(input, inplace=False):
+    return _inplace(input, inplace, lambda t: clamp(t * (1 / 6) + 0.5, 0.0, 1.0),
+                    "hardsigmoid")
+
+
+def hardswish(input, inplace=False):
+    return _inplace(input, inplace, lambda t: t * hardsigmoid(t), "hardswish")
+
+
+def softsign(input):
+    return input / (_abs(input) + 1)
+
+
+def tanhshrink(input):
+    return input - tanh(input)
+
+
+def softshrink(input, lambd=0.5):
+    if lambd < 0:
+        raise RuntimeError(f"softshrink: lambda must be non-negative, got {lambd}")
+    return input - clamp(input, -lambd, lambd)
+
+
+def hardshrink(input, lambd=0.5):
+    x = input._data
+    return input * _mask(B.xp_of(x).abs(x) > lambd, input)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """``input`` where ``input > threshold``, else ``value``."""
+    return _inplace(input, inplace, lambda t: where(_make(t._data > threshold), t, value),
+                    "threshold")
+
+
+# ---------------------------------------------------------------- smooth
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_K_TANH = math.sqrt(2.0 / math.pi)
+
+
+class Gelu(Function):
+    def __init__(self, approximate):
+        self.approximate = approximate
+
+    def forward(self, x):
+        xp = B.xp_of(x)
+        if self.approximate == "tanh":
+            u = (x + 0.044715 * x * x * x) * _K_TANH
+            return (0.5 * x * (1 + xp.tanh(u))).astype(x.dtype, copy=False)
+        from chainrule.functional.elementwise import _erf_array
+        return (0.5 * x * (1 + _erf_array(x * _SQRT1_2))).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        if self.approximate == "tanh":
+            # 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2),  t = tanh(k (x + c x^3))
+            x2 = x * x
+            t = tanh((x + x2 * x * 0.044715) * _K_TANH)
+            d = (t + 1) * 0.5 + x * (1 - t * t) * (x2 * (3 * 0.044715) + 1) * (0.5 * _K_TANH)
+            return gy * d
+        # Phi(x) + x phi(x)
+        cdf = (erf(x * _SQRT1_2) + 1) * 0.5
+        pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
+        return gy * (cdf + x * pdf)
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    _floating(input, "gelu")
+    return Gelu(approximate)(input)
+
+
+class Silu(Function):
+    def forward(self, x):
+        xp = B.xp_of(x)
+        return (x * (xp.tanh(x * 0.5) * 0.5 + 0.5)).astype(x.dtype, copy=False)
+
+    def backward(self, gy):  # s (1 + x (1 - s)),  s = sigmoid(x)
+        x = self.inputs[0]
+        s = sigmoid(x)
+        return gy * s * (x * (1 - s) + 1)
+
+
+def silu(input, inplace=False):
+    _floating(input, "silu")
+    return _inplace(input, inplace, Silu(), "silu")
+
+
+class Softplus(Function):
+    def __init__(self, beta, threshold):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        xp = B.xp_of(x)
+        bx = x * self.beta
+        # log(1 + e^bx) = max(bx, 0) + log1p(e^-|bx|), exact and finite everywhere
+        soft = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / self.beta
+        return xp.where(bx > self.threshold, x, soft).astype(x.dtype, copy=False)
+
+    def backward(self, gy):  # sigmoid(beta x), or 1 above the threshold
+        x = self.inputs[0]
+        lin = _mask(x._data * self.beta > self.threshold, gy)
+        return gy * (lin + (1 - lin) * sigmoid(x * self.beta))
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    _floating(input, "softplus")
+    return Softplus(float(beta), float(threshold))(input)
+
+
+class LogSigmoid(Function):
+    def forward(self, x):
+        xp = B.xp_of(x)
+        return (xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))).astype(x.dtype, copy=False)
+
+    def backward(self, gy):  # 1 - sigmoid(x) = sigmoid(-x)
+        return gy * sigmoid(-self.inputs[0])
+
+
+def logsigmoid(input):
+    _floating(input, "logsigmoid")
+    return LogSigmoid()(input)
+
+
+def mish(input, inplace=False):
+    return _inplace(input, inplace, lambda t: t * tanh(softplus(t)), "mish")
+
+
+# ---------------------------------------------------------------- slicing helpers
+class Slice(Function):
+    """``x[..., start:stop, ...]`` along ``dim`` (private)."""
+    save_inputs = False
+
+    def __init__(self, dim, start, stop):
+        self.dim, self.start, self.stop = dim, start, stop
+
+    def forward(self, x):
+        idx = (slice(None),) * self.dim + (slice(self.start, self.stop),)
+        return x[idx]
+
+    def backward(self, gy):  # scatter gy back into zeros of the input shape
+        return Embed(self._in_meta[0][0], self.dim, self.start, self.stop)(gy)
+
+
+class Embed(Function):
+    save_inputs = False
+
+    def __init__(self, shape, dim, start, stop):
+        self.shape, self.dim, self.start, self.stop = shape, dim, start, stop
+
+    def forward(self, g):
+        out = B.xp_of(g).zeros(self.shape, dtype=g.dtype)
+        out[(slice(None),) * self.dim + (slice(self.start, self.stop),)] = g
+        return out
+
+    def backward(self, gy):  # adjoint of embedding is slicing
+        return Slice(self.dim, self.start, self.stop)(gy)
+
+
+def glu(input, dim=-1):
+    d = norm_dim(dim, input.ndim, "glu")
+    n = input.shape[d]
+    if input.ndim == 0 or n % 2:
+        raise RuntimeError(f"glu: halving dimension must be even, but dimension {d} of "
+                           f"{tuple(input.shape)} is size {n}")
+    h = n // 2
+    return Slice(d, 0, h)(input) * sigmoid(Slice(d, h, n)(input))
+
+
+def prelu(input, weight):
+    """``x`` if ``x > 0`` else ``weight * x``; weight has 1 or C (= input.shape[1]) entries."""
+    n = weight.numel()
+    if n != 1:
+        if input.ndim < 2 or input.shape[1] != n:
+            raise RuntimeError(f"prelu: weight of {n} parameters does not match the channel "
+                               f"size of input {tuple(input.shape)}")
+        weight = reshape(weight, (n,) + (1,) * (input.ndim - 2))
+    elif weight.ndim > 0:
+        weight = reshape(weight, ())
+    pos = _mask(input._data > 0, input)
+    return input * (pos + (1 - pos) * weight)
+
+
+# ---------------------------------------------------------------- softmax family
+def _softmax_dim(dim, ndim, op):
+    if dim is None:  # torch's legacy implicit dim (without the warning)
+        dim = 0 if ndim in (0, 1, 3) else 1
+    return norm_dim(dim, ndim, op)
+
+
+def _prep_softmax(input, dim, dtype, op):
+    if dtype is not None:
+        input = cast(input, D.to_np_dtype(dtype))
+    _floating(input, op)
+    return input, _softmax_dim(dim, input.ndim, op)
+
+
+class Softmax(Function):
+    save_inputs = False
+    save_output = True
+
+    def __init__(self, dim):
+        self.dim = dim
+
+    def forward(self, x):
+        xp = B.xp_of(x)
+        if x.ndim == 0 or x.size == 0:
+            return xp.ones_like(x)
+        e = xp.exp(x - x.max(axis=self.dim, keepdims=True))
+        e /= e.sum(axis=self.dim, keepdims=True)
+        return e
+
+    def backward(self, gy):  # y * (gy - sum(gy * y))
+        y = self.output()
+        if y.ndim == 0:
+            return gy * 0
+        return y * (gy - (gy * y).sum(self.dim, keepdim=True))
+
+
+class LogSoftmax(Function):
+    save_inputs = False
+    save_output = True
+
+    def __init__(self, dim):
+        self.dim = dim
+
+    def forward(self, x):
+        xp = B.xp_of(x)
+        if x.ndim == 0 or x.size == 0:
+            return xp.zeros_like(x)
+        z = x - x.max(axis=self.dim, keepdims=True)
+        return z - xp.log(xp.exp(z).sum(axis=self.dim, keepdims=True))
+
+    def backward(self, gy):  # gy - exp(y) * sum(gy)
+        y = self.output()
+        if y.ndim == 0:
+            return gy * 0
+        return gy - exp(y) * gy.sum(self.dim, keepdim=True)
+
+
+def softmax(input, dim=None, dtype=None, _stacklevel=3):
+    input, d = _prep_softmax(input, dim, dtype, "softmax")
+    return Softmax(d)(input)
+
+
+def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
+    input, d = _prep_softmax(input, dim, dtype, "log_softmax")
+    return LogSoftmax(d)(input)
+
+
+def softmin(input, dim=None, dtype=None, _stacklevel=3):
+    input, d = _prep_softmax(input, dim, dtype, "softmin")
+    return Softmax(d)(-input)
+
+
+# ---------------------------------------------------------------- norms
+def _vector_norm(x, p, dim):
+    if p == 2:
+        return sqrt((x * x).sum(dim, keepdim=True))
+    if p == 1:
+        return _abs(x).sum(dim, keepdim=True)
+    if p == float("inf"):
+        raise NotImplementedError("normalize: p=inf is not supported yet")
+    return _pow(_pow(_abs(x), p).sum(dim, keepdim=True), 1.0 / p)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """``input / max(||input||_p, eps)`` along ``dim``."""
+    d = norm_dim(dim, input.ndim, "normalize")
+    return input / clamp(_vector_norm(input, p, d), min=eps)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """Cosine of the angle between ``x1`` and ``x2`` along ``dim`` (broadcasting)."""
+    nd = max(x1.ndim, x2.ndim)
+    d = norm_dim(dim, nd, "cosine_similarity")
+    if x1.ndim < nd:
+        x1 = reshape(x1, (1,) * (nd - x1.ndim) + tuple(x1.shape))
+    if x2.ndim < nd:
+        x2 = reshape(x2, (1,) * (nd - x2.ndim) + tuple(x2.shape))
+    n1 = clamp(_vector_norm(x1, 2, d), min=eps)
+    n2 = clamp(_vector_norm(x2, 2, d), min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(d)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """``||x1 - x2 + eps||_p`` over the last dimension."""
+    diff = x1 - x2 + eps
+    nd = diff.ndim
+    if nd == 0:
+        return _abs(diff)
+    r = _vector_norm(diff, p, nd - 1)
+    return r if keepdim else reshape(r, tuple(r.shape[:-1]))
+
+
+# ---------------------------------------------------------------- misc
+class OneHot(Function):
+    differentiable = False
+    save_inputs = False
+
+    def __init__(self, n):
+        self.n = n
+
+    def forward(self, idx):
+        xp = B.xp_of(idx)
+        return (idx[..., None] == xp.arange(self.n)).astype(np.int64)
+
+
+def one_hot(tensor, num_classes=-1):
+    """Integer class indices -> int64 one-hot vectors along a new last dim."""
+    if not isinstance(tensor, Tensor) or tensor._data.dtype.kind not in "iu":
+        raise RuntimeError("one_hot is only applicable to index tensor (an integer dtype), "
+                           f"got {getattr(tensor, 'dtype', type(tensor).__name__)}")
+    a = tensor._data
+    if a.size and int(a.min()) < 0:
+        raise RuntimeError(f"one_hot: class values must be non-negative, got {int(a.min())}")
+    if num_classes == -1:
+        if a.size == 0:
+            raise RuntimeError("one_hot: can not infer total number of classes from an "
+                               "empty tensor; pass num_classes")
+        num_classes = int(a.max()) + 1
+    elif a.size and int(a.max()) >= num_classes:
+        raise RuntimeError(f"one_hot: class values must be smaller than num_classes "
+                           f"({num_classes}), got {int(a.max())}")
+    return OneHot(int(num_classes))(tensor)
+
+
+class Dropout(Function):
+    save_inputs = False
+
+    def forward(self, x):
+        return x * self.mask
+
+    def backward(self, gy):  # mask / (1 - p)
+        return gy * _make(self.mask)
+
+    def _release_extra(self):
+        self.mask = None
+
+
+def _check_p(p, op):
+    if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op} probability has to be between 0 and 1, but got {p}")
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Inverted dropout: zero each element with probability ``p``, scale the
+    rest by ``1/(1-p)``; identity when not training."""
+    _check_p(p, "dropout")
+    if not training or p == 0:
+        return input
+    _floating(input, "dropout")
+    x = input._data
+    xp = B.xp_of(x)
+    if p == 1:
+        mask = xp.zeros(x.shape, dtype=x.dtype)
+    else:
+        keep = B.get_rng(xp).random(x.shape) >= p
+        mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+    fn = Dropout()
+    fn.mask = mask
+    return _inplace(input, inplace, fn, "dropout")
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout for SELU networks: keeps mean and variance of a unit normal input."""
+    _check_p(p, "alpha_dropout")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0
+    x = input._data
+    xp = B.xp_of(x)
+    alpha_p = -_SELU_ALPHA * _SELU_SCALE
+    a = ((1 - p) * (1 + p * alpha_p ** 2)) ** -0.5
+    b = -a * alpha_p * p
+    keep = (B.get_rng(xp).random(x.shape) >= p).astype(x.dtype)
+    keep_t = _make(keep)
+    return (input * keep_t + (1 - keep_t) * alpha_p) * a + b

@@ -35,7 +35,11 @@ def _prep(a, b, op):
     if ta:
         other = b.item() if isinstance(b, np.generic) else b
         if isinstance(other, (bool, int, float)):
-            npd = D.result_type(a._data, other)
+            k = a._data.dtype.kind
+            if k == "f" or (k in "iu" and type(other) is int):  # common case: no promotion
+                npd = a._data.dtype
+            else:
+                npd = D.result_type(a._data, other)
             return a, _make(B.xp_of(a._data).asarray(other, dtype=npd)), npd
         b = as_tensor_arg(b, a, op)
     elif tb:

@@ -1,0 +1,2 @@
+"""Neural-network building blocks (``chainrule.nn.functional`` for now)."""
+from chainrule.nn import functional  # noqa: F401
