@@ -1,5 +1,7 @@
 """Shared timing helpers: median wall time of repeated runs, in one process."""
+import os
 import statistics
+import sys
 import time
 
 
@@ -34,3 +36,33 @@ def report(rows):
     for name, c, t in rows:
         ratio = f"{t / c:14.2f}x" if t else "            -"
         print(f"{name:44s} {fmt_time(c):>12s} {fmt_time(t) if t else '-':>12s} {ratio}")
+
+
+def rss_bytes():
+    """Current resident set size of this process (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
+
+
+def peak_rss_bytes():
+    """Peak resident set size of this process so far."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def memory_in_child(script, framework, extra_args=()):
+    """Run ``script --memory FRAMEWORK`` in a fresh process and return the
+    bytes its training steps added to the peak RSS over the RSS after setup
+    (each framework in its own process so neither sees the other's heap)."""
+    import json
+    import subprocess
+    out = subprocess.run([sys.executable, script, "--memory", framework, *extra_args],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["step_peak_bytes"]
+
+
+def fmt_bytes(n):
+    return f"{n / 2**20:8.1f} MiB"

@@ -30,3 +30,4 @@ def numel(input):
     return input.numel()
 
 from chainrule.utils.serialization import save, load  # noqa: F401,E402
+from chainrule import nn, optim  # noqa: F401,E402  (torch.nn / torch.optim style access)

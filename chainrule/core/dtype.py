@@ -134,7 +134,11 @@ def result_type(*operands):
             continue
         t = tier[0]
         for d in tier[1:]:
-            if d != t:
+            if d == t:
+                continue
+            if _CAT[d.kind] != _CAT[t.kind]:  # torch: the higher category's dtype wins
+                t = d if _CAT[d.kind] > _CAT[t.kind] else t
+            else:
                 t = np.promote_types(t, d)
         if res is None or _CAT[t.kind] > _CAT[res.kind]:
             res = t

@@ -4,19 +4,19 @@ from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
 from chainrule.functional.elementwise import relu, sigmoid, tanh  # noqa: F401
 from chainrule.functional.linalg import linear  # noqa: F401
+from chainrule.functional.join import pad as _pad
 from chainrule.functional.activation import *  # noqa: F401,F403
 from chainrule.functional.activation import __all__ as _act_all
+from chainrule.functional.loss import *  # noqa: F401,F403
+from chainrule.functional.loss import __all__ as _loss_all
 
-__all__ = ["relu", "sigmoid", "tanh", "linear", "pad", "embedding"] + list(_act_all)
+__all__ = ["relu", "sigmoid", "tanh", "linear", "pad", "embedding"] + list(_act_all) + \
+    list(_loss_all)
 
 
 def pad(input, pad, mode="constant", value=None):
-    """Pad ``input`` (see ``chainrule.functional.shape.pad``)."""
-    from chainrule.functional import shape as _shape
-    fn = getattr(_shape, "pad", None)
-    if fn is None:
-        raise NotImplementedError("pad is not available yet in chainrule.functional.shape")
-    return fn(input, pad, mode=mode, value=value)
+    """Pad ``input`` like ``torch.nn.functional.pad`` (see ``chainrule.functional.join.pad``)."""
+    return _pad(input, pad, mode=mode, value=value)
 
 
 # ---------------------------------------------------------------- embedding
@@ -77,3 +77,23 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
             raise ValueError(f"embedding: padding_idx must be within num_embeddings ({n})")
         padding_idx %= n
     return Embedding(idx, padding_idx)(weight)
+
+
+# ---------------------------------------------------------------- bilinear
+def bilinear(input1, input2, weight, bias=None):
+    """``y[..., o] = sum_ij input1[..., i] * weight[o, i, j] * input2[..., j] + bias[o]``."""
+    from chainrule.functional.linalg import einsum
+    if weight.ndim != 3:
+        raise RuntimeError(f"bilinear(): weight must be 3-D (out, in1, in2), got "
+                           f"{tuple(weight.shape)}")
+    if tuple(input1.shape[:-1]) != tuple(input2.shape[:-1]):
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got "
+                           f"{tuple(input1.shape)} and {tuple(input2.shape)}")
+    if input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(f"bilinear(): inputs {tuple(input1.shape)} and "
+                           f"{tuple(input2.shape)} don't match weight {tuple(weight.shape)}")
+    y = einsum("...i,oij,...j->...o", input1, weight, input2)
+    return y if bias is None else y + bias
+
+
+__all__.append("bilinear")

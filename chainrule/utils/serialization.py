@@ -125,7 +125,7 @@ def save(obj, path):
     for name, a in arrays.items():
         if a.dtype not in _NP2ST:
             raise TypeError(f"save: dtype {a.dtype} of {name!r} is not supported by {path}")
-        a = np.ascontiguousarray(a)
+        a = np.ascontiguousarray(a).reshape(a.shape)
         if a.dtype.byteorder == ">":
             a = a.astype(a.dtype.newbyteorder("<"))
         n = a.nbytes

@@ -1,0 +1,661 @@
+"""Loss functions (torch.nn.functional's names, arguments and reductions).
+
+Most losses are compositions of differentiable ops and need no backward of
+their own.  Two pieces are Functions here:
+
+* ``CrossEntropy`` fuses log-softmax and the negative log-likelihood (the hot
+  path of every classifier); it is stable for any finite logits and its
+  backward, ``(softmax * sum(q) - q) * scale``, is written with Tensor ops so
+  double backward works.  ``tests/nn/test_losses.py`` checks it against the
+  composed ``nll_loss(log_softmax(x))``.
+* ``PickClass``/``PutClass`` gather the target-class entries along the class
+  dim and scatter gradients back (each is the other's adjoint).
+
+Every loss takes ``reduction='none'|'mean'|'sum'`` and the deprecated
+``size_average``/``reduce`` where torch does.
+"""
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from chainrule import backend as B
+from chainrule.core.function import Function
+from chainrule.core import grad_mode as _gm
+from chainrule.core.tensor import Tensor, _make
+from chainrule.functional.activation import (
+    log_softmax, softmax, logsigmoid, pairwise_distance)
+from chainrule.functional.elementwise import (
+    abs as _abs, clamp, exp, log, minimum, sqrt, where)
+from chainrule.functional.reduction import sum as _sum, mean as _mean
+from chainrule.functional.shape import reshape
+
+__all__ = [
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div",
+    "margin_ranking_loss", "triplet_margin_loss", "cosine_embedding_loss",
+    "hinge_embedding_loss", "soft_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
+    "multilabel_soft_margin_loss", "multi_margin_loss",
+]
+
+
+# ---------------------------------------------------------------- helpers
+def _legacy_reduction(size_average, reduce, reduction):
+    """torch's ``_Reduction.legacy_get_string``: the deprecated flags win."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                  f"reduction='{ret}' instead.", stacklevel=4)
+    return ret
+
+
+def _check_reduction(reduction, op, allowed=("none", "mean", "sum")):
+    if reduction not in allowed:
+        raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction "
+                         f"(expected one of {', '.join(map(repr, allowed))})")
+
+
+def _reduction(op, size_average, reduce, reduction):
+    """The validated reduction (the deprecated flags win, as in torch)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, op)
+    return reduction
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return _mean(loss)
+    if reduction == "sum":
+        return _sum(loss)
+    return loss
+
+
+def _shape(x):
+    return tuple(x.shape)
+
+
+def _floating(x, op, what="input"):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected {what} to be a Tensor, got {type(x).__name__}")
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected {what} to be a floating-point tensor, "
+                           f"got {x.dtype}")
+    return x
+
+
+def _const(array, like):
+    """A constant tensor (no grad) of ``like``'s dtype."""
+    return _make(B.xp_of(like._data).asarray(array, dtype=like._data.dtype))
+
+
+def _pair(input, target, op):
+    """Check an (input, target) pair of a pointwise loss; warn like torch when
+    the shapes differ (and so broadcast)."""
+    _floating(input, op)
+    _floating(target, op, "target")
+    if _shape(target) != _shape(input):
+        try:
+            np.broadcast_shapes(_shape(input), _shape(target))
+        except ValueError:
+            raise RuntimeError(f"{op}: target {_shape(target)} is not broadcastable to "
+                               f"input {_shape(input)}") from None
+        warnings.warn(f"{op}: Using a target size ({_shape(target)}) that is different to "
+                      f"the input size ({_shape(input)}). This will likely lead to "
+                      f"incorrect results due to broadcasting. Please ensure they have "
+                      f"the same size.", stacklevel=3)
+
+
+def _elementwise_weight(loss, weight, input, reduction, op, mean_by_weight=True):
+    """Per-element ``weight`` (same shape as ``input``), as torch's mse/l1/huber."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    if _shape(weight) != _shape(input):
+        raise ValueError(f"{op}: Weights and input must have the same size, got weight "
+                         f"{_shape(weight)} for input {_shape(input)}")
+    loss = loss * weight
+    if reduction == "mean" and mean_by_weight:
+        return _sum(loss) / _sum(weight)
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------- regression
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error ``(input - target)^2`` (optionally weighted per element)."""
+    reduction = _reduction("mse_loss", size_average, reduce, reduction)
+    _pair(input, target, "mse_loss")
+    d = input - target
+    return _elementwise_weight(d * d, weight, input, reduction, "mse_loss")
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean absolute error ``|input - target|``."""
+    reduction = _reduction("l1_loss", size_average, reduce, reduction)
+    _pair(input, target, "l1_loss")
+    return _elementwise_weight(_abs(input - target), weight, input, reduction, "l1_loss")
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
+                   beta=1.0):
+    """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``."""
+    reduction = _reduction("smooth_l1_loss", size_average, reduce, reduction)
+    _pair(input, target, "smooth_l1_loss")
+    if beta < 0:
+        raise RuntimeError(f"smooth_l1_loss does not support negative values for beta, "
+                           f"got {beta}")
+    d = input - target
+    ad = _abs(d)
+    if beta == 0:
+        return _reduce(ad, reduction)
+    quad = _make(ad._data < beta)
+    return _reduce(where(quad, d * d * (0.5 / beta), ad - 0.5 * beta), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``."""
+    _check_reduction(reduction, "huber_loss")
+    _pair(input, target, "huber_loss")
+    if delta <= 0:
+        raise RuntimeError(f"huber_loss does not support non-positive values for delta, "
+                           f"got {delta}")
+    d = input - target
+    ad = _abs(d)
+    quad = _make(ad._data < delta)
+    loss = where(quad, d * d * 0.5, (ad - 0.5 * delta) * delta)
+    return _elementwise_weight(loss, weight, input, reduction, "huber_loss",
+                               mean_by_weight=False)
+
+
+# ---------------------------------------------------------------- binary
+class BinaryCrossEntropy(Function):
+    """``-(y log x + (1 - y) log(1 - x))`` with both logs clamped at -100 (like torch)."""
+
+    def forward(self, x, y):
+        xp = B.xp_of(x)
+        with np.errstate(divide="ignore"):
+            lx = xp.maximum(xp.log(x), -100)
+            l1x = xp.maximum(xp.log1p(-x), -100)
+        return (-(y * lx + (1 - y) * l1x)).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        x, y = self.inputs
+        gx = gy_t = None
+        if self.needs_input_grad[0]:  # (x - y) / (x (1 - x)), denominator kept >= 1e-12
+            gx = gy * (x - y) / clamp(x * (1 - x), min=1e-12)
+        if self.needs_input_grad[1]:  # log(1 - x) - log(x)
+            with np.errstate(divide="ignore"):
+                gy_t = gy * (clamp(log(1 - x), min=-100.0) - clamp(log(x), min=-100.0))
+        return gx, gy_t
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """Binary cross-entropy between probabilities ``input`` and ``target``."""
+    op = "binary_cross_entropy"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _floating(input, op)
+    _floating(target, op, "target")
+    if _shape(target) != _shape(input):
+        raise ValueError(f"{op}: Using a target size ({_shape(target)}) that is different "
+                         f"to the input size ({_shape(input)}) is deprecated. Please ensure "
+                         f"they have the same size.")
+    x = input._data
+    if x.size and not bool(((x >= 0) & (x <= 1)).all()):
+        raise RuntimeError(f"{op}: all elements of input should be between 0 and 1")
+    loss = BinaryCrossEntropy()(input, target)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction="mean", pos_weight=None):
+    """``binary_cross_entropy(sigmoid(input), target)`` computed stably as
+    ``(1 - y) x + (1 + (pos_weight - 1) y) softplus(-x)``."""
+    op = "binary_cross_entropy_with_logits"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _floating(input, op)
+    _floating(target, op, "target")
+    if _shape(target) != _shape(input):
+        raise ValueError(f"{op}: Target size ({_shape(target)}) must be the same as input "
+                         f"size ({_shape(input)})")
+    neg_softplus = logsigmoid(input)  # log sigmoid(x) = -softplus(-x), finite everywhere
+    if pos_weight is None:
+        loss = (1 - target) * input - neg_softplus
+    else:
+        loss = (1 - target) * input - ((pos_weight - 1) * target + 1) * neg_softplus
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------- class targets
+class PickClass(Function):
+    """``x`` at the target class along ``dim`` (``idx`` has size 1 there); the
+    class dim is dropped."""
+    save_inputs = False
+
+    def __init__(self, idx, dim):
+        self.idx, self.dim = idx, dim
+
+    def forward(self, x):
+        return B.xp_of(x).take_along_axis(x, self.idx, axis=self.dim).squeeze(self.dim)
+
+    def backward(self, gy):  # scatter gy into zeros at the target classes
+        return PutClass(self.idx, self.dim, self._in_meta[0][0])(gy)
+
+
+class PutClass(Function):
+    """Zeros of ``shape`` with ``g`` placed at the target classes (adjoint of PickClass)."""
+    save_inputs = False
+
+    def __init__(self, idx, dim, shape):
+        self.idx, self.dim, self.shape = idx, dim, shape
+
+    def forward(self, g):
+        xp = B.xp_of(g)
+        return xp.where(_class_mask(xp, self.idx, self.dim, self.shape[self.dim]),
+                        xp.expand_dims(g, self.dim), g.dtype.type(0))
+
+    def backward(self, gg):  # adjoint of scatter is gather
+        return PickClass(self.idx, self.dim)(gg)
+
+
+def _class_mask(xp, idx, dim, n):
+    """Boolean one-hot along ``dim`` (``idx`` has size 1 there)."""
+    shape = [1] * idx.ndim
+    shape[dim] = n
+    return idx == xp.arange(n).reshape(shape)
+
+
+class _Targets:
+    """Validated class-index targets of ``input`` (class dim 1, or 0 when unbatched)."""
+
+    def __init__(self, input, target, weight, ignore_index, op):
+        x = input._data
+        self.dim = 0 if x.ndim == 1 else 1
+        self.n = n = x.shape[self.dim]
+        want = _shape(input)[:self.dim] + _shape(input)[self.dim + 1:]
+        t = target._data
+        if t.dtype.kind not in "iu":
+            raise RuntimeError(f"{op}: expected target of class indices with an integer "
+                               f"dtype (like int64), got {target.dtype}")
+        if t.shape != want:
+            raise ValueError(f"{op}: expected target {want} for input {_shape(input)}, "
+                             f"got {tuple(t.shape)}")
+        xp = B.xp_of(x)
+        valid = t != ignore_index
+        bad = valid & ((t < 0) | (t >= n))
+        if bad.any():
+            raise IndexError(f"{op}: target {int(t[bad].reshape(-1)[0])} is out of bounds "
+                             f"for {n} classes (input {_shape(input)})")
+        self.idx = xp.expand_dims(xp.where(valid, t, 0).astype(np.int64), self.dim)
+        self.valid = valid
+        self.w = _class_weight(weight, n, op, x.dtype)
+        self.wy = valid.astype(x.dtype) if self.w is None else \
+            xp.where(valid, self.w[self.idx.squeeze(self.dim)], 0).astype(x.dtype)
+
+
+def _class_weight(weight, n, op, dtype):
+    if weight is None:
+        return None
+    if not isinstance(weight, Tensor) or _shape(weight) != (n,):
+        shape = _shape(weight) if isinstance(weight, Tensor) else type(weight).__name__
+        raise RuntimeError(f"{op}: weight tensor should be defined either for all {n} "
+                           f"classes or no classes but got weight tensor of shape: {shape}")
+    return weight._data.astype(dtype, copy=False)
+
+
+def _bcast_class(vec, dim, ndim):
+    """A (C,) vector shaped to broadcast along class dim ``dim``."""
+    shape = [1] * ndim
+    shape[dim] = vec.shape[0]
+    return vec.reshape(shape)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log-likelihood of log-probabilities ``input`` at class ``target``.
+
+    Shapes: input (C,), (N, C) or (N, C, d1, ...); target (), (N,) or (N, d1, ...).
+    'mean' divides by the summed weights of the non-ignored targets.
+    """
+    op = "nll_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _floating(input, op)
+    if input.ndim < 1:
+        raise ValueError(f"{op}: input must have at least 1 dimension, got {_shape(input)}")
+    if not isinstance(target, Tensor):
+        raise TypeError(f"{op}: expected target to be a Tensor, got {type(target).__name__}")
+    tg = _Targets(input, target, weight, ignore_index, op)
+    loss = -PickClass(tg.idx, tg.dim)(input) * _const(tg.wy, input)
+    if reduction == "none":
+        return loss
+    total = _sum(loss)
+    if reduction == "sum":
+        return total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / _const(tg.wy.sum(), input)
+
+
+class CrossEntropy(Function):
+    """Fused ``-sum_c q_c log_softmax(x)_c`` along ``dim``, reduced.
+
+    ``q`` is the effective target: for class indices ``(1 - eps) w_y onehot(y) +
+    (eps / C) w`` on non-ignored entries (a constant), for probability targets
+    ``((1 - eps) t + eps / C) w`` (then ``t`` is input 1 and gets a gradient).
+    """
+
+    def __init__(self, dim, reduction, denom, q=None, w=None, eps=0.0):
+        self.dim, self.reduction, self.denom = dim, reduction, denom
+        self.q, self.w, self.eps = q, w, eps
+
+    def _target_q(self, t):
+        q = t * (1 - self.eps) + self.eps / t.shape[self.dim] if self.eps else t
+        return q if self.w is None else q * _bcast_class(self.w, self.dim, t.ndim)
+
+    def forward(self, x, t=None):
+        xp = B.xp_of(x)
+        z = x - x.max(axis=self.dim, keepdims=True)
+        ez = xp.exp(z)
+        se = ez.sum(axis=self.dim, keepdims=True)
+        logp = z - xp.log(se)
+        self.p = ez / se  # softmax, kept for a first-order backward
+        q = self.q if t is None else self._target_q(t.astype(x.dtype, copy=False))
+        loss = -(q * logp).sum(axis=self.dim)
+        if self.reduction != "none":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                loss = loss.sum() / self.denom if self.reduction == "mean" else loss.sum()
+        return xp.asarray(loss, dtype=x.dtype)
+
+    def _scale(self, gy):
+        """gy broadcast along the class dim, with the 'mean' division."""
+        if self.reduction == "none":
+            shape = list(gy.shape)
+            shape.insert(self.dim, 1)
+            return reshape(gy, tuple(shape))
+        if self.reduction == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return gy / self.denom
+        return gy
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        g = self._scale(gy)
+        d = self.dim
+        if len(self.inputs) == 1:
+            q = _const(self.q, x)
+            qsum = _const(self.q.sum(axis=d, keepdims=True), x)
+        else:
+            q = self.inputs[1] * (1 - self.eps) + self.eps / x.shape[d] if self.eps \
+                else self.inputs[1]
+            if self.w is not None:
+                q = q * _const(_bcast_class(self.w, d, x.ndim), x)
+            qsum = q.sum(d, keepdim=True)
+        gx = gt = None
+        if self.needs_input_grad[0]:  # d/dx = softmax(x) * sum(q) - q
+            p = softmax(x, d) if _gm._State.enabled else _make(self.p)
+            gx = g * (p * qsum - q)
+        if len(self.inputs) > 1 and self.needs_input_grad[1]:  # d/dt = -(1 - eps) w log p
+            gt = g * log_softmax(x, d) * -(1 - self.eps)
+            if self.w is not None:
+                gt = gt * _const(_bcast_class(self.w, d, x.ndim), x)
+        return (gx,) if len(self.inputs) == 1 else (gx, gt)
+
+    def _release_extra(self):
+        self.p = self.q = None
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
+                  reduce=None, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy between logits ``input`` and class-index or probability targets.
+
+    Shapes: input (C,), (N, C) or (N, C, d1, ...) with classes along dim 1 (dim 0
+    when unbatched); target of class indices (), (N,) or (N, d1, ...), or of class
+    probabilities with the input's shape.  ``weight`` (C,) rescales each class;
+    ``label_smoothing`` mixes the target with the uniform distribution.  Fused
+    and stable for logits of any magnitude.
+
+    >>> import chainrule as cr, chainrule.nn.functional as F
+    >>> F.cross_entropy(cr.tensor([[2.0, 0.0, 0.0]]), cr.tensor([0])).item() < 0.25
+    True
+    """
+    op = "cross_entropy"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _floating(input, op)
+    if not isinstance(target, Tensor):
+        raise TypeError(f"{op}: expected target to be a Tensor, got {type(target).__name__}")
+    if input.ndim < 1:
+        raise ValueError(f"{op}: input must have at least 1 dimension, got {_shape(input)}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be between 0.0 and 1.0, got "
+                         f"{label_smoothing}")
+    x = input._data
+    eps = float(label_smoothing)
+    if target._data.dtype.kind == "f" and _shape(target) == _shape(input):
+        if ignore_index >= 0:
+            raise RuntimeError(f"{op}: ignore_index is not supported for floating point "
+                               f"target")
+        dim = 0 if x.ndim == 1 else 1
+        n = x.shape[dim]
+        w = _class_weight(weight, n, op, x.dtype)
+        denom = float(x.size // n) if n else 0.0
+        return CrossEntropy(dim, reduction, denom, w=w, eps=eps)(input, target)
+    if target._data.dtype.kind == "f":
+        want = _shape(input)[:1] + _shape(input)[2:] if x.ndim > 1 else ()
+        raise ValueError(f"{op}: expected target {want} of class indices (integer dtype) "
+                         f"or {_shape(input)} of class probabilities for input "
+                         f"{_shape(input)}, got {_shape(target)} {target.dtype}")
+    tg = _Targets(input, target, weight, ignore_index, op)
+    xp = B.xp_of(x)
+    q = xp.where(_class_mask(xp, tg.idx, tg.dim, tg.n),
+                 xp.expand_dims(tg.wy * (1 - eps), tg.dim), 0).astype(x.dtype)
+    if eps:
+        w = xp.ones(tg.n, dtype=x.dtype) if tg.w is None else tg.w
+        q += (_bcast_class(w, tg.dim, x.ndim) * (eps / tg.n)) * \
+            xp.expand_dims(tg.valid, tg.dim).astype(x.dtype)
+    return CrossEntropy(tg.dim, reduction, float(tg.wy.sum()), q=q)(input)
+
+
+# ---------------------------------------------------------------- divergences
+def _xlogx(t):
+    """``t log t`` with ``0 log 0 = 0``."""
+    pos = _make(t._data > 0)
+    return where(pos, t * log(where(pos, t, 1.0)), 0.0)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean",
+           log_target=False):
+    """KL divergence ``target * (log target - input)``, ``input`` in log space.
+
+    ``reduction='batchmean'`` divides the sum by the batch size (the true KL
+    divergence); 'mean' divides by the number of elements and warns like torch.
+    """
+    op = "kl_div"
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and "
+                      "the support size.'batchmean' divides only by the batch size, and "
+                      "aligns with the KL div math definition.'mean' will be changed to "
+                      "behave the same as 'batchmean' in the next major release.",
+                      stacklevel=2)
+    _check_reduction(reduction, op, ("none", "batchmean", "mean", "sum"))
+    _pair(input, target, op)
+    if log_target:
+        loss = exp(target) * (target - input)
+    else:
+        loss = _xlogx(target) - target * input
+    if reduction == "batchmean":
+        total = _sum(loss)
+        return total / input.shape[0] if input.ndim else total
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """Poisson negative log-likelihood: ``exp(input) - target * input`` when
+    ``log_input``, else ``input - target * log(input + eps)``; ``full`` adds
+    Stirling's approximation of ``log(target!)`` for targets above 1."""
+    op = "poisson_nll_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _pair(input, target, op)
+    if log_input:
+        loss = exp(input) - target * input
+    else:
+        loss = input - target * log(input + eps)
+    if full:
+        big = _make(target._data > 1)
+        ts = where(big, target, 2.0)
+        stirling = ts * log(ts) - ts + log(ts * (2 * math.pi)) * 0.5
+        loss = loss + where(big, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """Gaussian negative log-likelihood ``0.5 (log var + (input - target)^2 / var)``.
+
+    ``var`` has the input's shape, or one fewer trailing dim / a trailing 1
+    (homoscedastic), or is a number.  It is clamped at ``eps`` for the value
+    only; the gradient passes through as in torch.
+    """
+    op = "gaussian_nll_loss"
+    _floating(input, op)
+    if isinstance(var, numbers.Real):
+        if var < 0:
+            raise ValueError(f"{op}: var has negative entry/entries")
+        var = _const(B.xp_of(input._data).full(input._data.shape, float(var)), input)
+    elif bool((var._data < 0).any()):
+        raise ValueError(f"{op}: var has negative entry/entries")
+    if _shape(var) != _shape(input):
+        if _shape(input)[:-1] == _shape(var):
+            var = reshape(var, _shape(var) + (1,))
+        elif not (var.ndim == input.ndim and sum(
+                b for a, b in zip(_shape(input), _shape(var)) if a != b) == 1):
+            raise ValueError(f"{op}: var is of incorrect size: {_shape(var)} for input "
+                             f"{_shape(input)}")
+    _check_reduction(reduction, op)
+    v = var._data
+    var = var + _const(B.xp_of(v).maximum(v, eps) - v, var)  # clamp the value, not the grad
+    d = input - target
+    loss = (log(var) + d * d / var) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------- margins and embeddings
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """``max(0, -target * (input1 - input2) + margin)``, target in {1, -1}."""
+    op = "margin_ranking_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise RuntimeError(f"{op}: All input tensors should have same dimension but got "
+                           f"sizes: input1: {_shape(input1)}, input2: {_shape(input2)}, "
+                           f"target: {_shape(target)}")
+    return _reduce(clamp(-target * (input1 - input2) + margin, min=0.0), reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with ``d`` the p-norm pairwise distance;
+    ``swap`` uses ``min(d(a, n), d(p, n))`` as the negative distance."""
+    op = "triplet_margin_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    if margin <= 0:
+        raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
+    a, pz, n = anchor.ndim, positive.ndim, negative.ndim
+    if not a == pz == n:
+        raise RuntimeError(f"{op}: The anchor, positive, and negative tensors are expected "
+                           f"to have the same number of dimensions, but got: anchor {a}D, "
+                           f"positive {pz}D, and negative {n}D inputs")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce(clamp(d_pos - d_neg + margin, min=0.0), reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                          reduction="mean"):
+    """``1 - cos(x1, x2)`` for target 1, ``max(0, cos(x1, x2) - margin)`` for -1."""
+    op = "cosine_embedding_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    td = target.ndim
+    if td not in (0, 1):
+        raise RuntimeError(f"{op}: 0D or 1D target tensor expected, multi-target not "
+                           f"supported, got target {_shape(target)}")
+    if not input1.ndim == input2.ndim == td + 1:
+        raise RuntimeError(f"{op}: expected {td + 1}D inputs for a {td}D target "
+                           f"{_shape(target)}, got input1 {_shape(input1)} and input2 "
+                           f"{_shape(input2)}")
+    prod = (input1 * input2).sum(td)
+    mag = sqrt(((input1 * input1).sum(td) + 1e-12) * ((input2 * input2).sum(td) + 1e-12))
+    cos = prod / mag
+    t = target._data
+    loss = where(_make(t == 1), 1 - cos, 0.0) + \
+        where(_make(t == -1), clamp(cos - margin, min=0.0), 0.0)
+    return _reduce(loss, reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    """``input`` where target is 1, ``max(0, margin - input)`` where it is -1."""
+    op = "hinge_embedding_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    t = target._data
+    loss = where(_make(t != 1), clamp(margin - input, min=0.0), 0.0) + \
+        where(_make(t != -1), input, 0.0)
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Two-class logistic loss ``log(1 + exp(-target * input))`` (stable)."""
+    op = "soft_margin_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _pair(input, target, op)
+    return _reduce(-logsigmoid(input * target), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    """Multi-label one-vs-all logistic loss, averaged over the classes (last dim)."""
+    op = "multilabel_soft_margin_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _pair(input, target, op)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    c = input.ndim - 1
+    loss = loss.sum(c) / input.shape[c]
+    return _reduce(loss, reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
+                      reduce=None, reduction="mean"):
+    """Multi-class hinge loss: ``sum_{j != y} max(0, margin - x_y + x_j)^p / C``,
+    scaled by ``weight[y]``.  input (N, C) or (C,), target (N,) or ()."""
+    op = "multi_margin_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _floating(input, op)
+    if p not in (1, 2):
+        raise ValueError(f"{op}: only p == 1 and p == 2 supported, got {p}")
+    if input.ndim not in (1, 2):
+        raise ValueError(f"{op}: expected input (N, C) or (C,), got {_shape(input)}")
+    if not isinstance(target, Tensor):
+        raise TypeError(f"{op}: expected target to be a Tensor, got {type(target).__name__}")
+    tg = _Targets(input, target, weight, -(2 ** 62), op)
+    d = tg.dim
+    xy = reshape(PickClass(tg.idx, d)(input), _shape(input)[:d] + (1,))
+    h = clamp(input - xy + margin, min=0.0)
+    if p == 2:
+        h = h * h
+    others = ~_class_mask(B.xp_of(input._data), tg.idx, d, tg.n)
+    loss = (h * _const(others, input)).sum(d) / tg.n
+    if weight is not None:
+        loss = loss * _const(tg.wy, input)
+    return _reduce(loss, reduction)

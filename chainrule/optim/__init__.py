@@ -1,0 +1,21 @@
+"""Optimizers and learning-rate schedulers with ``torch.optim``'s API.
+
+>>> import chainrule as cr
+>>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+>>> opt = cr.optim.SGD([w], lr=0.5)
+>>> (w * w).sum().backward()
+>>> opt.step(); opt.zero_grad()
+>>> w
+tensor([0., 0.], requires_grad=True)
+"""
+from chainrule.optim.optimizer import Optimizer  # noqa: F401
+from chainrule.optim.sgd import SGD  # noqa: F401
+from chainrule.optim.adagrad import Adagrad  # noqa: F401
+from chainrule.optim.rmsprop import RMSprop  # noqa: F401
+from chainrule.optim.adadelta import Adadelta  # noqa: F401
+from chainrule.optim.adam import Adam  # noqa: F401
+from chainrule.optim.adamw import AdamW  # noqa: F401
+from chainrule.optim import lr_scheduler  # noqa: F401
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
+           "lr_scheduler"]
