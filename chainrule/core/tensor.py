@@ -407,6 +407,9 @@ class Tensor:
     addcmul_ = _fwd_inplace("addcmul")
     addcdiv_ = _fwd_inplace("addcdiv")
     lerp_ = _fwd_inplace("lerp")
+    index_fill_ = _fwd_inplace("index_fill")
+    index_copy_ = _fwd_inplace("index_copy")
+    index_put_ = _fwd_inplace("index_put")
     __iadd__ = add_
     __isub__ = sub_
     __imul__ = mul_
@@ -554,7 +557,9 @@ class Tensor:
     index_add = _fwd("index_add"); masked_fill = _fwd("masked_fill")  # noqa: E702
     masked_select = _fwd("masked_select")
     take_along_dim = _fwd("take_along_dim")
-    nonzero = _fwd("nonzero")
+    nonzero = _fwd("nonzero"); take = _fwd("take")  # noqa: E702
+    index_fill = _fwd("index_fill"); index_copy = _fwd("index_copy")  # noqa: E702
+    index_put = _fwd("index_put")
     # linear algebra
     matmul = _fwd("matmul"); mm = _fwd("mm"); bmm = _fwd("bmm")  # noqa: E702
     mv = _fwd("mv"); dot = _fwd("dot"); outer = _fwd("outer")  # noqa: E702

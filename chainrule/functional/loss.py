@@ -345,34 +345,63 @@ class CrossEntropy(Function):
     """Fused ``-sum_c q_c log_softmax(x)_c`` along ``dim``, reduced.
 
     ``q`` is the effective target: for class indices ``(1 - eps) w_y onehot(y) +
-    (eps / C) w`` on non-ignored entries (a constant), for probability targets
+    (eps / C) w`` on non-ignored entries (``tg`` holds y, w_y and the mask; the
+    first-order path never builds q densely), for probability targets
     ``((1 - eps) t + eps / C) w`` (then ``t`` is input 1 and gets a gradient).
     """
 
-    def __init__(self, dim, reduction, denom, q=None, w=None, eps=0.0):
+    def __init__(self, dim, reduction, denom, tg=None, w=None, eps=0.0):
         self.dim, self.reduction, self.denom = dim, reduction, denom
-        self.q, self.w, self.eps = q, w, eps
+        self.tg, self.eps = tg, eps
+        self.w = tg.w if tg is not None else w
 
-    def _target_q(self, t):
-        q = t * (1 - self.eps) + self.eps / t.shape[self.dim] if self.eps else t
-        return q if self.w is None else q * _bcast_class(self.w, self.dim, t.ndim)
+    def _wb(self, ndim):
+        return _bcast_class(self.w, self.dim, ndim)
 
     def forward(self, x, t=None):
-        xp = B.xp_of(x)
-        z = x - x.max(axis=self.dim, keepdims=True)
-        ez = xp.exp(z)
-        se = ez.sum(axis=self.dim, keepdims=True)
-        logp = z - xp.log(se)
-        self.p = ez / se  # softmax, kept for a first-order backward
-        q = self.q if t is None else self._target_q(t.astype(x.dtype, copy=False))
-        loss = -(q * logp).sum(axis=self.dim)
+        xp, d = B.xp_of(x), self.dim
+        z = x - x.max(axis=d, keepdims=True)
+        p = xp.exp(z)
+        se = p.sum(axis=d, keepdims=True)
+        lse = xp.log(se)
+        p /= se
+        self.p = p  # softmax, kept for the first-order backward
+        if t is None:
+            loss = self._class_loss(z, lse)
+        else:
+            loss = -(self._prob_q(t.astype(x.dtype, copy=False)) * (z - lse)).sum(axis=d)
         if self.reduction != "none":
             with np.errstate(invalid="ignore", divide="ignore"):
                 loss = loss.sum() / self.denom if self.reduction == "mean" else loss.sum()
         return xp.asarray(loss, dtype=x.dtype)
 
+    def _class_loss(self, z, lse):
+        xp, d, tg, eps, n = B.xp_of(z), self.dim, self.tg, self.eps, z.shape[self.dim]
+        lse = lse.squeeze(d)
+        zy = xp.take_along_axis(z, tg.idx, axis=d).squeeze(d)
+        loss = (lse - zy) * (tg.wy * (1 - eps))
+        if eps:  # -(eps / C) sum_c w_c log p_c = (eps / C) (sum(w) lse - sum_c w_c z_c)
+            wz = z.sum(axis=d) if self.w is None else (z * self._wb(z.ndim)).sum(axis=d)
+            wsum = n if self.w is None else self.w.sum()
+            loss = loss + (wsum * lse - wz) * (eps / n) * tg.valid
+        return loss
+
+    def _prob_q(self, t):
+        q = t * (1 - self.eps) + self.eps / t.shape[self.dim] if self.eps else t
+        return q if self.w is None else q * self._wb(t.ndim)
+
+    def _class_q(self, xp, dtype, ndim):
+        """The dense effective target (for the higher-order path)."""
+        tg, d, eps = self.tg, self.dim, self.eps
+        q = xp.where(_class_mask(xp, tg.idx, d, tg.n),
+                     xp.expand_dims(tg.wy * (1 - eps), d), 0).astype(dtype)
+        if eps:
+            w = xp.ones(tg.n, dtype=dtype) if self.w is None else self.w
+            q += _bcast_class(w, d, ndim) * (eps / tg.n) * xp.expand_dims(tg.valid, d)
+        return q
+
     def _scale(self, gy):
-        """gy broadcast along the class dim, with the 'mean' division."""
+        """gy with the 'mean' division, broadcastable against the input."""
         if self.reduction == "none":
             shape = list(gy.shape)
             shape.insert(self.dim, 1)
@@ -382,31 +411,56 @@ class CrossEntropy(Function):
                 return gy / self.denom
         return gy
 
-    def backward(self, gy):
-        x = self.inputs[0]
-        g = self._scale(gy)
-        d = self.dim
+    def _class_grad(self, gy):
+        """First-order gradient on raw arrays: ``softmax * sum(q) - q`` without a dense q."""
+        p, d, tg, eps = self.p, self.dim, self.tg, self.eps
+        xp = B.xp_of(p)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = gy / self.denom if self.reduction == "mean" else gy
+        s = xp.broadcast_to(s, tg.wy.shape)
+        a = s * tg.wy * (1 - eps)  # the one-hot part of q, scaled
+        qsum = a
+        if eps:
+            wsum = tg.n if self.w is None else self.w.sum()
+            qsum = a + s * tg.valid * (wsum * eps / tg.n)
+        gx = p * xp.expand_dims(qsum, d)
+        a = xp.expand_dims(a, d)
+        if hasattr(xp, "put_along_axis"):
+            cur = xp.take_along_axis(gx, tg.idx, axis=d)
+            xp.put_along_axis(gx, tg.idx, cur - a, axis=d)
+        else:  # pragma: no cover - array modules without put_along_axis
+            gx -= xp.where(_class_mask(xp, tg.idx, d, tg.n), a, 0)
+        if eps:
+            w = 1.0 if self.w is None else self._wb(p.ndim)
+            gx -= w * xp.expand_dims(s * tg.valid, d) * (eps / tg.n)
+        return _make(gx.astype(p.dtype, copy=False))
+
+    def backward(self, gy):  # d/dx = softmax(x) * sum(q) - q;  d/dt = -(1 - eps) w log p
+        x, d = self.inputs[0], self.dim
         if len(self.inputs) == 1:
-            q = _const(self.q, x)
-            qsum = _const(self.q.sum(axis=d, keepdims=True), x)
+            if not _gm._State.enabled:
+                return self._class_grad(gy._data),
+            q = _const(self._class_q(B.xp_of(x._data), x._data.dtype, x.ndim), x)
         else:
-            q = self.inputs[1] * (1 - self.eps) + self.eps / x.shape[d] if self.eps \
-                else self.inputs[1]
+            t = self.inputs[1]
+            q = t * (1 - self.eps) + self.eps / x.shape[d] if self.eps else t
             if self.w is not None:
-                q = q * _const(_bcast_class(self.w, d, x.ndim), x)
-            qsum = q.sum(d, keepdim=True)
+                q = q * _const(self._wb(x.ndim), x)
+        g = self._scale(gy)
         gx = gt = None
-        if self.needs_input_grad[0]:  # d/dx = softmax(x) * sum(q) - q
+        if self.needs_input_grad[0]:
             p = softmax(x, d) if _gm._State.enabled else _make(self.p)
-            gx = g * (p * qsum - q)
-        if len(self.inputs) > 1 and self.needs_input_grad[1]:  # d/dt = -(1 - eps) w log p
+            gx = g * (p * q.sum(d, keepdim=True) - q)
+        if len(self.inputs) == 1:
+            return gx,
+        if self.needs_input_grad[1]:
             gt = g * log_softmax(x, d) * -(1 - self.eps)
             if self.w is not None:
-                gt = gt * _const(_bcast_class(self.w, d, x.ndim), x)
-        return (gx,) if len(self.inputs) == 1 else (gx, gt)
+                gt = gt * _const(self._wb(x.ndim), x)
+        return gx, gt
 
     def _release_extra(self):
-        self.p = self.q = None
+        self.p = self.tg = None
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
@@ -450,14 +504,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                          f"or {_shape(input)} of class probabilities for input "
                          f"{_shape(input)}, got {_shape(target)} {target.dtype}")
     tg = _Targets(input, target, weight, ignore_index, op)
-    xp = B.xp_of(x)
-    q = xp.where(_class_mask(xp, tg.idx, tg.dim, tg.n),
-                 xp.expand_dims(tg.wy * (1 - eps), tg.dim), 0).astype(x.dtype)
-    if eps:
-        w = xp.ones(tg.n, dtype=x.dtype) if tg.w is None else tg.w
-        q += (_bcast_class(w, tg.dim, x.ndim) * (eps / tg.n)) * \
-            xp.expand_dims(tg.valid, tg.dim).astype(x.dtype)
-    return CrossEntropy(tg.dim, reduction, float(tg.wy.sum()), q=q)(input)
+    return CrossEntropy(tg.dim, reduction, float(tg.wy.sum()), tg=tg, eps=eps)(input)
 
 
 # ---------------------------------------------------------------- divergences
