@@ -225,3 +225,55 @@ def test_gradgradcheck(info, k):
 def test_table_size():
     """The issue's bar: at least 100 differentiable ops in the table."""
     assert sum(1 for o in OPS if o.grad) >= 100, sum(1 for o in OPS if o.grad)
+
+
+@pytest.mark.skipif(torch is None, reason="torch (the test oracle) is not installed")
+@pytest.mark.parametrize("info,k", _cases("gradgrad"))
+def test_double_backward_matches_torch(info, k):
+    """Second derivatives (grad of a weighted sum of the first gradients, built
+    with create_graph) match torch's; gradgradcheck alone only checks that the
+    higher-order path agrees with finite differences of itself."""
+    if info.ref is None or not info.ref_grad:
+        pytest.skip("no torch reference for this op")
+    s = _sample(info, k)
+    cargs = [_to_cr(a) for a in s.args]
+    targs = [_to_torch(a) for a in s.args]
+    ckw = {key: _to_cr(v, grad=False) for key, v in s.kwargs.items()}
+    tkw = {key: _to_torch(v, grad=False) for key, v in s.kwargs.items()}
+    cout = [c for c in _outputs(info, info.op(*cargs, **ckw))
+            if isinstance(c, cr.Tensor) and c.requires_grad]
+    tout = [t for t in _outputs(info, info.ref(torch, *targs, **tkw))
+            if isinstance(t, torch.Tensor) and t.requires_grad]
+    cin = [t for t in _flat_tensors(cargs, cr.Tensor) if t.requires_grad]
+    tin = [t for t in _flat_tensors(targs, torch.Tensor) if t.requires_grad]
+    if not cout or not tout or not cin:
+        pytest.skip("nothing differentiable in this sample")
+    rng = np.random.default_rng(11)
+    ws = [rng.standard_normal(c.shape) for c in cout]
+    cg = cr.autograd.grad(cout, cin, [cr.tensor(w) for w in ws], create_graph=True,
+                          allow_unused=True)
+    tg = torch.autograd.grad(tout, tin, [torch.from_numpy(w) for w in ws], create_graph=True,
+                             allow_unused=True)
+    pairs = [(a, b, rng.standard_normal(tuple(b.shape))) for a, b in zip(cg, tg)
+             if b is not None and b.requires_grad and a is not None and a.requires_grad]
+    if not pairs:
+        pytest.skip("first derivative is constant")
+    csum = sum((a * cr.tensor(v)).sum() for a, _, v in pairs)
+    tsum = sum((b * torch.from_numpy(v)).sum() for _, b, v in pairs)
+    c2 = cr.autograd.grad(csum, cin, allow_unused=True)
+    try:
+        t2 = torch.autograd.grad(tsum, tin, allow_unused=True)
+    except RuntimeError as e:
+        if "not implemented" in str(e):
+            pytest.skip(f"torch has no double backward here: {e}")
+        raise
+    for i, (a, b) in enumerate(zip(c2, t2)):
+        if b is None:
+            assert a is None or not np.any(a.numpy()), \
+                f"{info.name}: torch has no second derivative for input {i}"
+            continue
+        assert a is not None, f"{info.name} [{s.desc}]: no second derivative for input {i}"
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(force=True), atol=info.atol * 100,
+                                   rtol=info.rtol * 100,
+                                   err_msg=f"{info.name} second derivative of input {i} "
+                                           f"[{s.desc}]")
