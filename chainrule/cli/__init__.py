@@ -1,90 +1,61 @@
-"""The ``chainrule`` command."""
+"""The ``chainrule`` command.
+
+Commands: ``train``, ``eval``, ``predict``, ``models``, ``datasets``, ``graph``, ``demo``.
+
+Exit codes (scripts can rely on them):
+  0    success
+  1    training diverged (NaN/Inf loss), or the final metric missed --target
+  2    usage or input error: unknown model/dataset/optimizer names (with suggestions),
+       bad hyper-parameters, a model that does not fit the data, data missing while
+       offline, unreadable or mismatched checkpoints and input files
+  130  interrupted (Ctrl-C); the last complete epoch's checkpoint is kept
+"""
 import argparse
 import sys
-import time
 
-__all__ = ["main"]
+from chainrule.cli import demo, evaluate, graph, listing, train
+from chainrule.cli.common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, USER_ERRORS)
 
-
-def _demo(args):
-    """Fit d2l's synthetic linear regression (y = Xw + b + noise) with autograd
-    and hand-written minibatch SGD, and report the recovered parameters."""
-    import numpy as np
-    import chainrule as cr
-
-    cr.manual_seed(args.seed)
-    true_w, true_b = cr.tensor([2.0, -3.4]), 4.2
-    X = cr.randn(1000, 2)
-    y = (X * true_w).sum(1) + true_b + cr.randn(1000) * 0.01
-    w = (cr.randn(2) * 0.01).requires_grad_()
-    b = cr.zeros(1, requires_grad=True)
-    t0 = time.perf_counter()
-    for epoch in range(args.epochs):
-        perm = np.random.default_rng(args.seed + epoch).permutation(1000)
-        for i in range(0, 1000, args.batch_size):
-            idx = cr.tensor(perm[i:i + args.batch_size])
-            pred = (X[idx] * w).sum(1) + b
-            loss = ((pred - y[idx]) ** 2 / 2).mean()
-            loss.backward()
-            with cr.no_grad():
-                w.sub_(w.grad * args.lr)
-                b.sub_(b.grad * args.lr)
-                w.grad.zero_()
-                b.grad.zero_()
-        with cr.no_grad():
-            full = (((X * w).sum(1) + b - y) ** 2 / 2).mean()
-        print(f"epoch {epoch + 1}: loss {full.item():.6f}")
-    print(f"learned w = {w.detach().numpy().round(4).tolist()} (true [2.0, -3.4]), "
-          f"b = {b.item():.4f} (true 4.2) in {time.perf_counter() - t0:.2f}s")
-    err = float(np.abs(w.detach().numpy() - [2.0, -3.4]).max())
-    return 0 if err < 0.01 else 1
-
-
-def _graph(args):
-    import chainrule as cr
-    from chainrule.utils.graph import to_dot, render
-    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    w = cr.tensor([0.5, -1.0, 2.0], requires_grad=True)
-    y = ((x * w).tanh() + x.exp()).sum()
-    if args.output:
-        render(y, args.output, params={"x": x, "w": w})
-        print(f"wrote {args.output}")
-    else:
-        print(to_dot(y, params={"x": x, "w": w}))
-    return 0
+__all__ = ["main", "build_parser"]
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="chainrule", description=__doc__)
+    p = argparse.ArgumentParser(prog="chainrule", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="store_true", help="print the version and exit")
-    sub = p.add_subparsers(dest="command")
-    d = sub.add_parser("demo", help="fit a linear regression with autograd (no data needed)")
-    d.add_argument("--epochs", type=int, default=3)
-    d.add_argument("--lr", type=float, default=0.03)
-    d.add_argument("--batch-size", type=int, default=10)
-    d.add_argument("--seed", type=int, default=0)
-    d.set_defaults(func=_demo)
-    g = sub.add_parser("graph", help="print (or render) the backward graph of a small expression")
-    g.add_argument("-o", "--output", help="write an image (needs Graphviz 'dot') or .dot file")
-    g.set_defaults(func=_graph)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    train.add_parser(sub)
+    evaluate.add_parsers(sub)
+    listing.add_parsers(sub)
+    graph.add_parser(sub)
+    demo.add_parser(sub)
     return p
 
 
 def main(argv=None):
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse: --help (0) or a usage error (2)
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
     if args.version:
         import chainrule
         print(chainrule.__version__)
-        return 0
+        return EXIT_OK
     if not getattr(args, "func", None):
         parser.print_help()
-        return 0
+        return EXIT_OK
     try:
         return args.func(args)
-    except (RuntimeError, ValueError) as e:
+    except USER_ERRORS as e:
         print(f"chainrule {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except BrokenPipeError:  # e.g. `chainrule graph mlp | head`
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print(f"chainrule {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -155,3 +155,10 @@ class Lambda:
 
     def __repr__(self):
         return f"Lambda({getattr(self.lambd, '__name__', 'fn')})"
+
+
+# Image transforms (crops, resizing, flips, rotation, colour jitter): torchvision names.
+from chainrule.data.vision_transforms import *  # noqa: E402,F401,F403
+from chainrule.data.vision_transforms import __all__ as _vision_all  # noqa: E402
+
+__all__ += _vision_all

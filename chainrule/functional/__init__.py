@@ -8,3 +8,7 @@ from chainrule.functional.indexing import *  # noqa: F401,F403
 from chainrule.functional.linalg import *  # noqa: F401,F403
 from chainrule.functional.activation import *  # noqa: F401,F403
 from chainrule.functional.scatter import *  # noqa: F401,F403
+from chainrule.functional.pooling import (  # noqa: F401,E402
+    max_pool1d, max_pool2d, avg_pool1d, adaptive_avg_pool1d)
+from chainrule.functional.normalization import layer_norm, group_norm, rms_norm  # noqa: F401,E402
+from chainrule.functional.conv import *  # noqa: F401,F403,E402

@@ -97,3 +97,13 @@ def bilinear(input1, input2, weight, bias=None):
 
 
 __all__.append("bilinear")
+from chainrule.functional.pooling import *  # noqa: F401,F403,E402
+from chainrule.functional.normalization import *  # noqa: F401,F403,E402
+from chainrule.functional.resample import *  # noqa: F401,F403,E402
+from chainrule.functional.channel_dropout import *  # noqa: F401,F403,E402
+from chainrule.functional import (  # noqa: E402
+    pooling as _fpool, normalization as _fnorm, resample as _fres, channel_dropout as _fcd)
+__all__ += _fpool.__all__ + _fnorm.__all__ + _fres.__all__ + _fcd.__all__
+from chainrule.functional.conv import *  # noqa: F401,F403,E402
+from chainrule.functional.unfold import unfold, fold  # noqa: F401,E402
+__all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]

@@ -77,8 +77,9 @@ def to_dot(output, params=None, title=None):
 
 def render(output, path, params=None, format=None):
     """Write the backward graph to ``path`` (PNG, SVG or PDF by extension)
-    using Graphviz's ``dot`` program; writes ``path`` with ``.dot`` text and
-    raises a RuntimeError with install instructions when ``dot`` is missing."""
+    using Graphviz's ``dot`` program (without it, PNG/SVG/PDF are drawn with
+    matplotlib when installed); writes ``path`` with ``.dot`` text, and raises a
+    RuntimeError with install instructions when neither can draw the format."""
     text = to_dot(output, params)
     path = str(path)
     fmt = format or (path.rsplit(".", 1)[-1] if "." in path else "png")
@@ -87,6 +88,13 @@ def render(output, path, params=None, format=None):
             f.write(text)
         return path
     exe = shutil.which("dot")
+    if exe is None and fmt in ("png", "svg", "pdf"):
+        try:  # no Graphviz: draw it with matplotlib instead
+            from chainrule.utils.graph_plot import plot_graph
+        except ImportError:
+            pass
+        else:
+            return plot_graph(output, path, params)
     if exe is None:
         raise RuntimeError(
             "render: the Graphviz 'dot' program was not found. Install it "

@@ -11,3 +11,16 @@ from chainrule.nn.modules import (  # noqa: F401
     activation as _a)
 
 __all__ = ["Module"] + [n for m in (_c, _l, _f, _d, _s, _a) for n in m.__all__]
+from chainrule.nn.modules.rnn_cells import *  # noqa: F401,F403,E402
+from chainrule.nn.modules.rnn import *  # noqa: F401,F403,E402
+from chainrule.nn.modules import rnn_cells as _rnnc, rnn as _rnn  # noqa: E402
+__all__ += _rnnc.__all__ + _rnn.__all__
+from chainrule.nn.modules.pooling import *  # noqa: F401,F403,E402
+from chainrule.nn.modules.normalization import *  # noqa: F401,F403,E402
+from chainrule.nn.modules.upsampling import *  # noqa: F401,F403,E402
+from chainrule.nn.modules import (  # noqa: E402
+    pooling as _pool, normalization as _norm, upsampling as _ups)
+__all__ += _pool.__all__ + _norm.__all__ + _ups.__all__
+from chainrule.nn.modules.conv import *  # noqa: F401,F403,E402
+from chainrule.nn.modules import conv as _conv  # noqa: E402
+__all__ += _conv.__all__

@@ -6,3 +6,4 @@ from chainrule.nn.utils.convert_parameters import (  # noqa: F401
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
            "clip_grads_with_norm_", "parameters_to_vector", "vector_to_parameters"]
+from chainrule.nn.utils import rnn  # noqa: F401,E402

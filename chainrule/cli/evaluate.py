@@ -1,0 +1,130 @@
+"""``chainrule eval`` and ``chainrule predict``: use a trained checkpoint."""
+import os
+
+import numpy as np
+
+import chainrule as cr
+from chainrule.cli.common import EXIT_OK, UsageError, load_data, model_from_checkpoint
+from chainrule.train.factory import make_loss
+from chainrule.train.recipes import get_recipe, transform_inputs
+from chainrule.train.trainer import Trainer
+
+__all__ = ["add_parsers", "run_eval", "run_predict", "read_inputs"]
+
+
+def add_parsers(sub):
+    e = sub.add_parser("eval", help="evaluate a checkpoint on its dataset's test data",
+                       description="Rebuild the model saved in CHECKPOINT and report loss "
+                       "and metrics on the test split (the validation split for datasets "
+                       "without labeled test data).")
+    e.add_argument("checkpoint")
+    e.add_argument("--data", help="dataset (default: the one it was trained on)")
+    e.add_argument("--batch-size", type=int, default=256)
+    e.set_defaults(func=run_eval)
+    p = sub.add_parser("predict", help="predict with a checkpoint on .npy or .csv inputs",
+                       description="Print the predicted class (with probabilities) or value "
+                       "for each sample.  INPUT is a .npy file holding one sample or a "
+                       "batch, or a CSV file with one sample per row (a header row is "
+                       "skipped).  Samples are in the dataset's raw form: 28x28 uint8 "
+                       "(or [0, 1] float) images for MNIST, 8x8 floats in [0, 1] for "
+                       "digits, preprocessed feature rows for tables.")
+    p.add_argument("checkpoint")
+    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("--top-k", type=int, default=3, help="probabilities shown per sample")
+    p.set_defaults(func=run_predict)
+
+
+def run_eval(args):
+    model, ckpt = model_from_checkpoint(args.checkpoint)
+    meta = ckpt["meta"]
+    data = args.data or meta.get("dataset")
+    if not data:
+        raise UsageError(f"{args.checkpoint} does not name its dataset; pass --data")
+    train_args = meta.get("train_args") or {}
+    split = train_args.get("val_fraction")
+    bundle = load_data(data, batch_size=args.batch_size, val_fraction=split, train=False)
+    _check_fit(meta, bundle, data)
+    loader, name = ((bundle.test_loader, "test") if bundle.test_loader is not None else
+                    (bundle.val_loader, "test" if bundle.recipe.test_split else "validation"))
+    loss_fn = make_loss(bundle.task, train_args.get("label_smoothing") or 0.0)
+    trainer = Trainer(model, loss_fn, metrics=bundle.recipe.metrics)
+    result = trainer.evaluate(loader)
+    shown = "  ".join(f"{k} {v:.4f}" for k, v in result.items())
+    print(f"{meta['model']} on {data} ({name}, {len(loader.dataset)} samples, epoch "
+          f"{ckpt['epoch']}): {shown}")
+    return EXIT_OK
+
+
+def _check_fit(meta, bundle, data):
+    if meta.get("task") and meta["task"] != bundle.task:
+        raise UsageError(f"the checkpoint holds a {meta['task']} model but {data!r} is a "
+                         f"{bundle.task} dataset")
+    shape = meta.get("input_shape")
+    if shape is not None and tuple(shape) != tuple(bundle.input_shape):
+        raise UsageError(f"the checkpoint's model takes inputs of shape {tuple(shape)} but "
+                         f"{data!r} has samples of shape {tuple(bundle.input_shape)}")
+    classes = meta.get("classes")
+    if classes and len(classes) != bundle.num_outputs:
+        raise UsageError(f"the checkpoint's model has {len(classes)} classes but {data!r} "
+                         f"has {bundle.num_outputs}")
+
+
+def read_inputs(path):
+    """A NumPy array from a ``.npy`` file or a CSV of numeric rows (header skipped)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such input file: {path}")
+    if path.endswith(".npy"):
+        try:
+            return np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise UsageError(f"can't read {path} as a .npy array: {e}") from None
+    with open(path, encoding="utf-8") as f:
+        lines = [ln for ln in f.read().splitlines() if ln.strip()]
+    rows = []
+    for i, line in enumerate(lines):
+        try:
+            rows.append([float(v) for v in line.split(",")])
+        except ValueError:
+            if i == 0:
+                continue  # a header row
+            raise UsageError(f"{path}: line {i + 1} is not comma-separated numbers") from None
+    if not rows or len({len(r) for r in rows}) != 1:
+        raise UsageError(f"{path}: expected rows of the same number of values")
+    return np.asarray(rows, dtype=np.float32)
+
+
+def run_predict(args):
+    model, ckpt = model_from_checkpoint(args.checkpoint)
+    meta = ckpt["meta"]
+    recipe = get_recipe(meta["dataset"])
+    raw = meta.get("raw_input") or {"shape": meta["input_shape"], "tensor": True,
+                                    "dtype": "float32"}
+    for path in args.inputs:
+        try:
+            x = transform_inputs(recipe, raw, read_inputs(path))
+        except ValueError as e:
+            raise UsageError(f"{path}: {e}") from None
+        with cr.no_grad():
+            out = model(x).numpy()
+        for i, row in enumerate(out):
+            print(f"{path}[{i}]: " + (_describe_class(row, meta.get("classes"), args.top_k)
+                                      if meta.get("task") == "classification"
+                                      else _describe_value(row, recipe)))
+    return EXIT_OK
+
+
+def _describe_class(logits, classes, top_k):
+    z = logits.astype(np.float64) - logits.max()
+    p = np.exp(z) / np.exp(z).sum()
+    order = np.argsort(-p)[:max(1, top_k)]
+    name = (lambda c: classes[c] if classes and c < len(classes) else str(c))
+    best = order[0]
+    rest = ", ".join(f"{name(c)} {p[c]:.3f}" for c in order)
+    return f"class {best} ({name(best)}) p={p[best]:.3f}  [top: {rest}]"
+
+
+def _describe_value(values, recipe):
+    v = np.asarray(values, np.float64)
+    if recipe.invert_target is not None:
+        v = recipe.invert_target(v)
+    return f"{recipe.target_name} " + ", ".join(f"{x:.6g}" for x in v.reshape(-1))

@@ -1,0 +1,402 @@
+"""Raw-array kernels of 2-D convolution (private; ``conv.py`` wraps them).
+
+Three kernels cover a convolution and all its derivatives:
+
+* :func:`conv_forward`      ``y = conv(x, w)``;
+* :func:`conv_input_grad`   ``gx = conv^T(gy, w)`` (the transposed convolution);
+* :func:`conv_weight_grad`  ``gw`` from ``x`` and ``gy``.
+
+None loops over pixels or batch items in Python.  The algorithms:
+
+im2col GEMM.  Arrays are logically NCHW like torch's, but the kernels work
+channels-last: the input is copied once into a zero-padded NHWC buffer, the
+im2col matrix has one row per output position, ``(rows, kh*kw*C)``, and the
+GEMM ``col @ W (kh*kw*C, O)`` writes an ``(N, Ho, Wo, O)`` array, returned as
+the transposed view ``(N, O, Ho, Wo)``: logically NCHW, physically NHWC -
+the layout the next convolution wants.  (This GEMM orientation, many rows
+times a narrow weight, is also the fastest one for OpenBLAS.)  Inputs with few
+channels (the first layer) are gathered channel-major instead, where the
+contiguous runs are image rows rather than ``C``-element pixels.
+
+Blocking.  The im2col matrix is never materialised whole (it is kh*kw times
+the input): the GEMM runs over row blocks of about ``_BLOCK_BYTES``, each
+copied from a strided view into a buffer that stays in the L2 cache, so the
+copy costs a fraction of the GEMM instead of a pass over main memory.
+
+Full grid.  For stride 1 a kernel offset (i, j) is a constant shift
+``i*dh*Wp + j*dw`` of the flattened padded buffer, so im2col rows for every
+position of the padded grid are plain shifted slices.  The outputs at the
+positions past the valid ``Ho x Wo`` window are computed and dropped; used
+when that waste is small (``_FULL_GRID_WASTE``).
+
+Winograd.  3x3 stride-1 convolutions (most of a ResNet) use Winograd's
+F(2x2, 3x3) algorithm, 2.25x fewer multiplications (``_winograd.py``).
+
+Strided transposed convolutions scatter ``W^T gy`` back with ``kh*kw``
+strided adds (col2im).
+"""
+import numpy as np
+
+from chainrule import backend as B
+
+_BLOCK_BYTES = 1 << 20        # im2col block size (fits the L2 cache)
+_MIN_BLOCK_COLS = 256         # ... but at least this many rows per block
+_FULL_GRID_WASTE = 1.35       # max (Hp*Wp) / (Ho*Wo) for the full-grid path
+_SMALL_C = 8                  # fewer input channels: gather channel-major
+_WINOGRAD_MIN_CHANNELS = 16   # Winograd when min(C, O) reaches this (and 3x3, stride 1)
+
+
+class Geom:
+    """Geometry of a 2-D convolution ``x (N, C, *size) -> y (N, O, *out)``.
+
+    ``pads`` is ``((top, bottom), (left, right))`` (negative amounts crop);
+    ``out`` may be smaller than the natural output size (a transposed
+    convolution whose output_padding reaches past the last window)."""
+    __slots__ = ("size", "out", "kernel", "stride", "dilation", "pads", "groups")
+
+    def __init__(self, size, kernel, stride, dilation, pads, groups, out=None):
+        self.size, self.kernel, self.stride = tuple(size), tuple(kernel), tuple(stride)
+        self.dilation, self.pads, self.groups = tuple(dilation), tuple(pads), groups
+        self.out = tuple(out) if out is not None else self.natural_out()
+
+    def natural_out(self):
+        return tuple((n + a + b - d * (k - 1) - 1) // s + 1 for n, (a, b), k, s, d in
+                     zip(self.size, self.pads, self.kernel, self.stride, self.dilation))
+
+    def padded(self):
+        return tuple(n + a + b for n, (a, b) in zip(self.size, self.pads))
+
+    def full_grid(self):
+        """Use the full-grid (stride-1) im2col?"""
+        if self.stride != (1, 1):
+            return False
+        hp, wp = self.padded()
+        return hp * wp <= _FULL_GRID_WASTE * self.out[0] * self.out[1]
+
+    def winograd(self, c, o):
+        """Use Winograd F(2x2, 3x3) for ``c`` input and ``o`` output channels?"""
+        return (self.kernel == (3, 3) and self.stride == (1, 1) and self.dilation == (1, 1)
+                and self.groups == 1 and min(c, o) >= _WINOGRAD_MIN_CHANNELS)
+
+
+# ---------------------------------------------------------------- helpers
+def block_rows(xp, width, itemsize):
+    """Rows per block of a ``width``-column matrix (unblocked on GPUs)."""
+    if xp is not np:
+        return 1 << 62
+    return max(_MIN_BLOCK_COLS, _BLOCK_BYTES // max(1, width * itemsize))
+
+
+class Workspace:
+    """Reusable scratch buffers: each block of a blocked loop gets its arrays
+    from the front of one buffer per name instead of fresh allocations (which,
+    at these sizes, come from mmap and page-fault on every block)."""
+
+    def __init__(self, xp, dtype):
+        self.xp, self.dtype, self.bufs = xp, dtype, {}
+
+    def get(self, name, shape):
+        size = 1
+        for n in shape:
+            size *= n
+        buf = self.bufs.get(name)
+        if buf is None or buf.size < size:
+            buf = self.bufs[name] = self.xp.empty(size, dtype=self.dtype)
+        return buf[:size].reshape(shape)
+
+
+def as_strided(a, shape, strides):
+    return B.xp_of(a).lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
+
+
+def _fill_pads(grid, lo, hi, axis):
+    """Zero the borders of the spatial axes ``axis`` and ``axis + 1`` of ``grid``."""
+    (a, l), (b, r) = lo, hi
+    hp, wp = grid.shape[axis], grid.shape[axis + 1]
+    lead = (slice(None),) * axis
+    if a:
+        grid[lead + (slice(0, a),)] = 0
+    if b:
+        grid[lead + (slice(hp - b, hp),)] = 0
+    if l:
+        grid[lead + (slice(None), slice(0, l))] = 0
+    if r:
+        grid[lead + (slice(None), slice(wp - r, wp))] = 0
+
+
+def pad_nhwc(x, pads, tail=0):
+    """Copy logical-NCHW ``x`` into a zero-padded channels-last buffer.
+
+    Returns ``(flat, grid)``: ``flat`` of shape ``(N*Hp*Wp + tail, C)`` (the
+    last ``tail`` rows zero) and ``grid``, its ``(N, Hp, Wp, C)`` view.
+    Negative pads crop.  An unpadded input already channels-last in memory is
+    used as is."""
+    xp = B.xp_of(x)
+    n, c, h, w = x.shape
+    (pt, pb), (pl, pr) = pads
+    hp, wp = h + pt + pb, w + pl + pr
+    size = n * hp * wp
+    xt = x.transpose(0, 2, 3, 1)
+    if not tail and pads == ((0, 0), (0, 0)) and xt.flags.c_contiguous:
+        return xt.reshape(size, c), xt
+    flat = xp.empty((size + tail, c), dtype=x.dtype)
+    grid = flat[:size].reshape(n, hp, wp, c)
+    lo, hi = (max(pt, 0), max(pl, 0)), (max(pb, 0), max(pr, 0))
+    _fill_pads(grid, lo, hi, 1)
+    if tail:
+        flat[size:] = 0
+    grid[:, lo[0]:hp - hi[0], lo[1]:wp - hi[1]] = \
+        xt[:, max(-pt, 0):h - max(-pb, 0), max(-pl, 0):w - max(-pr, 0)]
+    return flat, grid
+
+
+def pad_cnhw(x, pads, tail=0):
+    """Like :func:`pad_nhwc` but channel-major: ``flat`` is ``(C, N*Hp*Wp + tail)``
+    and ``grid`` its ``(C, N, Hp, Wp)`` view."""
+    xp = B.xp_of(x)
+    n, c, h, w = x.shape
+    (pt, pb), (pl, pr) = pads
+    hp, wp = h + pt + pb, w + pl + pr
+    size = n * hp * wp
+    flat = xp.empty((c, size + tail), dtype=x.dtype)
+    grid = flat[:, :size].reshape(c, n, hp, wp)
+    lo, hi = (max(pt, 0), max(pl, 0)), (max(pb, 0), max(pr, 0))
+    _fill_pads(grid, lo, hi, 2)
+    if tail:
+        flat[:, size:] = 0
+    grid[:, :, lo[0]:hp - hi[0], lo[1]:wp - hi[1]] = x.transpose(1, 0, 2, 3)[
+        :, :, max(-pt, 0):h - max(-pb, 0), max(-pl, 0):w - max(-pr, 0)]
+    return flat, grid
+
+
+def rows_nhwc(a):
+    """Logical (N, C, H, W) -> (N*H*W, C) rows (a view when ``a`` is channels-last)."""
+    n, c, h, w = a.shape
+    return a.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+
+
+def weight_matrix(w, groups, order):
+    """(O, C/G, kh, kw) -> (G, K/G, O/G), the im2col weight; K ordered
+    ``'ijc'`` (channels-last columns) or ``'cij'`` (channel-major columns)."""
+    o, cg, kh, kw = w.shape
+    wg = w.reshape(groups, o // groups, cg, kh, kw)
+    wg = wg.transpose(0, 3, 4, 2, 1) if order == "ijc" else wg.transpose(0, 2, 3, 4, 1)
+    return wg.reshape(groups, cg * kh * kw, o // groups)
+
+
+def weight_from_matrix(m, shape, order):
+    """Inverse of :func:`weight_matrix`: (G, K/G, O/G) -> (O, C/G, kh, kw)."""
+    o, cg, kh, kw = shape
+    groups = m.shape[0]
+    if order == "ijc":
+        wg = m.reshape(groups, kh, kw, cg, o // groups).transpose(0, 4, 3, 1, 2)
+    else:
+        wg = m.reshape(groups, cg, kh, kw, o // groups).transpose(0, 4, 1, 2, 3)
+    return wg.reshape(shape)
+
+
+def _group_rows(blk, groups, ws):
+    """(rows, kh, kw, C) channels-last block -> (G, rows, kh*kw*C/G), copied
+    into the workspace ``ws``."""
+    r, kh, kw, c = blk.shape
+    cg = c // groups
+    out = ws.get("cols", (groups, r, kh, kw, cg))
+    out[...] = blk.reshape(r, kh, kw, groups, cg).transpose(3, 0, 1, 2, 4)
+    return out.reshape(groups, r, kh * kw * cg)
+
+
+def _matmul_rows(a, wm, out):
+    """``out (rows, G*O/G) = a (G, rows, K/G) @ wm (G, K/G, O/G)`` per group."""
+    xp = B.xp_of(wm)
+    groups, _, og = wm.shape
+    if groups == 1:
+        xp.matmul(a[0], wm[0], out=out)
+    else:
+        out.reshape(out.shape[0], groups, og)[...] = xp.matmul(a, wm).transpose(1, 0, 2)
+
+
+def _gather_view(grid, g):
+    """Strided im2col view ``(N, Ho, Wo, kh, kw, C)`` of a padded NHWC grid."""
+    (kh, kw), (dh, dw), (sh, sw) = g.kernel, g.dilation, g.stride
+    n, c = grid.shape[0], grid.shape[3]
+    ho, wo = g.out
+    s_n, s_h, s_w, s_c = grid.strides
+    return as_strided(grid, (n, ho, wo, kh, kw, c),
+                      (s_n, sh * s_h, sw * s_w, dh * s_h, dw * s_w, s_c))
+
+
+class _Cols:
+    """Row blocks of the im2col matrix of ``x`` for geometry ``g``.
+
+    ``kind`` is ``'full'`` (rows over the whole padded grid), or ``'gather'``
+    (rows over the ``Ho x Wo`` outputs); ``order`` is ``'ijc'`` or ``'cij'``
+    (the column order; see :func:`weight_matrix`).  ``block(s, e)`` returns
+    rows ``s:e`` as ``(G, e - s, K/G)``; ``step`` is the preferred block size."""
+
+    def __init__(self, x, g):
+        xp = B.xp_of(x)
+        n, c = x.shape[:2]
+        (kh, kw), (dh, dw) = g.kernel, g.dilation
+        self.groups, self.kind = g.groups, "full" if g.full_grid() else "gather"
+        it = x.itemsize
+        if self.kind == "full":
+            hp, wp = g.padded()
+            self.nrows = n * hp * wp
+            self.unit = 1
+            tail = dh * (kh - 1) * wp + dw * (kw - 1)
+            if c < _SMALL_C:
+                self.order = "cij"
+                flat, _ = pad_cnhw(x, g.pads, tail)
+                self.view = as_strided(flat, (c, kh, kw, self.nrows),
+                                       (flat.strides[0], dh * wp * it, dw * it, it))
+            else:
+                self.order = "ijc"
+                flat, _ = pad_nhwc(x, g.pads, tail)
+                s_r, s_c = flat.strides
+                self.view = as_strided(flat, (self.nrows, kh, kw, c),
+                                       (s_r, dh * wp * s_r, dw * s_r, s_c))
+        else:
+            self.order = "ijc"
+            ho, wo = g.out
+            self.nrows, self.unit = n * ho * wo, ho * wo
+            _, grid = pad_nhwc(x, g.pads)
+            self.view = _gather_view(grid, g)
+        self.step = max(1, block_rows(xp, c * kh * kw, it) // self.unit) * self.unit
+        self.ws = Workspace(xp, x.dtype)
+
+    def block(self, s, e):
+        if self.order == "cij":
+            c, kh, kw = self.view.shape[:3]
+            k = self.ws.get("cols", (c, kh, kw, e - s))
+            k[...] = self.view[..., s:e]
+            return k.reshape(self.groups, -1, e - s).transpose(0, 2, 1)  # (G, rows, K/G)
+        if self.kind == "full":
+            return _group_rows(self.view[s:e], self.groups, self.ws)
+        u = self.unit
+        v = self.view[s // u:e // u]
+        return _group_rows(v.reshape((e - s,) + v.shape[3:]), self.groups, self.ws)
+
+
+# ---------------------------------------------------------------- kernels
+def conv_forward(x, w, g, bias=None):
+    """``y = conv(x, w) (+ bias)``: x (N, C, H, W), w (O, C/G, kh, kw) -> (N, O, Ho, Wo)."""
+    xp = B.xp_of(x)
+    n, c = x.shape[:2]
+    o = w.shape[0]
+    if g.winograd(c, o):
+        from chainrule.functional import _winograd
+        return _winograd.forward(x, w, g, bias)
+    cols = _Cols(x, g)
+    wm = xp.ascontiguousarray(weight_matrix(w, g.groups, cols.order))
+    y = xp.empty((cols.nrows, o), dtype=x.dtype)
+    for s in range(0, cols.nrows, cols.step):
+        e = min(s + cols.step, cols.nrows)
+        _matmul_rows(cols.block(s, e), wm, y[s:e])
+    if bias is not None:
+        y += bias
+    ho, wo = g.out
+    if cols.kind == "full":
+        hp, wp = g.padded()
+        return y.reshape(n, hp, wp, o)[:, :ho, :wo].transpose(0, 3, 1, 2)
+    return y.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
+
+
+def flip_transpose(w, groups):
+    """Weights of the adjoint stride-1 convolution: (O, C/G, kh, kw) ->
+    (C, O/G, kh, kw), channels swapped within each group, kernel flipped."""
+    o, cg, kh, kw = w.shape
+    wt = w.reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)
+    return wt.reshape(groups * cg, o // groups, kh, kw)[:, :, ::-1, ::-1]
+
+
+def adjoint_geom(g, gy_size):
+    """Geometry of the stride-1 convolution of ``gy`` that computes ``conv^T``."""
+    (h, wd), (kh, kw), (dh, dw) = g.size, g.kernel, g.dilation
+    (pt, _), (pl, _) = g.pads
+    ho, wo = gy_size
+    qt, ql = dh * (kh - 1) - pt, dw * (kw - 1) - pl
+    return Geom((ho, wo), g.kernel, (1, 1), g.dilation,
+                ((qt, h - ho + pt), (ql, wd - wo + pl)), g.groups, out=(h, wd))
+
+
+def conv_input_grad(gy, w, g, bias=None):
+    """``gx = conv^T(gy, w) (+ bias)``: the adjoint of :func:`conv_forward` in
+    ``x`` (the transposed convolution); returns (N, C, H, W) with (H, W) =
+    ``g.size``."""
+    xp = B.xp_of(gy)
+    if g.stride == (1, 1):
+        adj = adjoint_geom(g, gy.shape[2:])
+        o, cg = w.shape[:2]
+        if adj.winograd(o, cg * g.groups) or adj.full_grid() or o >= cg * g.groups:
+            # a stride-1 convolution of gy with the flipped, transposed kernel
+            wt = xp.ascontiguousarray(flip_transpose(w, g.groups))
+            return conv_forward(gy, wt, adj, bias)
+    return _col2im(gy, w, g, bias)
+
+
+def _col2im(gy, w, g, bias):
+    """conv^T by scattering ``gcol = gy W^T`` back with kh*kw strided adds."""
+    xp = B.xp_of(gy)
+    n, o, ho, wo = gy.shape
+    _, cg, kh, kw = w.shape
+    groups = g.groups
+    c = cg * groups
+    (h, wd), (dh, dw), (sh, sw) = g.size, g.dilation, g.stride
+    (pt, _), (pl, _) = g.pads
+    hp, wp = g.padded()
+    wm = xp.ascontiguousarray(weight_matrix(w, groups, "ijc").transpose(0, 2, 1))
+    rows = rows_nhwc(gy)
+    gx = xp.zeros((n, max(hp, pt + h), max(wp, pl + wd), groups, cg), dtype=gy.dtype)
+    unit = ho * wo
+    step = max(1, block_rows(xp, c * kh * kw, gy.itemsize) // unit)
+    for s in range(0, n, step):
+        e = min(s + step, n)
+        r = rows[s * unit:e * unit].reshape(e - s, ho * wo, groups, o // groups)
+        gcol = xp.matmul(r.transpose(2, 0, 1, 3).reshape(groups, -1, o // groups), wm)
+        gcol = gcol.reshape(groups, e - s, ho, wo, kh, kw, cg).transpose(1, 2, 3, 4, 5, 0, 6)
+        dst = gx[s:e]
+        for i in range(kh):
+            for j in range(kw):
+                dst[:, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                    j * dw:j * dw + sw * (wo - 1) + 1:sw] += gcol[:, :, :, i, j]
+    gx = gx.reshape(gx.shape[:3] + (c,))
+    if bias is not None:
+        gx += bias
+    return gx[:, pt:pt + h, pl:pl + wd].transpose(0, 3, 1, 2)
+
+
+def conv_weight_grad(x, gy, g):
+    """``gw[o, c, i, j] = sum_{n,h,w} gy[n, o, h, w] * xpad[n, c, h*s + i*d, w*s + j*d]``."""
+    xp = B.xp_of(x)
+    n, c = x.shape[:2]
+    o, ho, wo = gy.shape[1:]
+    groups = g.groups
+    kh, kw = g.kernel
+    shape = (o, c // groups, kh, kw)
+    if g.winograd(c, o):
+        from chainrule.functional import _winograd
+        return _winograd.weight_grad(x, gy, g)
+    geo = Geom(g.size, g.kernel, g.stride, g.dilation, g.pads, groups, out=(ho, wo))
+    cols = _Cols(x, geo)
+    if cols.kind == "full":
+        hp, wp = g.padded()
+        gf = xp.zeros((n, hp, wp, o), dtype=gy.dtype)
+        gf[:, :ho, :wo] = gy.transpose(0, 2, 3, 1)
+        rows = gf.reshape(-1, o)
+    else:
+        rows = rows_nhwc(gy)
+    og = o // groups
+    acc = tmp = None
+    for s in range(0, cols.nrows, cols.step):
+        e = min(s + cols.step, cols.nrows)
+        blk = cols.block(s, e).transpose(0, 2, 1)            # (G, K/G, rows)
+        r = rows[s:e].reshape(e - s, groups, og).transpose(1, 0, 2)  # (G, rows, O/G)
+        if acc is None:
+            acc = xp.matmul(blk, r)
+            tmp = xp.empty_like(acc)
+        else:
+            xp.matmul(blk, r, out=tmp)
+            acc += tmp
+    if acc is None:
+        return xp.zeros(shape, dtype=gy.dtype)
+    return weight_from_matrix(acc, shape, cols.order)

@@ -1,0 +1,289 @@
+"""A small reusable training loop: :class:`Trainer`, :func:`fit`, :func:`evaluate`.
+
+>>> import chainrule as cr
+>>> from chainrule import nn, optim
+>>> from chainrule.data import DataLoader, TensorDataset
+>>> _ = cr.manual_seed(0)
+>>> X = cr.randn(64, 3); y = X @ cr.tensor([[1.0], [-2.0], [0.5]])
+>>> model = nn.Linear(3, 1)
+>>> hist = fit(model, DataLoader(TensorDataset(X, y), batch_size=16, shuffle=True),
+...            loss_fn=nn.MSELoss(), optimizer=optim.SGD(model.parameters(), lr=0.1),
+...            epochs=30, metrics=(), progress=False, verbose=False)
+>>> hist[-1]["train_loss"] < 1e-3
+True
+"""
+import inspect
+import math
+import time
+
+import numpy as np
+
+import chainrule as cr
+from chainrule.train import callbacks as C
+from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+from chainrule.train.metrics import Loss, get_metric, to_numpy
+
+__all__ = ["Trainer", "fit", "evaluate", "TrainingDiverged"]
+
+_STEP_SCHEDULERS = ("OneCycleLR", "CyclicLR")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; ``epoch`` and ``step`` say where."""
+
+    def __init__(self, epoch, step, value, checkpoint=None):
+        self.epoch, self.step, self.value = epoch, step, value
+        where = (f"; the last good checkpoint ({checkpoint}) is left intact" if checkpoint
+                 else "")
+        super().__init__(f"training diverged: the loss is {value} at epoch {epoch}, step "
+                         f"{step}; try a lower learning rate or --clip-grad-norm{where}")
+
+
+def _split_batch(batch):
+    if isinstance(batch, (list, tuple)) and len(batch) == 2:
+        return batch[0], batch[1]
+    raise TypeError(f"Trainer: expected batches of (input, target), got "
+                    f"{type(batch).__name__} of length {len(batch) if hasattr(batch, '__len__') else '?'}")
+
+
+class Trainer:
+    """Train ``model`` with ``loss_fn`` and ``optimizer``; see :func:`fit` for the options.
+
+    ``history`` is a list with one dict per epoch: ``epoch``, ``train_loss``,
+    ``train_<metric>``, ``val_loss``, ``val_<metric>``, ``lr`` and ``time``.
+    """
+
+    def __init__(self, model, loss_fn, optimizer=None, scheduler=None, metrics=("acc",),
+                 clip_grad_norm=None, callbacks=(), scheduler_interval=None, meta=None,
+                 log=None, device=None):
+        if clip_grad_norm is not None and not clip_grad_norm > 0:
+            raise ValueError(f"clip_grad_norm must be > 0, got {clip_grad_norm}")
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.scheduler, self.clip_grad_norm = scheduler, clip_grad_norm
+        self.metric_specs = tuple(metrics or ())
+        self.callbacks = sorted(callbacks, key=lambda c: c.order)
+        self.scheduler_interval = scheduler_interval or (
+            "step" if type(scheduler).__name__ in _STEP_SCHEDULERS else "epoch")
+        self.meta, self.device = dict(meta or {}), device
+        self._log = log
+        self.history, self.epoch, self.epochs = [], 0, 0
+        self.stop_training, self.train_loader = False, None
+        self._modes = {"loss": "min"}
+        for m in self._meters():
+            self._modes[m.name] = m.mode
+
+    # ------------------------------------------------------------ helpers
+    def _meters(self):
+        return [get_metric(m) if isinstance(m, str) else m() if isinstance(m, type)
+                else _fresh(m) for m in self.metric_specs]
+
+    def mode_of(self, monitor):
+        """``'min'`` or ``'max'`` for a history column like ``val_acc``."""
+        name = monitor.split("_", 1)[1] if monitor.startswith(("train_", "val_")) else monitor
+        return self._modes.get(name, "min")
+
+    def monitored_value(self, logs, monitor):
+        if monitor not in logs:
+            raise KeyError(f"monitor {monitor!r} is not in the logs; choose from "
+                           f"{', '.join(k for k in logs if k not in ('epoch', 'time'))}")
+        return logs[monitor]
+
+    def log(self, line):
+        bar = next((c for c in self.callbacks if isinstance(c, C.ProgressBar)), None)
+        if self._log is not None:
+            self._log(line)
+        elif bar is not None:
+            bar.write(line)
+        else:
+            print(line, flush=True)
+
+    def _to(self, x):
+        return x.to(self.device) if self.device is not None and hasattr(x, "to") else x
+
+    def _emit(self, hook, *args):
+        for cb in self.callbacks:
+            getattr(cb, hook)(self, *args)
+
+    # ------------------------------------------------------------ state
+    def callbacks_state(self):
+        return {cb.key: cb.state_dict() for cb in self.callbacks
+                if cb.key and hasattr(cb, "state_dict")}
+
+    def save_checkpoint(self, path):
+        save_checkpoint(path, self.model, self.optimizer, self.scheduler, self.epoch,
+                        self.history, self.meta, self.callbacks_state())
+
+    def resume(self, path):
+        """Load model, optimizer, scheduler, history, callback and RNG state from a
+        checkpoint; the next :meth:`fit` continues after its epoch."""
+        ckpt = load_checkpoint(path, self.model, self.optimizer, self.scheduler,
+                               restore_rng=True)
+        self.epoch, self.history = ckpt["epoch"], list(ckpt.get("history") or [])
+        states = ckpt.get("callbacks") or {}
+        for cb in self.callbacks:
+            if cb.key in states and hasattr(cb, "load_state_dict"):
+                cb.load_state_dict(states[cb.key])
+        self.meta = {**ckpt.get("meta", {}), **self.meta}
+        return ckpt
+
+    # ------------------------------------------------------------ loops
+    def fit(self, train_loader, val_loader=None, epochs=1):
+        """Train until ``epochs`` epochs are done in total (counting resumed ones)."""
+        if int(epochs) < 1:
+            raise ValueError(f"epochs must be >= 1, got {epochs}")
+        if self.optimizer is None:
+            raise ValueError("Trainer.fit needs an optimizer")
+        self.epochs, self.train_loader, self.stop_training = int(epochs), train_loader, False
+        self._emit("on_fit_start")
+        status = "completed"
+        try:
+            while self.epoch < self.epochs and not self.stop_training:
+                self._run_epoch(train_loader, val_loader)
+            status = "stopped early" if self.stop_training and self.epoch < self.epochs \
+                else status
+        except TrainingDiverged:
+            status = "diverged"
+            raise
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            self._emit("on_fit_end", status)
+        return self.history
+
+    def _run_epoch(self, train_loader, val_loader):
+        epoch = self.epoch + 1
+        self._emit("on_epoch_start", epoch)
+        t0 = time.perf_counter()
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        logs = {"epoch": epoch}
+        logs.update(self._train_epoch(train_loader, epoch))
+        if val_loader is not None:
+            logs.update(self.evaluate(val_loader, prefix="val_"))
+        logs["lr"], logs["time"] = lr, round(time.perf_counter() - t0, 3)
+        if self.scheduler is not None and self.scheduler_interval == "epoch":
+            self._step_scheduler_epoch(logs)
+        self.epoch = epoch
+        self.history.append(logs)
+        self._emit("on_epoch_end", logs)
+
+    def _step_scheduler_epoch(self, logs):
+        if "metrics" in inspect.signature(self.scheduler.step).parameters:  # plateau
+            key = "val_loss" if "val_loss" in logs else "train_loss"
+            self.scheduler.step(logs[key])
+        else:
+            self.scheduler.step()
+
+    def _train_epoch(self, loader, epoch):
+        self.model.train()
+        loss_meter, meters = Loss(), self._meters()
+        if self.clip_grad_norm is not None:
+            from chainrule.nn.utils import clip_grad_norm_
+        for step, batch in enumerate(loader, 1):
+            x, y = map(self._to, _split_batch(batch))
+            out = self.model(x)
+            loss = self.loss_fn(out, y)
+            value = float(to_numpy(loss).item())
+            if not math.isfinite(value):
+                raise TrainingDiverged(epoch, step, value, self._last_checkpoint())
+            self.optimizer.zero_grad()
+            loss.backward()
+            if self.clip_grad_norm is not None:
+                clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
+            self.optimizer.step()
+            if self.scheduler is not None and self.scheduler_interval == "step":
+                self.scheduler.step()
+            out = out.detach()
+            loss_meter.update(out, y, value)
+            for m in meters:
+                m.update(out, y, value)
+            self._emit("on_batch_end", step, value)
+        return _collect("train_", loss_meter, meters)
+
+    def _last_checkpoint(self):
+        for cb in self.callbacks:
+            if isinstance(cb, C.ModelCheckpoint) and self.epoch > 0:
+                return cb.last_path
+        return None
+
+    def evaluate(self, loader, prefix=""):
+        """Loss and metrics of the model on ``loader`` (eval mode, no gradients)."""
+        was_training = self.model.training
+        self.model.eval()
+        loss_meter, meters = Loss(), self._meters()
+        try:
+            with cr.no_grad():
+                for batch in loader:
+                    x, y = map(self._to, _split_batch(batch))
+                    out = self.model(x)
+                    value = float(to_numpy(self.loss_fn(out, y)).item())
+                    loss_meter.update(out, y, value)
+                    for m in meters:
+                        m.update(out, y, value)
+        finally:
+            self.model.train(was_training)
+        return _collect(prefix, loss_meter, meters)
+
+
+def _fresh(meter):
+    """A new meter like ``meter`` (same constructor arguments), so runs don't share state."""
+    clone = object.__new__(type(meter))
+    clone.__dict__.update(meter.__dict__)
+    clone.reset()
+    return clone
+
+
+def _collect(prefix, loss_meter, meters):
+    out = {prefix + "loss": loss_meter.compute()}
+    for m in meters:
+        out[prefix + m.name] = float(m.compute())
+    return out
+
+
+def fit(model, train_loader, val_loader=None, loss_fn=None, optimizer=None, epochs=1,
+        scheduler=None, metrics=("acc",), clip_grad_norm=None, callbacks=(), out_dir=None,
+        patience=None, monitor=None, progress=None, verbose=True, resume=None, seed=None,
+        meta=None, scheduler_interval=None, device=None):
+    """Train ``model`` for ``epochs`` epochs and return the history (one dict per epoch).
+
+    Args:
+        loss_fn: e.g. ``nn.CrossEntropyLoss()``; called as ``loss_fn(model(x), y)``.
+        scheduler: an ``optim.lr_scheduler`` object, stepped every epoch (every batch
+            for OneCycleLR/CyclicLR; with the monitored loss for ReduceLROnPlateau).
+        metrics: meter names or objects (``'acc'``, ``'top5_acc'``, ``'rmse'``, ...).
+        clip_grad_norm: clip the global gradient norm to this value each step.
+        callbacks: extra :class:`~chainrule.train.callbacks.Callback` objects.
+        out_dir: write ``last.ckpt``, ``best.ckpt``, ``history.csv``/``.json`` and
+            ``curves.png`` there.
+        patience: stop early when ``monitor`` has not improved for this many epochs.
+        monitor: the column that decides "best" and early stopping (default
+            ``val_loss``, or ``train_loss`` without validation data).
+        progress: tqdm bars (``None``: only on a terminal or in a notebook).
+        verbose: print one summary line per epoch.
+        resume: a checkpoint to continue from (model, optimizer, scheduler, RNG, history).
+        seed: call ``chainrule.manual_seed(seed)`` and seed NumPy first.
+        meta: stored in checkpoints (e.g. the model's registry name and arguments).
+
+    Raises :class:`TrainingDiverged` when the loss becomes NaN/Inf (the previous
+    checkpoint stays intact).
+    """
+    if seed is not None:
+        cr.manual_seed(seed)
+        np.random.seed(seed)
+    monitor = monitor or ("val_loss" if val_loader is not None else "train_loss")
+    cbs = [C.ProgressBar(progress, verbose)] + list(callbacks)
+    if out_dir is not None:
+        cbs += [C.ModelCheckpoint(out_dir, monitor), C.HistoryWriter(out_dir),
+                C.CurvePlotter(f"{out_dir}/curves.png")]
+    if patience is not None:
+        cbs.append(C.EarlyStopping(monitor, patience))
+    trainer = Trainer(model, loss_fn, optimizer, scheduler, metrics, clip_grad_norm, cbs,
+                      scheduler_interval, meta, device=device)
+    if resume is not None:
+        trainer.resume(resume)
+    return trainer.fit(train_loader, val_loader, epochs)
+
+
+def evaluate(model, loader, loss_fn, metrics=("acc",), device=None):
+    """``{'loss': ..., <metric>: ...}`` of ``model`` on ``loader`` (eval mode, no grad)."""
+    return Trainer(model, loss_fn, metrics=metrics, device=device).evaluate(loader)
