@@ -11,7 +11,6 @@
 import collections.abc
 import json
 import os
-import tempfile
 
 import numpy as np
 
@@ -203,23 +202,10 @@ class Vocab:
 
     def save(self, path):
         """Write the vocabulary as UTF-8 JSON, atomically (temporary file + rename)."""
+        from chainrule.utils.serialization import atomic_write_bytes
         path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part",
-                                   dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.state_dict(), f, ensure_ascii=False)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.remove(tmp)
-            except OSError:
-                pass
-            raise
+        data = json.dumps(self.state_dict(), ensure_ascii=False).encode("utf-8")
+        atomic_write_bytes(path, [data])
         return path
 
     @classmethod

@@ -149,7 +149,7 @@ def test_vocab_save_is_atomic(tmp_path, monkeypatch):
 
     def boom(*a, **k):
         raise OSError("disk full")
-    monkeypatch.setattr(json, "dump", boom)
+    monkeypatch.setattr(os, "fsync", boom)  # fail after the bytes are written
     with pytest.raises(OSError, match="disk full"):
         Vocab(["b", "c"]).save(path)
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["v.json"]
