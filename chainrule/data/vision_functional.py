@@ -12,7 +12,6 @@ clamped to ``[0, 1]`` by the colour ops only.
 >>> resize(a, (2, 2)).tolist()
 [[[2.5, 4.5], [10.5, 12.5]]]
 """
-import math
 
 import numpy as np
 

@@ -86,3 +86,10 @@ register_dataset("synthetic_linear", SyntheticLinear)
 from chainrule.text.corpora import CORPORA as _TEXT_CORPORA  # noqa: E402
 for _name, _corpus in _TEXT_CORPORA.items():
     register_dataset(_name, _corpus, files=_corpus.files())
+
+# CIFAR-10 (python pickle batches, read with a restricted unpickler).
+from chainrule.data.datasets.cifar import CIFAR10  # noqa: E402
+__all__ += ["CIFAR10"]
+register_dataset("cifar10", CIFAR10, files=[
+    f"{CIFAR10.dataset_dir}/{CIFAR10.archive} (or the extracted "
+    f"{CIFAR10.dataset_dir}/{CIFAR10.folder}/)"])
