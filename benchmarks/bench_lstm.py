@@ -5,9 +5,12 @@ CPU, in one run.
 
 Step time is the median over repeated steps, the two frameworks interleaved
 round by round in this process (same data, same thread count) so that load
-from other processes hits both alike; peak memory is what a training step adds
-to the resident set over the state after setup, each framework measured in its
-own child process. Ratios > 1 mean chainrule is faster / leaner.
+from other processes hits both alike (the ratio of the best rounds is printed
+too: on a shared machine it is the less noisy one); peak memory is what a
+training step adds to the resident set over the state after setup, each
+framework measured in its own child process. Ratios > 1 mean chainrule is
+faster / leaner.  ``--threads`` sets torch's thread count; NumPy's BLAS uses
+its default (all cores) unless ``OPENBLAS_NUM_THREADS`` is set.
 
     python benchmarks/bench_lstm.py [--rounds 5] [--threads 2] [--layers 1]
 """
@@ -82,13 +85,37 @@ def _set_threads(n):
         pass
 
 
+def _hwm_bytes():
+    """This process's own peak RSS (VmHWM).  Unlike ``getrusage``'s maxrss it
+    does not inherit the parent's size across fork+exec (a parent that has
+    imported torch would otherwise add ~170 MiB to the child's "peak")."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return peak_rss_bytes()
+
+
+def _reset_hwm():
+    try:  # Linux: "5" resets the peak RSS to the current RSS
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
 def memory_worker(lib, layers, steps=10):
-    _set_threads(int(os.environ.get("BENCH_THREADS", "2")))
+    if lib == "torch":  # importing torch in the chainrule child would inflate its peak
+        _set_threads(int(os.environ.get("BENCH_THREADS", "2")))
     step = make_step(lib, layers)
+    _reset_hwm()
     base = rss_bytes()
     for _ in range(steps):
         step()
-    print(json.dumps({"step_peak_bytes": max(0, peak_rss_bytes() - base)}))
+    print(json.dumps({"step_peak_bytes": max(0, _hwm_bytes() - base)}))
 
 
 def interleaved(steps, rounds):
@@ -126,7 +153,9 @@ def main():
     t_c, t_t = med["chainrule"], med.get("torch")
     line = f"  step time   chainrule {fmt_time(t_c)}"
     if t_t:
-        line += f"   torch {fmt_time(t_t)}   speed vs torch {t_t / t_c:.2f}x"
+        best = {k: min(v) for k, v in all_times.items()}
+        line += (f"   torch {fmt_time(t_t)}   speed vs torch {t_t / t_c:.2f}x "
+                 f"(best rounds: {best['torch'] / best['chainrule']:.2f}x)")
     print(line)
     if a.no_memory:
         return

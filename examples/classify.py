@@ -27,10 +27,11 @@ def train_and_test(data, model_name, seed=0, progress=None, **overrides):
     """Train with the dataset recipe's defaults (plus ``overrides``); return
     ``(test metrics, history, seconds)``."""
     recipe = get_recipe(data)
-    hp = {**recipe.defaults, **overrides}
+    hp = {**recipe.defaults_for(model_name), **overrides}
     cr.manual_seed(seed)
     np.random.seed(seed)
-    bundle = prepare_data(data, batch_size=hp["batch_size"], num_workers=hp.get("workers", 0))
+    bundle = prepare_data(data, batch_size=hp["batch_size"], num_workers=hp.get("workers", 0),
+                          augment=bool(hp.get("augment", False)))
     params = models.model_info(model_name)["parameters"]
     kw = {k: hp[k] for k in MODEL_KEYS if k in hp and k in params}
     kw.update(models.data_kwargs(model_name, bundle.input_shape, recipe.task,

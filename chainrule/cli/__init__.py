@@ -1,6 +1,7 @@
 """The ``chainrule`` command.
 
-Commands: ``train``, ``eval``, ``predict``, ``models``, ``datasets``, ``graph``, ``demo``.
+Commands: ``train``, ``eval``, ``predict``, ``generate``, ``models``, ``datasets``, ``graph``,
+``demo``.
 
 Exit codes (scripts can rely on them):
   0    success
@@ -13,7 +14,7 @@ Exit codes (scripts can rely on them):
 import argparse
 import sys
 
-from chainrule.cli import demo, evaluate, graph, listing, train
+from chainrule.cli import demo, evaluate, generate, graph, listing, train
 from chainrule.cli.common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, USER_ERRORS)
 
 __all__ = ["main", "build_parser"]
@@ -28,6 +29,7 @@ def build_parser():
     evaluate.add_parsers(sub)
     listing.add_parsers(sub)
     graph.add_parser(sub)
+    generate.add_parser(sub)
     demo.add_parser(sub)
     return p
 

@@ -44,10 +44,12 @@ def run_models(args):
 
 def run_datasets(args):
     from chainrule.train.recipes import RECIPES, get_recipe
+    from chainrule.train.lm_recipes import is_lm_data
     print(f"{'dataset':<18} {'local':<6} {'task':<15} description")
     for name in datasets.list_datasets():
         info = datasets.dataset_info(name)
-        task = get_recipe(name).task if name in RECIPES else "-"
+        task = get_recipe(name).task if name in RECIPES else \
+            "language_model" if is_lm_data(name) else "-"
         avail = "yes" if info["available"] else "no"
         print(f"{name:<18} {avail:<6} {task:<15} {_plain(info['description'])}")
     print(f"\nfiles are looked for in CHAINRULE_DATA ({data_dir() or 'not set'}) and in the "

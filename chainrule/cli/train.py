@@ -1,4 +1,5 @@
 """``chainrule train``: train a registered model on a registered dataset."""
+import argparse
 import os
 import time
 
@@ -14,6 +15,7 @@ from chainrule.train.factory import OPTIMIZERS, SCHEDULERS, make_loss, make_opti
     make_scheduler
 from chainrule.train.recipes import get_recipe, start_at_mean
 from chainrule.train.trainer import Trainer, TrainingDiverged
+from chainrule.cli import train_lm
 
 __all__ = ["add_parser", "run"]
 
@@ -22,8 +24,8 @@ DEFAULT_DATA = "digits"
 # the dataset recipe sets them
 HYPER = {"epochs": 10, "batch_size": 64, "lr": 0.1, "optimizer": "sgd", "momentum": 0.0,
          "weight_decay": 0.0, "scheduler": "none", "seed": 0, "clip_grad_norm": None,
-         "label_smoothing": 0.0, "val_fraction": None}
-MODEL_ARGS = ("hidden_sizes", "activation", "dropout", "init")
+         "label_smoothing": 0.0, "val_fraction": None, "augment": False}
+MODEL_ARGS = ("hidden_sizes", "activation", "dropout", "init", "width")
 
 
 def add_parser(sub):
@@ -57,11 +59,24 @@ def add_parser(sub):
     p.add_argument("--activation", help="relu, tanh, sigmoid, gelu, ... (MLPs)")
     p.add_argument("--dropout", type=nonneg_float, help="dropout probability (MLPs)")
     p.add_argument("--init", help="auto, kaiming, xavier, normal or default (MLPs)")
+    p.add_argument("--width", type=positive_int, help="channels of the first stage "
+                   "(resnet*, dilated_context)")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="train on randomly cropped (and, where it fits, flipped) images")
+    p.add_argument("--finetune", metavar="CHECKPOINT", help="start from the weights of "
+                   "another run (those whose names and shapes fit); the classifier head "
+                   "is new, sized for --data's classes")
+    p.add_argument("--freeze-backbone", action="store_true",
+                   help="with --finetune: train only the classifier head")
+    p.add_argument("--backbone-lr-mult", type=nonneg_float, default=None,
+                   help="with --finetune: the backbone's learning rate is lr times this "
+                   "(default 0.1; the head uses lr)")
     p.add_argument("--num-workers", type=int, default=0, help="data loading threads")
     p.add_argument("--target", type=float, help="exit with code 1 unless the final main "
                    "metric reaches this value (>= for accuracy, <= for errors)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    train_lm.add_arguments(p)
     p.set_defaults(func=run)
     return p
 
@@ -78,15 +93,25 @@ def _resolve(args):
                 raise UsageError(f"--resume {args.resume} holds a {meta[key]!r} run, "
                                  f"not {given!r}")
         prev.update({"model": meta.get("model"), "dataset": meta.get("dataset")})
+    source = {}
+    if args.finetune:
+        if args.resume:
+            raise UsageError("--finetune starts a new run; it does not go with --resume")
+        source = load_checkpoint(args.finetune).get("meta") or {}
+    elif args.freeze_backbone or args.backbone_lr_mult is not None:
+        if not prev.get("finetune"):
+            raise UsageError("--freeze-backbone and --backbone-lr-mult need --finetune")
     data = args.data or prev.get("dataset") or DEFAULT_DATA
     recipe = get_recipe(data)
-    model = args.model or prev.get("model") or recipe.defaults["model"]
+    model = (args.model or prev.get("model") or source.get("model")
+             or recipe.defaults["model"])
     models.model_info(model)  # unknown name -> suggestion
     models.check_task(model, recipe.task, data)
+    defaults = recipe.defaults_for(model)
     cfg = {}
     for key, fallback in HYPER.items():
         given = getattr(args, key)
-        cfg[key] = given if given is not None else prev.get(key, recipe.defaults.get(key, fallback))
+        cfg[key] = given if given is not None else prev.get(key, defaults.get(key, fallback))
     params = models.model_info(model)["parameters"]
     margs = {}
     for key in MODEL_ARGS:
@@ -95,28 +120,76 @@ def _resolve(args):
             raise UsageError(f"model {model!r} has no {key.replace('_', '-')} option "
                              f"(it takes: {', '.join(params)})")
         value = given if given is not None else prev.get("model_args", {}).get(
-            key, recipe.defaults.get(key))
+            key, defaults.get(key))
         if value is not None and key in params:
             margs[key] = tuple(value) if key == "hidden_sizes" else value
     if cfg["label_smoothing"] and recipe.task != "classification":
         raise UsageError("--label-smoothing only applies to classification")
+    if args.finetune:
+        if source.get("model") and source["model"] != model:
+            print(f"note: {args.finetune} holds a {source['model']!r} model; loading the "
+                  f"weights that fit into {model!r}")
+        else:  # keep the source's architecture options (width...), not its data sizes
+            kept = {k: v for k, v in (source.get("model_kwargs") or {}).items()
+                    if k not in ("input_shape", "in_features", "num_classes", "out_features")}
+            margs = {**kept, **margs}
+        cfg["finetune"] = {"from": os.path.abspath(args.finetune),
+                           "freeze_backbone": bool(args.freeze_backbone),
+                           "backbone_lr_mult": 0.1 if args.backbone_lr_mult is None
+                           else args.backbone_lr_mult}
+    elif prev.get("finetune"):
+        cfg["finetune"] = prev["finetune"]
     return model, data, recipe, cfg, margs
 
 
+def _param_groups(model, cfg, args):
+    """The optimizer's parameters: all of them, or for fine-tuning the backbone (at a
+    smaller lr, or frozen) and the head, after loading the source run's weights."""
+    ft = cfg.get("finetune")
+    if not ft:
+        return model.parameters()
+    if args.finetune:
+        loaded, skipped = models.load_matching(model, load_checkpoint(args.finetune)["model"])
+        if not loaded:
+            raise UsageError(f"--finetune {args.finetune}: none of its weights fit "
+                             f"this model")
+        print(f"fine-tuning from {args.finetune}: loaded {len(loaded)} tensors; new head "
+              f"{models.finetune.head_name(model)!r}"
+              + (f"; skipped {', '.join(skipped)}" if skipped else ""))
+    return models.finetune_param_groups(model, cfg["lr"], ft["backbone_lr_mult"],
+                                        ft["freeze_backbone"])
+
+
+def _lm_data(args):
+    """The text corpus when this is a language-model run (see cli/train_lm.py), else None."""
+    from chainrule.train.lm_recipes import is_lm_data
+    data = args.data
+    if data is None and args.resume:
+        data = (load_checkpoint(args.resume).get("meta") or {}).get("dataset")
+    if data is not None:
+        return data if is_lm_data(data) else None
+    if args.model and models.model_info(args.model)["task"] == "language_model":
+        return "timemachine"
+    return None
+
+
 def run(args):
+    lm_data = _lm_data(args)
+    if lm_data is not None:
+        return train_lm.run(args, lm_data)
     model_name, data, recipe, cfg, margs = _resolve(args)
     out = args.out or (os.path.dirname(os.path.abspath(args.resume)) if args.resume else
                        os.path.join("runs", f"{model_name}-{data}"))
     cr.manual_seed(cfg["seed"])
     np.random.seed(cfg["seed"])
     bundle = load_data(data, batch_size=cfg["batch_size"], val_fraction=cfg["val_fraction"],
-                       num_workers=args.num_workers)
+                       num_workers=args.num_workers, augment=bool(cfg["augment"]))
     kwargs = {**models.data_kwargs(model_name, bundle.input_shape, recipe.task,
                                    bundle.num_outputs), **margs}
     model = models.get_model(model_name, **kwargs)
     if recipe.task == "regression":
         start_at_mean(model, bundle.train_targets)
-    optimizer = make_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"],
+    optimizer = make_optimizer(cfg["optimizer"], _param_groups(model, cfg, args), cfg["lr"],
                                cfg["momentum"], cfg["weight_decay"])
     scheduler = make_scheduler(cfg["scheduler"], optimizer, cfg["epochs"],
                                len(bundle.train_loader))

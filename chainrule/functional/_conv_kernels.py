@@ -32,18 +32,23 @@ when that waste is small (``_FULL_GRID_WASTE``).
 Winograd.  3x3 stride-1 convolutions (most of a ResNet) use Winograd's
 F(2x2, 3x3) algorithm, 2.25x fewer multiplications (``_winograd.py``).
 
-Strided transposed convolutions scatter ``W^T gy`` back with ``kh*kw``
-strided adds (col2im).
+The transposed convolution (the input gradient) is in
+``_conv_transpose_kernels.py``.
 """
+import threading
+
 import numpy as np
 
 from chainrule import backend as B
+from chainrule.functional import _parallel as P
 
 _BLOCK_BYTES = 1 << 20        # im2col block size (fits the L2 cache)
 _MIN_BLOCK_COLS = 256         # ... but at least this many rows per block
 _FULL_GRID_WASTE = 1.35       # max (Hp*Wp) / (Ho*Wo) for the full-grid path
 _SMALL_C = 8                  # fewer input channels: gather channel-major
 _WINOGRAD_MIN_CHANNELS = 16   # Winograd when min(C, O) reaches this (and 3x3, stride 1)
+_SHIFT_SUM_WASTE = 2.5        # the same for the full-grid conv^T of few-channel inputs
+_SCRATCH_CACHE_MAX = 64 << 20  # larger scratch arrays are not kept between calls
 
 
 class Geom:
@@ -87,22 +92,42 @@ def block_rows(xp, width, itemsize):
     return max(_MIN_BLOCK_COLS, _BLOCK_BYTES // max(1, width * itemsize))
 
 
-class Workspace:
-    """Reusable scratch buffers: each block of a blocked loop gets its arrays
-    from the front of one buffer per name instead of fresh allocations (which,
-    at these sizes, come from mmap and page-fault on every block)."""
+class _Scratch(threading.local):
+    bufs = None
 
-    def __init__(self, xp, dtype):
-        self.xp, self.dtype, self.bufs = xp, dtype, {}
 
-    def get(self, name, shape):
-        size = 1
-        for n in shape:
-            size *= n
-        buf = self.bufs.get(name)
-        if buf is None or buf.size < size:
-            buf = self.bufs[name] = self.xp.empty(size, dtype=self.dtype)
-        return buf[:size].reshape(shape)
+_SCRATCH = _Scratch()
+
+
+def scratch(xp, name, shape, dtype):
+    """An uninitialised array for a temporary of one kernel call.
+
+    The memory is cached per thread and ``name`` and reused by later calls:
+    fresh multi-megabyte allocations come from mmap and page-fault on first
+    touch, which cost about as much as the copies themselves.  A scratch
+    array must never outlive the kernel call that asked for it (kernels
+    return fresh arrays), and two live temporaries need different names.
+    :func:`release_scratch` frees the cache."""
+    size = 1
+    for n in shape:
+        size *= n
+    if xp is not np:  # CuPy pools its memory itself
+        return xp.empty(shape, dtype=dtype)
+    dtype = np.dtype(dtype)
+    nbytes = size * dtype.itemsize
+    if nbytes > _SCRATCH_CACHE_MAX:
+        return np.empty(shape, dtype=dtype)
+    if _SCRATCH.bufs is None:
+        _SCRATCH.bufs = {}
+    buf = _SCRATCH.bufs.get(name)
+    if buf is None or buf.nbytes < nbytes:
+        buf = _SCRATCH.bufs[name] = np.empty(max(nbytes, 64), dtype=np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def release_scratch():
+    """Free the scratch memory the convolution kernels keep between calls."""
+    _SCRATCH.bufs = None
 
 
 def as_strided(a, shape, strides):
@@ -124,13 +149,13 @@ def _fill_pads(grid, lo, hi, axis):
         grid[lead + (slice(None), slice(wp - r, wp))] = 0
 
 
-def pad_nhwc(x, pads, tail=0):
+def pad_nhwc(x, pads, tail=0, name="pad"):
     """Copy logical-NCHW ``x`` into a zero-padded channels-last buffer.
 
     Returns ``(flat, grid)``: ``flat`` of shape ``(N*Hp*Wp + tail, C)`` (the
     last ``tail`` rows zero) and ``grid``, its ``(N, Hp, Wp, C)`` view.
     Negative pads crop.  An unpadded input already channels-last in memory is
-    used as is."""
+    used as is.  The buffer is scratch memory (see :func:`scratch`)."""
     xp = B.xp_of(x)
     n, c, h, w = x.shape
     (pt, pb), (pl, pr) = pads
@@ -139,7 +164,7 @@ def pad_nhwc(x, pads, tail=0):
     xt = x.transpose(0, 2, 3, 1)
     if not tail and pads == ((0, 0), (0, 0)) and xt.flags.c_contiguous:
         return xt.reshape(size, c), xt
-    flat = xp.empty((size + tail, c), dtype=x.dtype)
+    flat = scratch(xp, name, (size + tail, c), x.dtype)
     grid = flat[:size].reshape(n, hp, wp, c)
     lo, hi = (max(pt, 0), max(pl, 0)), (max(pb, 0), max(pr, 0))
     _fill_pads(grid, lo, hi, 1)
@@ -150,7 +175,7 @@ def pad_nhwc(x, pads, tail=0):
     return flat, grid
 
 
-def pad_cnhw(x, pads, tail=0):
+def pad_cnhw(x, pads, tail=0, name="pad"):
     """Like :func:`pad_nhwc` but channel-major: ``flat`` is ``(C, N*Hp*Wp + tail)``
     and ``grid`` its ``(C, N, Hp, Wp)`` view."""
     xp = B.xp_of(x)
@@ -158,7 +183,7 @@ def pad_cnhw(x, pads, tail=0):
     (pt, pb), (pl, pr) = pads
     hp, wp = h + pt + pb, w + pl + pr
     size = n * hp * wp
-    flat = xp.empty((c, size + tail), dtype=x.dtype)
+    flat = scratch(xp, name, (c, size + tail), x.dtype)
     grid = flat[:, :size].reshape(c, n, hp, wp)
     lo, hi = (max(pt, 0), max(pl, 0)), (max(pb, 0), max(pr, 0))
     _fill_pads(grid, lo, hi, 2)
@@ -195,12 +220,12 @@ def weight_from_matrix(m, shape, order):
     return wg.reshape(shape)
 
 
-def _group_rows(blk, groups, ws):
+def _group_rows(blk, groups):
     """(rows, kh, kw, C) channels-last block -> (G, rows, kh*kw*C/G), copied
-    into the workspace ``ws``."""
+    into scratch memory."""
     r, kh, kw, c = blk.shape
     cg = c // groups
-    out = ws.get("cols", (groups, r, kh, kw, cg))
+    out = scratch(B.xp_of(blk), "cols", (groups, r, kh, kw, cg), blk.dtype)
     out[...] = blk.reshape(r, kh, kw, groups, cg).transpose(3, 0, 1, 2, 4)
     return out.reshape(groups, r, kh * kw * cg)
 
@@ -262,19 +287,21 @@ class _Cols:
             _, grid = pad_nhwc(x, g.pads)
             self.view = _gather_view(grid, g)
         self.step = max(1, block_rows(xp, c * kh * kw, it) // self.unit) * self.unit
-        self.ws = Workspace(xp, x.dtype)
+
+    def blocks(self):
+        return [(s, min(s + self.step, self.nrows)) for s in range(0, self.nrows, self.step)]
 
     def block(self, s, e):
         if self.order == "cij":
             c, kh, kw = self.view.shape[:3]
-            k = self.ws.get("cols", (c, kh, kw, e - s))
+            k = scratch(B.xp_of(self.view), "cols", (c, kh, kw, e - s), self.view.dtype)
             k[...] = self.view[..., s:e]
             return k.reshape(self.groups, -1, e - s).transpose(0, 2, 1)  # (G, rows, K/G)
         if self.kind == "full":
-            return _group_rows(self.view[s:e], self.groups, self.ws)
+            return _group_rows(self.view[s:e], self.groups)
         u = self.unit
         v = self.view[s // u:e // u]
-        return _group_rows(v.reshape((e - s,) + v.shape[3:]), self.groups, self.ws)
+        return _group_rows(v.reshape((e - s,) + v.shape[3:]), self.groups)
 
 
 # ---------------------------------------------------------------- kernels
@@ -289,9 +316,10 @@ def conv_forward(x, w, g, bias=None):
     cols = _Cols(x, g)
     wm = xp.ascontiguousarray(weight_matrix(w, g.groups, cols.order))
     y = xp.empty((cols.nrows, o), dtype=x.dtype)
-    for s in range(0, cols.nrows, cols.step):
-        e = min(s + cols.step, cols.nrows)
-        _matmul_rows(cols.block(s, e), wm, y[s:e])
+
+    def block(se):
+        _matmul_rows(cols.block(*se), wm, y[se[0]:se[1]])
+    P.run(block, cols.blocks(), xp)
     if bias is not None:
         y += bias
     ho, wo = g.out
@@ -299,70 +327,6 @@ def conv_forward(x, w, g, bias=None):
         hp, wp = g.padded()
         return y.reshape(n, hp, wp, o)[:, :ho, :wo].transpose(0, 3, 1, 2)
     return y.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
-
-
-def flip_transpose(w, groups):
-    """Weights of the adjoint stride-1 convolution: (O, C/G, kh, kw) ->
-    (C, O/G, kh, kw), channels swapped within each group, kernel flipped."""
-    o, cg, kh, kw = w.shape
-    wt = w.reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)
-    return wt.reshape(groups * cg, o // groups, kh, kw)[:, :, ::-1, ::-1]
-
-
-def adjoint_geom(g, gy_size):
-    """Geometry of the stride-1 convolution of ``gy`` that computes ``conv^T``."""
-    (h, wd), (kh, kw), (dh, dw) = g.size, g.kernel, g.dilation
-    (pt, _), (pl, _) = g.pads
-    ho, wo = gy_size
-    qt, ql = dh * (kh - 1) - pt, dw * (kw - 1) - pl
-    return Geom((ho, wo), g.kernel, (1, 1), g.dilation,
-                ((qt, h - ho + pt), (ql, wd - wo + pl)), g.groups, out=(h, wd))
-
-
-def conv_input_grad(gy, w, g, bias=None):
-    """``gx = conv^T(gy, w) (+ bias)``: the adjoint of :func:`conv_forward` in
-    ``x`` (the transposed convolution); returns (N, C, H, W) with (H, W) =
-    ``g.size``."""
-    xp = B.xp_of(gy)
-    if g.stride == (1, 1):
-        adj = adjoint_geom(g, gy.shape[2:])
-        o, cg = w.shape[:2]
-        if adj.winograd(o, cg * g.groups) or adj.full_grid() or o >= cg * g.groups:
-            # a stride-1 convolution of gy with the flipped, transposed kernel
-            wt = xp.ascontiguousarray(flip_transpose(w, g.groups))
-            return conv_forward(gy, wt, adj, bias)
-    return _col2im(gy, w, g, bias)
-
-
-def _col2im(gy, w, g, bias):
-    """conv^T by scattering ``gcol = gy W^T`` back with kh*kw strided adds."""
-    xp = B.xp_of(gy)
-    n, o, ho, wo = gy.shape
-    _, cg, kh, kw = w.shape
-    groups = g.groups
-    c = cg * groups
-    (h, wd), (dh, dw), (sh, sw) = g.size, g.dilation, g.stride
-    (pt, _), (pl, _) = g.pads
-    hp, wp = g.padded()
-    wm = xp.ascontiguousarray(weight_matrix(w, groups, "ijc").transpose(0, 2, 1))
-    rows = rows_nhwc(gy)
-    gx = xp.zeros((n, max(hp, pt + h), max(wp, pl + wd), groups, cg), dtype=gy.dtype)
-    unit = ho * wo
-    step = max(1, block_rows(xp, c * kh * kw, gy.itemsize) // unit)
-    for s in range(0, n, step):
-        e = min(s + step, n)
-        r = rows[s * unit:e * unit].reshape(e - s, ho * wo, groups, o // groups)
-        gcol = xp.matmul(r.transpose(2, 0, 1, 3).reshape(groups, -1, o // groups), wm)
-        gcol = gcol.reshape(groups, e - s, ho, wo, kh, kw, cg).transpose(1, 2, 3, 4, 5, 0, 6)
-        dst = gx[s:e]
-        for i in range(kh):
-            for j in range(kw):
-                dst[:, i * dh:i * dh + sh * (ho - 1) + 1:sh,
-                    j * dw:j * dw + sw * (wo - 1) + 1:sw] += gcol[:, :, :, i, j]
-    gx = gx.reshape(gx.shape[:3] + (c,))
-    if bias is not None:
-        gx += bias
-    return gx[:, pt:pt + h, pl:pl + wd].transpose(0, 3, 1, 2)
 
 
 def conv_weight_grad(x, gy, g):
@@ -380,23 +344,20 @@ def conv_weight_grad(x, gy, g):
     cols = _Cols(x, geo)
     if cols.kind == "full":
         hp, wp = g.padded()
-        gf = xp.zeros((n, hp, wp, o), dtype=gy.dtype)
+        gf = scratch(xp, "pad2", (n, hp, wp, o), gy.dtype)
+        gf[...] = 0
         gf[:, :ho, :wo] = gy.transpose(0, 2, 3, 1)
         rows = gf.reshape(-1, o)
     else:
         rows = rows_nhwc(gy)
     og = o // groups
-    acc = tmp = None
-    for s in range(0, cols.nrows, cols.step):
-        e = min(s + cols.step, cols.nrows)
-        blk = cols.block(s, e).transpose(0, 2, 1)            # (G, K/G, rows)
+
+    def block(se):
+        s, e = se
+        blk = cols.block(s, e).transpose(0, 2, 1)                    # (G, K/G, rows)
         r = rows[s:e].reshape(e - s, groups, og).transpose(1, 0, 2)  # (G, rows, O/G)
-        if acc is None:
-            acc = xp.matmul(blk, r)
-            tmp = xp.empty_like(acc)
-        else:
-            xp.matmul(blk, r, out=tmp)
-            acc += tmp
+        return xp.matmul(blk, r)
+    acc = P.reduce(block, cols.blocks(), xp)
     if acc is None:
         return xp.zeros(shape, dtype=gy.dtype)
     return weight_from_matrix(acc, shape, cols.order)

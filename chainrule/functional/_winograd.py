@@ -17,7 +17,8 @@ transform is a handful of whole-block NumPy additions.
 import numpy as np
 
 from chainrule import backend as B
-from chainrule.functional._conv_kernels import Workspace, as_strided, pad_nhwc
+from chainrule.functional import _parallel as P
+from chainrule.functional._conv_kernels import as_strided, pad_nhwc, scratch
 
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 _BLOCK_BYTES = 2 << 20        # bytes of transformed tiles per block
@@ -44,16 +45,16 @@ def _geometry(g):
     return th, tw, ((pt, 2 * th + 2 - h - pt), (pl, 2 * tw + 2 - w - pl))
 
 
-def _input_tiles(grid, n0, n1, t0, t1, tw, ws):
+def _input_tiles(grid, n0, n1, t0, t1, tw):
     """``V = B^T d B`` of the 4x4 input tiles of a block: (16, tiles, C)."""
     xp = B.xp_of(grid)
     s_n, s_h, s_w, s_c = grid.strides
     c = grid.shape[3]
     src = grid[n0:n1, 2 * t0:]
     shape = (4, 4, n1 - n0, t1 - t0, tw, c)
-    d = ws.get("d", shape)
+    d = scratch(xp, "d", shape, grid.dtype)
     d[...] = as_strided(src, shape, (s_h, s_w, s_n, 2 * s_h, 2 * s_w, s_c))
-    e = ws.get("e", shape)
+    e = scratch(xp, "e", shape, grid.dtype)
     xp.subtract(d[0], d[2], out=e[0])   # rows: B^T d
     xp.add(d[1], d[2], out=e[1])
     xp.subtract(d[2], d[1], out=e[2])
@@ -69,8 +70,9 @@ def _filter(w, dtype):
     """``U = G g G^T`` for every (c, o): (16, C, O)."""
     xp = B.xp_of(w)
     gm = xp.asarray(_G, dtype=np.float64)
-    u = xp.einsum("ai,ocij,bj->abco", gm, w.astype(np.float64), gm)
-    return xp.ascontiguousarray(u.reshape(16, w.shape[1], w.shape[0]).astype(dtype))
+    u = gm @ w.astype(np.float64) @ gm.T                       # (O, C, 4, 4)
+    return xp.ascontiguousarray(u.transpose(2, 3, 1, 0).reshape(16, w.shape[1], w.shape[0])
+                                .astype(dtype))
 
 
 def forward(x, w, g, bias=None):
@@ -84,12 +86,13 @@ def forward(x, w, g, bias=None):
     u = _filter(w, x.dtype)
     y = xp.empty((n, th, 2, tw, 2, o), dtype=x.dtype)
     per = max(16, _BLOCK_BYTES // (16 * max(c, o) * x.itemsize))
-    ws = Workspace(xp, x.dtype)
-    for n0, n1, t0, t1 in _blocks(n, th, tw, per):
+
+    def block(b):
+        n0, n1, t0, t1 = b
         shape = (4, 4, n1 - n0, t1 - t0, tw, o)
-        m = ws.get("m", shape)
-        xp.matmul(_input_tiles(grid, n0, n1, t0, t1, tw, ws), u, out=m.reshape(16, -1, o))
-        s = ws.get("s", (2,) + shape[1:])
+        m = scratch(xp, "m", shape, x.dtype)
+        xp.matmul(_input_tiles(grid, n0, n1, t0, t1, tw), u, out=m.reshape(16, -1, o))
+        s = scratch(xp, "s", (2,) + shape[1:], x.dtype)
         xp.add(m[0], m[1], out=s[0])        # rows: A^T m
         s[0] += m[2]
         xp.subtract(m[1], m[2], out=s[1])
@@ -99,6 +102,7 @@ def forward(x, w, g, bias=None):
         dst[:, 0] += s[:, 2]
         xp.subtract(s[:, 1], s[:, 2], out=dst[:, 1])
         dst[:, 1] -= s[:, 3]
+    P.run(block, _blocks(n, th, tw, per), xp)
     if bias is not None:
         y += bias
     return y.reshape(n, 2 * th, 2 * tw, o)[:, :ho, :wo].transpose(0, 3, 1, 2)
@@ -111,34 +115,29 @@ def weight_grad(x, gy, g):
     o, ho, wo = gy.shape[1:]
     th, tw, pads = _geometry(g)
     _, grid = pad_nhwc(x, pads)
-    _, ggrid = pad_nhwc(gy, ((0, 2 * th - ho), (0, 2 * tw - wo)))
+    _, ggrid = pad_nhwc(gy, ((0, 2 * th - ho), (0, 2 * tw - wo)), name="pad2")
     s_n, s_h, s_w, s_o = ggrid.strides
-    acc = tmp = None
     per = max(16, _BLOCK_BYTES // (16 * max(c, o) * x.itemsize))
-    ws = Workspace(xp, x.dtype)
-    for n0, n1, t0, t1 in _blocks(n, th, tw, per):
-        v = _input_tiles(grid, n0, n1, t0, t1, tw, ws)
+
+    def block(b):
+        n0, n1, t0, t1 = b
+        v = _input_tiles(grid, n0, n1, t0, t1, tw)
         shape = (2, 2, n1 - n0, t1 - t0, tw, o)
         q = as_strided(ggrid[n0:n1, 2 * t0:], shape, (s_h, s_w, s_n, 2 * s_h, 2 * s_w, s_o))
-        r = ws.get("r", (4,) + shape[1:])   # rows: A q
+        r = scratch(xp, "r", (4,) + shape[1:], gy.dtype)   # rows: A q
         r[0] = q[0]
         xp.add(q[0], q[1], out=r[1])
         xp.subtract(q[0], q[1], out=r[2])
         xp.negative(q[1], out=r[3])
-        mt = ws.get("m", (4, 4) + shape[2:])  # columns: (A q) A^T
+        mt = scratch(xp, "m", (4, 4) + shape[2:], gy.dtype)  # columns: (A q) A^T
         mt[:, 0] = r[:, 0]
         xp.add(r[:, 0], r[:, 1], out=mt[:, 1])
         xp.subtract(r[:, 0], r[:, 1], out=mt[:, 2])
         xp.negative(r[:, 1], out=mt[:, 3])
-        mt = mt.reshape(16, -1, o)
-        if acc is None:
-            acc = xp.matmul(v.transpose(0, 2, 1), mt)
-            tmp = xp.empty_like(acc)
-        else:
-            xp.matmul(v.transpose(0, 2, 1), mt, out=tmp)
-            acc += tmp
+        return xp.matmul(v.transpose(0, 2, 1), mt.reshape(16, -1, o))
+    acc = P.reduce(block, _blocks(n, th, tw, per), xp)
     if acc is None:
         return xp.zeros((o, c, 3, 3), dtype=gy.dtype)
     gm = xp.asarray(_G, dtype=np.float64)
-    gw = xp.einsum("ai,abco,bj->ocij", gm, acc.reshape(4, 4, c, o).astype(np.float64), gm)
-    return gw.astype(gy.dtype)
+    gu = acc.reshape(4, 4, c, o).transpose(3, 2, 0, 1).astype(np.float64)   # (O, C, 4, 4)
+    return (gm.T @ gu @ gm).astype(gy.dtype)

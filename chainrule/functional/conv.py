@@ -12,8 +12,9 @@ order work:
 * ``ConvTranspose2d(z, w[, b])``   ``conv^T(z, w) + b``, the adjoint of conv in x
 * ``Conv2dGradWeight(x, gy)``      ``d<gy, conv(x, w)>/dw``, bilinear in (x, gy)
 
-The array kernels (im2col GEMMs over cache-sized column blocks, a CNHW
-internal layout) live in ``_conv_kernels.py``.
+The array kernels (im2col GEMMs over cache-sized blocks shared out to a few
+threads, Winograd for 3x3 kernels, a channels-last internal layout) live in
+``_conv_kernels.py``, ``_conv_transpose_kernels.py`` and ``_winograd.py``.
 
 >>> import chainrule as cr
 >>> x = cr.ones(1, 1, 4, 4)
@@ -26,6 +27,7 @@ from chainrule.core import dtype as D
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor
 from chainrule.functional import _conv_kernels as K
+from chainrule.functional._conv_transpose_kernels import conv_input_grad
 from chainrule.functional.shape import reshape
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
@@ -63,7 +65,7 @@ class ConvTranspose2d(Function):
         self.g = g
 
     def forward(self, z, w, b=None):
-        return K.conv_input_grad(z, w, self.g, b)
+        return conv_input_grad(z, w, self.g, b)
 
     def backward(self, gy):  # gz = conv(gy, w), gw = GradWeight(gy, z), gb = sum gy
         z, w = self.inputs[0], self.inputs[1]

@@ -50,6 +50,22 @@ class Recipe:
     dataset_kwargs: dict = dataclasses.field(default_factory=dict)
     target_name: str = "value"
     invert_target: object = None  # e.g. np.exp for log-price targets
+    augment_transform: object = None  # train transform used with ``augment=True``
+    cnn_defaults: dict = dataclasses.field(default_factory=dict)
+    model_defaults: dict = dataclasses.field(default_factory=dict)
+
+    def defaults_for(self, model=None):
+        """The hyper-parameters for training ``model`` on this dataset: ``defaults``,
+        then (for image models, which take ``input_shape``) ``cnn_defaults``, then the
+        model's own entry in ``model_defaults``."""
+        d = dict(self.defaults)
+        if model is None or model == d.get("model"):
+            return d
+        from chainrule.models import model_info
+        if "input_shape" in model_info(model)["parameters"]:
+            d.update(self.cnn_defaults)
+        d.update(self.model_defaults.get(model, {}))
+        return d
 
     @property
     def primary_mode(self):
@@ -79,12 +95,43 @@ class DataBundle:
         return self.recipe.task
 
 
-def _mnist_like(mean, std, model, epochs, lr, hidden):
+# CNNs on 28x28 / 32x32 images: SGD with momentum, weight decay, cosine schedule
+_CNN = dict(epochs=10, batch_size=128, lr=0.05, optimizer="sgd", momentum=0.9,
+            weight_decay=5e-4, scheduler="cosine")
+# d2l's LeNet setup (d2l 6.6): plain SGD, lr 0.9, batch 256, 10 epochs
+_D2L_LENET = dict(epochs=10, batch_size=256, lr=0.9, optimizer="sgd", momentum=0.0,
+                  weight_decay=0.0, scheduler="none")
+_CNN_MODELS = {
+    "lenet": _D2L_LENET,
+    "lenet_bn": dict(epochs=10, lr=0.1),
+    "resnet_small": dict(epochs=5, lr=0.1),
+    # no batch norm: smaller steps (d2l uses plain SGD with lr 0.01-0.1 for these)
+    "alexnet": dict(lr=0.01), "vgg": dict(lr=0.01), "vgg11": dict(lr=0.01),
+    "vgg16": dict(lr=0.01), "nin": dict(lr=0.02), "googlenet": dict(lr=0.02),
+    "dilated_context": dict(lr=0.01),
+}
+
+
+def _mnist_like(mean, std, model, epochs, lr, hidden, flip):
+    from chainrule.data.vision_transforms import RandomCrop, RandomHorizontalFlip
     tf = T.Compose([T.ToTensor(), T.Normalize([mean], [std])])
+    aug = [RandomCrop(28, padding=2)] + ([RandomHorizontalFlip()] if flip else [])
     return Recipe("classification", ("acc",), "acc", transform=tf,
+                  augment_transform=T.Compose([*aug, T.ToTensor(), T.Normalize([mean], [std])]),
                   defaults=dict(model=model, epochs=epochs, batch_size=128, lr=lr,
                                 optimizer="sgd", momentum=0.9, hidden_sizes=hidden,
-                                scheduler="cosine"))
+                                scheduler="cosine"),
+                  cnn_defaults=_CNN, model_defaults=_CNN_MODELS)
+
+
+def _cifar10_recipe():
+    from chainrule.data.vision_transforms import RandomCrop, RandomHorizontalFlip
+    norm = T.Normalize([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616])
+    return Recipe("classification", ("acc",), "acc", transform=T.Compose([T.ToTensor(), norm]),
+                  augment_transform=T.Compose([RandomCrop(32, padding=4),
+                                               RandomHorizontalFlip(), T.ToTensor(), norm]),
+                  defaults=dict(model="resnet_small", **_CNN, augment=True),
+                  cnn_defaults=dict(_CNN, augment=True), model_defaults=_CNN_MODELS)
 
 
 def _digits_recipe():
@@ -94,13 +141,18 @@ def _digits_recipe():
                       degrees=10, translate=(0.125, 0.125), scale=(0.9, 1.1))]),
                   defaults=dict(model="mlp", epochs=100, batch_size=64, lr=0.1,
                                 optimizer="sgd", momentum=0.9, hidden_sizes=(512, 512),
-                                dropout=0.3, scheduler="cosine", label_smoothing=0.1))
+                                dropout=0.3, scheduler="cosine", label_smoothing=0.1),
+                  cnn_defaults=dict(epochs=30, batch_size=64, lr=0.05, momentum=0.9,
+                                    weight_decay=5e-4, scheduler="cosine",
+                                    label_smoothing=0.0))
 
 
 RECIPES = {
     "digits": _digits_recipe,
-    "mnist": lambda: _mnist_like(0.1307, 0.3081, "mlp", 20, 0.05, (512, 256)),
-    "fashion_mnist": lambda: _mnist_like(0.2860, 0.3530, "mlp", 30, 0.05, (512, 256)),
+    "mnist": lambda: _mnist_like(0.1307, 0.3081, "mlp", 20, 0.05, (512, 256), flip=False),
+    "fashion_mnist": lambda: _mnist_like(0.2860, 0.3530, "mlp", 30, 0.05, (512, 256),
+                                         flip=True),
+    "cifar10": _cifar10_recipe,
     "kaggle_house": lambda: Recipe(
         # the target is log(price): its RMSE is Kaggle's log-RMSE
         "regression", (RMSE(name="log_rmse"),), "log_rmse", test_split=False, val_fraction=0.2,
@@ -187,7 +239,7 @@ def _targets_info(ds, recipe):
 
 
 def prepare_data(name, batch_size=64, val_fraction=None, split_seed=0, num_workers=0,
-                 download=True, train=True):
+                 download=True, train=True, augment=False):
     """Build the loaders of dataset ``name`` as its recipe says.
 
     Args:
@@ -196,6 +248,8 @@ def prepare_data(name, batch_size=64, val_fraction=None, split_seed=0, num_worke
             validates, as in d2l).
         split_seed: seeds the held-out split (independent of the global RNG).
         train: build the (shuffled, augmented) training loader too.
+        augment: train on the recipe's ``augment_transform`` (random crops and flips
+            for images); an error if the recipe has none.
     """
     recipe = get_recipe(name)
     if batch_size < 1:
@@ -210,8 +264,13 @@ def prepare_data(name, batch_size=64, val_fraction=None, split_seed=0, num_worke
         kw["train"] = True
     build = lambda tf, **extra: datasets.get_dataset(
         name, **{**kw, **extra}, **({"transform": tf} if tf is not None else {}))
-    full = build(recipe.train_transform or recipe.transform)
-    plain = full if recipe.train_transform is None else build(recipe.transform)
+    train_tf = recipe.train_transform or recipe.transform
+    if augment:
+        if recipe.augment_transform is None:
+            raise ValueError(f"dataset {name!r} has no augmentation recipe")
+        train_tf = recipe.augment_transform
+    full = build(train_tf)
+    plain = full if train_tf is recipe.transform else build(recipe.transform)
     test = build(recipe.transform, train=False) if recipe.test_split else None
     if frac > 0:
         gen = np.random.default_rng(split_seed)

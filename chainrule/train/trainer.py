@@ -174,15 +174,24 @@ class Trainer:
         else:
             self.scheduler.step()
 
+    # hooks for stateful sequence models (chainrule.train.lm.LMTrainer overrides them)
+    def begin_pass(self, loader, training):
+        """Called before each training epoch and each evaluation pass."""
+
+    def compute(self, x, y):
+        """``(output, target, loss)`` of one batch; the meters see ``output, target``."""
+        out = self.model(x)
+        return out, y, self.loss_fn(out, y)
+
     def _train_epoch(self, loader, epoch):
         self.model.train()
         loss_meter, meters = Loss(), self._meters()
         if self.clip_grad_norm is not None:
             from chainrule.nn.utils import clip_grad_norm_
+        self.begin_pass(loader, True)
         for step, batch in enumerate(loader, 1):
             x, y = map(self._to, _split_batch(batch))
-            out = self.model(x)
-            loss = self.loss_fn(out, y)
+            out, y, loss = self.compute(x, y)
             value = float(to_numpy(loss).item())
             if not math.isfinite(value):
                 raise TrainingDiverged(epoch, step, value, self._last_checkpoint())
@@ -213,10 +222,11 @@ class Trainer:
         loss_meter, meters = Loss(), self._meters()
         try:
             with cr.no_grad():
+                self.begin_pass(loader, False)
                 for batch in loader:
                     x, y = map(self._to, _split_batch(batch))
-                    out = self.model(x)
-                    value = float(to_numpy(self.loss_fn(out, y)).item())
+                    out, y, loss = self.compute(x, y)
+                    value = float(to_numpy(loss).item())
                     loss_meter.update(out, y, value)
                     for m in meters:
                         m.update(out, y, value)

@@ -429,3 +429,37 @@ def test_docstring_examples_run():
     from chainrule.nn.modules import rnn as m_rnn, rnn_cells as m_cells
     for mod in (m_rnn, m_cells, U):
         assert doctest.testmod(mod).failed == 0, mod.__name__
+
+
+def test_packed_with_initial_states_matches_torch():
+    m, t = _pair("LSTM", 3, 4, bidirectional=True)
+    x = np.random.randn(5, 3, 3)
+    h0, c0 = np.random.randn(2, 3, 4), np.random.randn(2, 3, 4)
+    (hc, ht), (cc, ct) = _leaves(h0), _leaves(c0)
+    yc, (hnc, cnc) = m(U.pack_padded_sequence(cr.tensor(x), [2, 5, 3], enforce_sorted=False),
+                       (hc, cc))
+    yt, (hnt, cnt) = t(TU.pack_padded_sequence(torch.tensor(x), [2, 5, 3], enforce_sorted=False),
+                       (ht, ct))
+    _close(yc.data, yt.data)
+    _close(hnc, hnt)
+    _close(cnc, cnt)
+    (yc.data.sum() + hnc.sum() * 2 + cnc.sum() * 3).backward()
+    (yt.data.sum() + hnt.sum() * 2 + cnt.sum() * 3).backward()
+    _close(hc.grad, ht.grad)
+    _close(cc.grad, ct.grad)
+
+
+def test_frozen_weights_and_input_without_grad():
+    m, t = _pair("GRU", 3, 4, num_layers=2)
+    m.weight_ih_l0.requires_grad_(False)
+    t.weight_ih_l0.requires_grad_(False)
+    x = np.random.randn(6, 2, 3)
+    yc, _ = m(cr.tensor(x))
+    yt, _ = t(torch.tensor(x))
+    yc.sum().backward()
+    yt.sum().backward()
+    assert m.weight_ih_l0.grad is None
+    pt = dict(t.named_parameters())
+    for n, p in m.named_parameters():
+        if p.requires_grad:
+            _close(p.grad, pt[n].grad, msg=n)
