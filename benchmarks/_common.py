@@ -48,9 +48,28 @@ def rss_bytes():
 
 
 def peak_rss_bytes():
-    """Peak resident set size of this process so far."""
+    """Peak resident set size of this process (VmHWM on Linux).  Unlike
+    ``getrusage``'s maxrss it is not inherited across fork+exec, so a child
+    started by a parent that imported torch does not report torch's size."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def reset_peak_rss():
+    """Reset the peak RSS to the current RSS (Linux; a no-op elsewhere), so
+    that a later ``peak_rss_bytes()`` sees only what came after setup."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
 
 
 def memory_in_child(script, framework, extra_args=()):

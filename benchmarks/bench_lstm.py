@@ -20,11 +20,12 @@ import os
 import statistics
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(__file__))
+import _threads  # noqa: F401,E402  (pins BLAS threads before NumPy loads)
+
+import numpy as np  # noqa: E402
 from _common import (bench, fmt_bytes, fmt_time, memory_in_child, peak_rss_bytes,  # noqa: E402
-                     rss_bytes)
+                     reset_peak_rss, rss_bytes)
 
 VOCAB, EMBED, HIDDEN, STEPS, BATCH = 1027, 256, 256, 35, 32
 
@@ -85,37 +86,15 @@ def _set_threads(n):
         pass
 
 
-def _hwm_bytes():
-    """This process's own peak RSS (VmHWM).  Unlike ``getrusage``'s maxrss it
-    does not inherit the parent's size across fork+exec (a parent that has
-    imported torch would otherwise add ~170 MiB to the child's "peak")."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return peak_rss_bytes()
-
-
-def _reset_hwm():
-    try:  # Linux: "5" resets the peak RSS to the current RSS
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-
-
 def memory_worker(lib, layers, steps=10):
     if lib == "torch":  # importing torch in the chainrule child would inflate its peak
         _set_threads(int(os.environ.get("BENCH_THREADS", "2")))
     step = make_step(lib, layers)
-    _reset_hwm()
+    reset_peak_rss()
     base = rss_bytes()
     for _ in range(steps):
         step()
-    print(json.dumps({"step_peak_bytes": max(0, _hwm_bytes() - base)}))
+    print(json.dumps({"step_peak_bytes": max(0, peak_rss_bytes() - base)}))
 
 
 def interleaved(steps, rounds):

@@ -13,11 +13,12 @@ import json
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(__file__))
+import _threads  # noqa: F401,E402  (pins BLAS threads before NumPy loads)
+
+import numpy as np  # noqa: E402
 from _common import (bench, fmt_bytes, fmt_time, memory_in_child, peak_rss_bytes,  # noqa: E402
-                     rss_bytes)
+                     reset_peak_rss, rss_bytes)
 
 SIZES = (784, 256, 256, 10)
 
@@ -68,6 +69,7 @@ def _set_threads(n):
 def memory_worker(lib, batch, steps=20):
     _set_threads(int(os.environ.get("BENCH_THREADS", "2")))
     step = make_step(lib, batch)
+    reset_peak_rss()
     base = rss_bytes()
     for _ in range(steps):
         step()

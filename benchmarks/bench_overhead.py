@@ -9,9 +9,10 @@ The ratio is torch's time divided by chainrule's (1.0x = as fast as torch).
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(__file__))
+import _threads  # noqa: F401,E402  (pins BLAS threads before NumPy loads)
+
+import numpy as np  # noqa: E402
 from _common import bench, report  # noqa: E402
 
 import chainrule as cr  # noqa: E402
