@@ -15,13 +15,22 @@ for chainrule and torch; peak memory is what the training steps add to the
 resident set over the state after setup, each framework in its own child
 process. Ratios > 1 mean chainrule is faster / leaner.
 
+``--threads N`` sets torch's threads, chainrule's kernel threads and NumPy's
+OpenBLAS threads alike.  On a busy shared machine wall times at 2 threads
+mostly measure the neighbours (both frameworks' threads wait on descheduled
+peers); ``--threads 1 --clock cpu`` (process CPU time per step) is the
+disturbance-resistant comparison.
+
     python benchmarks/bench_conv.py [--workload all|lenet|resnet|layers]
                                     [--threads 2] [--rounds 3] [--no-memory]
+                                    [--clock wall|cpu]
 """
 import argparse
 import json
 import os
+import statistics
 import sys
+import time
 
 import numpy as np
 
@@ -165,26 +174,37 @@ def _set_threads(n):
 def memory_worker(libname, workload, steps=10):
     _set_threads(int(os.environ.get("BENCH_THREADS", "2")))
     step = make_step(libname, workload)
-    for _ in range(2):  # warm up: lazily allocated buffers, scratch memory
-        step()
     base = rss_bytes()
     for _ in range(steps):
         step()
     print(json.dumps({"step_peak_bytes": max(0, peak_rss_bytes() - base)}))
 
 
-def _time_pair(make, rounds, repeat):
+def _bench_cpu(fn, repeat):
+    """Median process CPU time of one call of ``fn``."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.process_time()
+        fn()
+        times.append(time.process_time() - t0)
+    return statistics.median(times)
+
+
+def _time_pair(make, rounds, repeat, clock="wall"):
     """Best-of-rounds median times (chainrule, torch), rounds interleaved."""
     fc = make("chainrule")
     try:
         ft = make("torch")
     except ImportError:
         ft = None
+    timer = (lambda f: bench(f, repeat=repeat, number=1)) if clock == "wall" else \
+        (lambda f: _bench_cpu(f, repeat))
     tc, tt = [], []
     for _ in range(rounds):
-        tc.append(bench(fc, repeat=repeat, number=1))
+        tc.append(timer(fc))
         if ft is not None:
-            tt.append(bench(ft, repeat=repeat, number=1))
+            tt.append(timer(ft))
     return min(tc), (min(tt) if tt else None)
 
 
@@ -199,18 +219,21 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--repeat", type=int, default=7)
     p.add_argument("--no-memory", action="store_true")
+    p.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+                   help="wall time, or process CPU time (meaningful with --threads 1)")
     p.add_argument("--memory", help=argparse.SUPPRESS)
     a = p.parse_args()
     os.environ["BENCH_THREADS"] = str(a.threads)
     if a.memory:
         return memory_worker(a.memory, a.workload)
     _set_threads(a.threads)
-    print(f"{a.threads} threads, best of {a.rounds} rounds of the median of {a.repeat} steps")
+    print(f"{a.threads} threads, {a.clock} time, best of {a.rounds} rounds of the median of "
+          f"{a.repeat} steps")
     print(f"{'workload':64s} {'chainrule':>12s} {'torch':>12s} {'speed vs torch':>15s}")
     for wl in ("lenet", "resnet"):
         if a.workload not in ("all", wl):
             continue
-        c, t = _time_pair(lambda lib: make_step(lib, wl), a.rounds, a.repeat)
+        c, t = _time_pair(lambda lib: make_step(lib, wl), a.rounds, a.repeat, a.clock)
         print(f"{MODELS[wl][4]:64s} {fmt_time(c):>12s} {fmt_time(t) if t else '-':>12s} "
               f"{_ratio(c, t):>15s}")
         if not a.no_memory:
@@ -225,7 +248,7 @@ def main():
     if a.workload in ("all", "layers"):
         print("conv forward + backward (weight grad; input grad where a layer needs it)")
         for spec in LAYERS:
-            c, t = _time_pair(lambda lib: make_layer(lib, spec), a.rounds, a.repeat)
+            c, t = _time_pair(lambda lib: make_layer(lib, spec), a.rounds, a.repeat, a.clock)
             print(f"  {spec[0]:62s} {fmt_time(c):>12s} {fmt_time(t) if t else '-':>12s} "
                   f"{_ratio(c, t):>15s}")
 

@@ -37,6 +37,9 @@ def add_parsers(sub):
 def run_eval(args):
     model, ckpt = model_from_checkpoint(args.checkpoint)
     meta = ckpt["meta"]
+    if meta.get("task") == "language_model":  # perplexity: chainrule/cli/train_lm.py
+        from chainrule.cli import train_lm
+        return train_lm.run_eval(args, model, ckpt)
     data = args.data or meta.get("dataset")
     if not data:
         raise UsageError(f"{args.checkpoint} does not name its dataset; pass --data")

@@ -139,3 +139,30 @@ def run(args, data):
               f"{args.target}")
         return EXIT_FAILED
     return EXIT_OK
+
+
+def run_eval(args, model, ckpt):
+    """``chainrule eval`` of a language-model checkpoint: perplexity on the test split
+    (PTB, WikiText-2) or on the training text (character corpora), encoded with the
+    checkpoint's vocabulary, read sequentially with the state carried."""
+    from chainrule.text.batching import LMDataLoader
+    from chainrule.text.corpora import get_corpus_class
+    from chainrule.text.vocab import Vocab
+    from chainrule.train.lm import evaluate_lm
+    meta = ckpt["meta"]
+    data = args.data or meta.get("dataset")
+    recipe = get_lm_recipe(data)
+    split = "test" if "test" in recipe.splits else "train"
+    mt = (meta.get("train_args") or {}).get("max_tokens")
+    mt = recipe.max_tokens if mt is None else mt
+    try:
+        c = get_corpus_class(data)(split=split, token=recipe.token, vocab=Vocab.from_state_dict(
+            meta["vocab"]), max_tokens=mt if split == "train" else -1)
+    except (RuntimeError, OSError) as e:
+        raise UsageError(f"can't load corpus {data!r}: {e}") from None
+    loader = LMDataLoader(c.corpus, min(10, max(1, len(c.corpus) // 40)), 35,
+                          mode="sequential", shuffle_offset=False)
+    ppl = evaluate_lm(model, loader, carry_state=getattr(model, "causal", True))
+    print(f"{meta['model']} on {data} ({split}, {loader.num_tokens} tokens, epoch "
+          f"{ckpt['epoch']}): ppl {ppl:.4f}")
+    return EXIT_OK

@@ -3,7 +3,8 @@
 Three kernels cover a convolution and all its derivatives:
 
 * :func:`conv_forward`      ``y = conv(x, w)``;
-* :func:`conv_input_grad`   ``gx = conv^T(gy, w)`` (the transposed convolution);
+* ``conv_input_grad``       ``gx = conv^T(gy, w)``, the transposed convolution
+  (in ``_conv_transpose_kernels.py``);
 * :func:`conv_weight_grad`  ``gw`` from ``x`` and ``gy``.
 
 None loops over pixels or batch items in Python.  The algorithms:
@@ -32,8 +33,12 @@ when that waste is small (``_FULL_GRID_WASTE``).
 Winograd.  3x3 stride-1 convolutions (most of a ResNet) use Winograd's
 F(2x2, 3x3) algorithm, 2.25x fewer multiplications (``_winograd.py``).
 
-The transposed convolution (the input gradient) is in
-``_conv_transpose_kernels.py``.
+Threads.  The blocks are independent; ``_parallel.py`` shares them out to a
+few threads (NumPy releases the GIL in copies, additions and GEMMs).
+
+Scratch memory.  Padded buffers and blocks live in per-thread scratch memory
+reused across calls (:func:`scratch`): fresh multi-megabyte allocations are
+mmapped and page-fault on first touch, which cost about as much as the copies.
 """
 import threading
 
@@ -149,6 +154,29 @@ def _fill_pads(grid, lo, hi, axis):
         grid[lead + (slice(None), slice(wp - r, wp))] = 0
 
 
+def image_blocks(n, per):
+    """``[(start, stop), ...]`` covering ``range(n)`` in steps of ``per``."""
+    step = max(1, int(per))
+    return [(s, min(s + step, n)) for s in range(0, n, step)]
+
+
+def _pad_into(grid, src, lo, hi, axis):
+    """``grid`` = ``src`` zero-padded by ``lo``/``hi`` on the spatial axes
+    ``axis``, ``axis + 1`` (the batch axis is ``axis - 1``); a few blocks of
+    images, shared out to the threads."""
+    n = src.shape[axis - 1]
+    hp, wp = grid.shape[axis], grid.shape[axis + 1]
+    lead = (slice(None),) * (axis - 1)
+    inner = (slice(lo[0], hp - hi[0]), slice(lo[1], wp - hi[1]))
+    parts = 1 if grid.nbytes < (2 << 20) else 2 * P.get_num_threads()
+
+    def block(se):
+        g = grid[lead + (slice(*se),)]
+        _fill_pads(g, lo, hi, axis)
+        g[lead + (slice(None),) + inner] = src[lead + (slice(*se),)]
+    P.run(block, image_blocks(n, -(-n // parts)), B.xp_of(grid))
+
+
 def pad_nhwc(x, pads, tail=0, name="pad"):
     """Copy logical-NCHW ``x`` into a zero-padded channels-last buffer.
 
@@ -166,12 +194,10 @@ def pad_nhwc(x, pads, tail=0, name="pad"):
         return xt.reshape(size, c), xt
     flat = scratch(xp, name, (size + tail, c), x.dtype)
     grid = flat[:size].reshape(n, hp, wp, c)
-    lo, hi = (max(pt, 0), max(pl, 0)), (max(pb, 0), max(pr, 0))
-    _fill_pads(grid, lo, hi, 1)
     if tail:
         flat[size:] = 0
-    grid[:, lo[0]:hp - hi[0], lo[1]:wp - hi[1]] = \
-        xt[:, max(-pt, 0):h - max(-pb, 0), max(-pl, 0):w - max(-pr, 0)]
+    _pad_into(grid, xt[:, max(-pt, 0):h - max(-pb, 0), max(-pl, 0):w - max(-pr, 0)],
+              (max(pt, 0), max(pl, 0)), (max(pb, 0), max(pr, 0)), 1)
     return flat, grid
 
 
@@ -185,13 +211,44 @@ def pad_cnhw(x, pads, tail=0, name="pad"):
     size = n * hp * wp
     flat = scratch(xp, name, (c, size + tail), x.dtype)
     grid = flat[:, :size].reshape(c, n, hp, wp)
-    lo, hi = (max(pt, 0), max(pl, 0)), (max(pb, 0), max(pr, 0))
-    _fill_pads(grid, lo, hi, 2)
     if tail:
         flat[:, size:] = 0
-    grid[:, :, lo[0]:hp - hi[0], lo[1]:wp - hi[1]] = x.transpose(1, 0, 2, 3)[
-        :, :, max(-pt, 0):h - max(-pb, 0), max(-pl, 0):w - max(-pr, 0)]
+    src = x.transpose(1, 0, 2, 3)[:, :, max(-pt, 0):h - max(-pb, 0), max(-pl, 0):w - max(-pr, 0)]
+    _pad_into(grid, src, (max(pt, 0), max(pl, 0)), (max(pb, 0), max(pr, 0)), 2)
     return flat, grid
+
+
+def add_bias(rows, bias):
+    """``rows (R, O) += bias`` for a C-contiguous ``rows``, as additions over
+    long runs (a plain broadcast add loops over R runs of only O elements)."""
+    r, o = rows.shape
+    k = max(1, 256 // max(o, 1))
+    full = r - r % k
+    if full:
+        flat = rows[:full].reshape(full // k, k * o)
+        flat += B.xp_of(rows).tile(bias, k)
+    if full < r:
+        rows[full:] += bias
+
+
+def channel_sum(a):
+    """``a.sum((0, 2, 3))`` of a logical (N, C, H, W) array, fast in every layout.
+
+    NumPy reduces a channels-last array over its outer axes one C-element row
+    at a time (10x slower than a contiguous sum); viewing the rows ``k`` at a
+    time as ``(R/k, k*C)`` makes the inner runs long."""
+    n, c, h, w = a.shape
+    t = a.transpose(0, 2, 3, 1)
+    if not t.flags.c_contiguous or c == 0:
+        return a.sum(axis=(0, 2, 3))
+    rows = t.reshape(-1, c)
+    r = rows.shape[0]
+    k = max(1, 1024 // c)
+    full = r - r % k
+    s = rows[:full].reshape(-1, k * c).sum(axis=0).reshape(k, c).sum(axis=0)
+    if full < r:
+        s += rows[full:].sum(axis=0)
+    return s
 
 
 def rows_nhwc(a):
@@ -319,9 +376,9 @@ def conv_forward(x, w, g, bias=None):
 
     def block(se):
         _matmul_rows(cols.block(*se), wm, y[se[0]:se[1]])
+        if bias is not None:
+            add_bias(y[se[0]:se[1]], bias)
     P.run(block, cols.blocks(), xp)
-    if bias is not None:
-        y += bias
     ho, wo = g.out
     if cols.kind == "full":
         hp, wp = g.padded()
@@ -345,8 +402,7 @@ def conv_weight_grad(x, gy, g):
     if cols.kind == "full":
         hp, wp = g.padded()
         gf = scratch(xp, "pad2", (n, hp, wp, o), gy.dtype)
-        gf[...] = 0
-        gf[:, :ho, :wo] = gy.transpose(0, 2, 3, 1)
+        _pad_into(gf, gy.transpose(0, 2, 3, 1), (0, 0), (hp - ho, wp - wo), 1)
         rows = gf.reshape(-1, o)
     else:
         rows = rows_nhwc(gy)

@@ -15,8 +15,8 @@ blocking and scratch-memory conventions).
 from chainrule import backend as B
 from chainrule.functional import _conv_kernels as K
 from chainrule.functional import _parallel as P
-from chainrule.functional._conv_kernels import (Geom, block_rows, rows_nhwc, scratch,
-                                                weight_matrix)
+from chainrule.functional._conv_kernels import (Geom, block_rows, image_blocks, rows_nhwc,
+                                                scratch, weight_matrix)
 
 __all__ = ["conv_input_grad", "adjoint_geom", "flip_transpose"]
 
@@ -73,11 +73,6 @@ def _scatter(dst, gcol, g, axis):
                         slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))] += gcol[i, j]
 
 
-def _image_blocks(n, per):
-    step = max(1, per)
-    return [(s, min(s + step, n)) for s in range(0, n, step)]
-
-
 def _col2im_nhwc(gy, w, g, bias):
     """conv^T by scattering ``gcol = gy W^T`` back with kh*kw strided adds
     (channels-last: the adds run over C-element pixels)."""
@@ -98,10 +93,10 @@ def _col2im_nhwc(gy, w, g, bias):
         r = rows[s * unit:e * unit].reshape(-1, groups, o // groups).transpose(1, 0, 2)
         gcol = xp.matmul(r, wm).reshape(groups, e - s, ho, wo, kh, kw, cg)
         _scatter(gx[s:e], gcol.transpose(4, 5, 1, 2, 3, 0, 6), g, 1)
-    P.run(block, _image_blocks(n, block_rows(xp, c * kh * kw, gy.itemsize) // unit), xp)
+        if bias is not None:
+            K.add_bias(gx[s:e].reshape(-1, c), bias)
+    P.run(block, image_blocks(n, block_rows(xp, c * kh * kw, gy.itemsize) // unit), xp)
     gx = gx.reshape(n, hp, wp, c)
-    if bias is not None:
-        gx += bias
     return gx[:, pt:pt + h, pl:pl + wd].transpose(0, 3, 1, 2)
 
 
@@ -123,10 +118,10 @@ def _col2im_cnhw(gy, w, g, bias):
         gcol = xp.matmul(wm, gyt[:, :, s:e].reshape(groups, o // groups, -1))
         gcol = gcol.reshape(groups, cg, kh, kw, e - s, ho, wo)
         _scatter(gx[:, :, s:e], gcol.transpose(2, 3, 0, 1, 4, 5, 6), g, 3)
-    P.run(block, _image_blocks(n, block_rows(xp, c * kh * kw, gy.itemsize) // (ho * wo)), xp)
+        if bias is not None:
+            gx[:, :, s:e] += bias.reshape(groups, cg, 1, 1, 1)
+    P.run(block, image_blocks(n, block_rows(xp, c * kh * kw, gy.itemsize) // (ho * wo)), xp)
     gx = gx.reshape(c, n, hp, wp)
-    if bias is not None:
-        gx += bias.reshape(c, 1, 1, 1)
     return gx[:, :, pt:pt + h, pl:pl + wd].transpose(1, 0, 2, 3)
 
 
@@ -149,8 +144,8 @@ def _shift_sum_cnhw(gy, w, g, bias):
     hp, wp = g.padded()
     size = n * hp * wp
     wm = xp.ascontiguousarray(weight_matrix(w, groups, "cij"))             # (G, K/G, O/G)
-    gyf = xp.zeros((o, n, hp, wp), dtype=gy.dtype)
-    gyf[:, :, :ho, :wo] = gy.transpose(1, 0, 2, 3)
+    gyf = scratch(xp, "pad2", (o, n, hp, wp), gy.dtype)
+    K._pad_into(gyf, gy.transpose(1, 0, 2, 3), (0, 0), (hp - ho, wp - wo), 2)
     gyf = gyf.reshape(groups, o // groups, size)
     shifts = [(i, j, i * dh * wp + j * dw) for i in range(kh) for j in range(kw)]
     top = shifts[-1][2]
@@ -169,8 +164,8 @@ def _shift_sum_cnhw(gy, w, g, bias):
         for i, j, sh in shifts:
             lo = max(s - sh, 0)
             dst[:, lo + sh - s:] += z[:, i, j, lo - s0:e - sh - s0]
-    P.run(block, [(s, min(s + step, size)) for s in range(0, size, step)], xp)
-    if bias is not None:
-        gx += bias.reshape(c, 1)
+        if bias is not None:
+            dst += bias.reshape(c, 1)
+    P.run(block, image_blocks(size, step), xp)
     gx = gx.reshape(c, n, hp, wp)
     return gx[:, :, pt:pt + h, pl:pl + wd].transpose(1, 0, 2, 3)

@@ -61,6 +61,9 @@ class _State:
     pool_size = 0
     pool_pid = None
     lock = threading.Lock()
+    blas_lock = threading.Lock()
+    blas_users = 0            # callers currently spreading blocks (BLAS kept at 1 thread)
+    blas_saved = None
     busy = threading.local()  # set while a thread runs blocks: no nested spreading
 
 
@@ -87,6 +90,8 @@ def _pool(workers):
     with _State.lock:
         if _State.pool is None or _State.pool_pid != os.getpid() or \
                 _State.pool_size < workers:
+            if _State.pool is not None and _State.pool_pid == os.getpid():
+                _State.pool.shutdown(wait=False)
             _State.pool = ThreadPoolExecutor(workers, thread_name_prefix="chainrule-kernel")
             _State.pool_size, _State.pool_pid = workers, os.getpid()
         return _State.pool
@@ -110,14 +115,21 @@ def _spread(worker, nblocks):
             return worker()
         finally:
             _State.busy.on = False
-    prev = getter()
-    setter(1)
+    with _State.blas_lock:  # several user threads may be spreading blocks at once
+        if _State.blas_users == 0:
+            _State.blas_saved = getter()
+            setter(1)
+        _State.blas_users += 1
     try:
-        futures = [_pool(n - 1).submit(marked) for _ in range(n - 1)]
+        pool = _pool(get_num_threads() - 1)
+        futures = [pool.submit(marked) for _ in range(n - 1)]
         out = [marked()]
         return out + [f.result() for f in futures]
     finally:
-        setter(prev)
+        with _State.blas_lock:
+            _State.blas_users -= 1
+            if _State.blas_users == 0:
+                setter(_State.blas_saved)
 
 
 def run(fn, blocks, xp=np):

@@ -18,10 +18,11 @@ import numpy as np
 
 from chainrule import backend as B
 from chainrule.functional import _parallel as P
-from chainrule.functional._conv_kernels import as_strided, pad_nhwc, scratch
+from chainrule.functional._conv_kernels import add_bias, as_strided, pad_nhwc, scratch
 
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
-_BLOCK_BYTES = 2 << 20        # bytes of transformed tiles per block
+_BLOCK_BYTES = 1 << 20        # bytes of transformed tiles per block
+_MIN_BLOCK_TILES = 256        # ... but at least this many tiles (Python overhead per block)
 
 
 def _blocks(n, th, tw, per_block):
@@ -85,7 +86,7 @@ def forward(x, w, g, bias=None):
     _, grid = pad_nhwc(x, pads)
     u = _filter(w, x.dtype)
     y = xp.empty((n, th, 2, tw, 2, o), dtype=x.dtype)
-    per = max(16, _BLOCK_BYTES // (16 * max(c, o) * x.itemsize))
+    per = max(_MIN_BLOCK_TILES, _BLOCK_BYTES // (16 * max(c, o) * x.itemsize))
 
     def block(b):
         n0, n1, t0, t1 = b
@@ -102,9 +103,9 @@ def forward(x, w, g, bias=None):
         dst[:, 0] += s[:, 2]
         xp.subtract(s[:, 1], s[:, 2], out=dst[:, 1])
         dst[:, 1] -= s[:, 3]
+        if bias is not None:  # a contiguous slab of y: whole rows of tiles
+            add_bias(y[n0:n1, t0:t1].reshape(-1, o), bias)
     P.run(block, _blocks(n, th, tw, per), xp)
-    if bias is not None:
-        y += bias
     return y.reshape(n, 2 * th, 2 * tw, o)[:, :ho, :wo].transpose(0, 3, 1, 2)
 
 
@@ -117,7 +118,7 @@ def weight_grad(x, gy, g):
     _, grid = pad_nhwc(x, pads)
     _, ggrid = pad_nhwc(gy, ((0, 2 * th - ho), (0, 2 * tw - wo)), name="pad2")
     s_n, s_h, s_w, s_o = ggrid.strides
-    per = max(16, _BLOCK_BYTES // (16 * max(c, o) * x.itemsize))
+    per = max(_MIN_BLOCK_TILES, _BLOCK_BYTES // (16 * max(c, o) * x.itemsize))
 
     def block(b):
         n0, n1, t0, t1 = b

@@ -104,7 +104,7 @@ _D2L_LENET = dict(epochs=10, batch_size=256, lr=0.9, optimizer="sgd", momentum=0
 _CNN_MODELS = {
     "lenet": _D2L_LENET,
     "lenet_bn": dict(epochs=10, lr=0.1),
-    "resnet_small": dict(epochs=5, lr=0.1),
+    "resnet_small": dict(epochs=8, lr=0.1),
     # no batch norm: smaller steps (d2l uses plain SGD with lr 0.01-0.1 for these)
     "alexnet": dict(lr=0.01), "vgg": dict(lr=0.01), "vgg11": dict(lr=0.01),
     "vgg16": dict(lr=0.01), "nin": dict(lr=0.02), "googlenet": dict(lr=0.02),

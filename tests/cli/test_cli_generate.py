@@ -55,6 +55,8 @@ def test_train_then_generate_english(tmp_path, capsys):
     hist = json.loads((out / "history.json").read_text())
     assert hist[0]["train_ppl"] > 1
     ckpt = str(out / "last.ckpt")
+    assert main(["eval", ckpt]) == 0
+    assert "lstm-lm on timemachine (train, " in capsys.readouterr().out
     assert main(["generate", ckpt, "--prefix", "time traveller", "--length", "20",
                  "--seed", "0"]) == 0
     first = capsys.readouterr().out.strip()
@@ -79,6 +81,8 @@ def test_train_then_generate_chinese_and_words(tmp_path, capsys):
                  "--embed-size", "8", *FAST]) == 0
     text = capsys.readouterr().out
     assert "final test perplexity" in text
+    assert main(["eval", str(out / "best.ckpt")]) == 0
+    assert "(test, " in capsys.readouterr().out
     assert main(["generate", str(out / "best.ckpt"), "--prefix", "the cat", "--length", "5",
                  "--seed", "0"]) == 0
     words = capsys.readouterr().out.split()

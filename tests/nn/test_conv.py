@@ -88,6 +88,7 @@ def algo(request, monkeypatch):
         monkeypatch.setattr(K, "_BLOCK_BYTES", 1)
         monkeypatch.setattr(K, "_MIN_BLOCK_COLS", 7)
         monkeypatch.setattr(_winograd, "_BLOCK_BYTES", 1)
+        monkeypatch.setattr(_winograd, "_MIN_BLOCK_TILES", 3)
         # blocks shared out to 3 threads, or all run in this one
         monkeypatch.setattr(_parallel._State, "threads", 3 if request.param == "small_blocks"
                             else 1)
@@ -388,3 +389,36 @@ def test_unfold_matches_strided_slices_and_fold_is_its_adjoint():
     c = rng.standard_normal(col.shape)
     folded = F.fold(cr.tensor(c), (7, 6), **kw).numpy()
     assert np.isclose((folded * x).sum(), (c * col).sum())
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (0, 2, 3, 1), (1, 0, 2, 3)])
+def test_channel_sum_any_layout(order):
+    a = np.random.default_rng(8).standard_normal((3, 5, 7, 11))   # 231 rows: ragged blocks
+    phys = np.ascontiguousarray(a.transpose(order))
+    logical = phys.transpose(np.argsort(order))
+    np.testing.assert_allclose(K.channel_sum(logical), a.sum((0, 2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(K.channel_sum(logical[:, :, 1:, ::2]),
+                               a[:, :, 1:, ::2].sum((0, 2, 3)), rtol=1e-12)
+
+
+def test_parallel_blocks(monkeypatch):
+    from chainrule.functional import _parallel as P
+    if P._State.blas is None:
+        pytest.skip("OpenBLAS thread control unavailable: blocks run serially")
+    monkeypatch.setattr(P._State, "threads", 3)
+    before = P._State.blas[1]()
+    out = np.zeros(50)
+
+    def fill(i):
+        out[i] = i
+    P.run(fill, range(50))
+    np.testing.assert_array_equal(out, np.arange(50))
+    assert P.reduce(lambda i: np.array([i, 1.0]), range(50)).tolist() == [1225.0, 50.0]
+    assert P.reduce(lambda i: np.ones(1), []) is None
+
+    def boom(i):
+        if i == 7:
+            raise ValueError("block 7")
+    with pytest.raises(ValueError, match="block 7"):
+        P.run(boom, range(20))
+    assert P._State.blas[1]() == before  # OpenBLAS's thread count restored
