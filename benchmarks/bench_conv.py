@@ -32,11 +32,12 @@ import statistics
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(__file__))
+import _threads  # noqa: F401,E402  (pins BLAS threads before NumPy loads)
+
+import numpy as np  # noqa: E402
 from _common import (bench, fmt_bytes, fmt_time, memory_in_child, peak_rss_bytes,  # noqa: E402
-                     rss_bytes)
+                     reset_peak_rss, rss_bytes)
 
 
 def _lib(name):
@@ -174,6 +175,7 @@ def _set_threads(n):
 def memory_worker(libname, workload, steps=10):
     _set_threads(int(os.environ.get("BENCH_THREADS", "2")))
     step = make_step(libname, workload)
+    reset_peak_rss()
     base = rss_bytes()
     for _ in range(steps):
         step()

@@ -31,3 +31,4 @@ def numel(input):
 
 from chainrule.utils.serialization import save, load  # noqa: F401,E402
 from chainrule import nn, optim  # noqa: F401,E402  (torch.nn / torch.optim style access)
+from chainrule.functional._parallel import set_num_threads, get_num_threads  # noqa: F401,E402
