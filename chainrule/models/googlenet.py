@@ -11,7 +11,7 @@ count divided by ``width_divisor`` (default 4), instead of d2l's resize to 96x96
 """
 import chainrule as cr
 from chainrule import nn
-from chainrule.models._common import check_input_shape, init_cnn
+from chainrule.models._common import check_input_shape
 from chainrule.models.registry import register_model
 
 __all__ = ["Inception", "GoogLeNet", "googlenet"]
@@ -85,7 +85,15 @@ class GoogLeNet(nn.Module):
         self.b4 = nn.Sequential(*stages[1], pool())
         self.b5 = nn.Sequential(*stages[2], nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten())
         self.fc = nn.Linear(cin, self.num_classes)
-        init_cnn(self)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Xavier init, as d2l: without batch norm, He init (fan-out) makes the
+        concatenated Inception outputs grow ~80x over the network and training diverge."""
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
 
     def forward(self, x):
         return self.fc(self.b5(self.b4(self.b3(self.b2(self.b1(x))))))
