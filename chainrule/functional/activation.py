@@ -16,7 +16,7 @@ from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
 from chainrule.functional._util import norm_dim
 from chainrule.functional.elementwise import (
-    clamp, exp, erf, tanh, sigmoid, where, abs as _abs, cast, sqrt, pow as _pow)
+    clamp, exp, erf, tanh, sigmoid, where, abs as _abs, cast)
 from chainrule.functional.shape import reshape
 
 __all__ = [
@@ -371,13 +371,10 @@ def softmin(input, dim=None, dtype=None, _stacklevel=3):
 
 # ---------------------------------------------------------------- norms
 def _vector_norm(x, p, dim):
-    if p == 2:
-        return sqrt((x * x).sum(dim, keepdim=True))
-    if p == 1:
-        return _abs(x).sum(dim, keepdim=True)
-    if p == float("inf"):
-        raise NotImplementedError("normalize: p=inf is not supported yet")
-    return _pow(_pow(_abs(x), p).sum(dim, keepdim=True), 1.0 / p)
+    """The p-norm over ``dim`` kept as a size-1 dim (``reduction.norm``: any p,
+    ``inf``, and torch's zero gradient at a zero vector)."""
+    from chainrule.functional.reduction import norm
+    return norm(x, p, dim, keepdim=True)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
