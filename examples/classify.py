@@ -20,7 +20,7 @@ from chainrule.train import Trainer, ProgressBar
 from chainrule.train.factory import make_loss, make_optimizer, make_scheduler
 from chainrule.train.recipes import get_recipe, prepare_data
 
-MODEL_KEYS = ("hidden_sizes", "activation", "dropout", "init")
+MODEL_KEYS = ("hidden_sizes", "activation", "dropout", "init", "width")
 
 
 def train_and_test(data, model_name, seed=0, progress=None, **overrides):

@@ -16,7 +16,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from classify import train_and_test  # noqa: E402
+from classify import _value, train_and_test  # noqa: E402
 
 
 def main(argv=None):
@@ -26,11 +26,14 @@ def main(argv=None):
     p.add_argument("--data", default="fashion_mnist")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe value for every model, e.g. width=16")
     args = p.parse_args(argv)
+    overrides = dict((k, _value(v)) for k, v in (s.split("=", 1) for s in args.set))
     rows = []
     for name in args.models:
         test, hist, secs = train_and_test(args.data, name, args.seed, False,
-                                          epochs=args.epochs)
+                                          **{"epochs": args.epochs, **overrides})
         print(f"RESULT {name} on {args.data}: test acc {test['acc']:.4f}, "
               f"{len(hist)} epochs in {secs:.1f}s", flush=True)
         rows.append(f"| {name} | {test['acc']:.4f} | {len(hist)} | {secs:.0f} s |")
