@@ -7,6 +7,9 @@
 tensor([2., 4., 6.])
 """
 from chainrule.backend import manual_seed, Device as device  # noqa: F401
+from chainrule.backend.malloc import tune_malloc as _tune_malloc
+
+_tune_malloc()  # keep freed array memory for reuse (glibc only; CHAINRULE_MALLOC=system: off)
 from chainrule.core.dtype import (  # noqa: F401
     dtype, float16, float32, float64, int8, uint8, int16, int32, int64, bool_ as bool,
     get_default_dtype, set_default_dtype, result_type as _np_result_type)
