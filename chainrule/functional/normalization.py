@@ -39,6 +39,9 @@ class Normalize(Function):
     def forward(self, x, *wb):
         xp = B.xp_of(x)
         self.count = int(np.prod([x.shape[a] for a in self.axes]))
+        self.rows = _channel_rows(x, self.axes, wb)
+        if self.rows is not None:
+            return self._forward_rows(self.rows, x.shape, wb)
         mean = x.mean(axis=self.axes, keepdims=True)
         y = x - mean
         var = xp.square(y).mean(axis=self.axes, keepdims=True)
@@ -60,6 +63,8 @@ class Normalize(Function):
         x = self.inputs[0]._data
         g = gy._data
         axes, n = self.axes, self.count
+        if self.rows is not None:
+            return self._backward_rows(g)
         xhat = (x - self.mean) * self.invstd
         need = self.needs_input_grad
         w = self.inputs[1]._data if self.has_weight else None
@@ -108,8 +113,109 @@ class Normalize(Function):
             out.append(gy if need[-1] else None)
         return tuple(out)
 
+    # Batch norm of a channels-last (N, C, H, W) array (a convolution's output):
+    # the same formulas on its (N*H*W, C) rows, with per-channel sums and
+    # broadcasts over long runs (_conv_kernels.channel_sum / _rows_op).  NumPy's
+    # own reductions and broadcasts over such an array run C elements at a time,
+    # 3-10x slower.
+    def _forward_rows(self, rows, shape, wb):
+        xp = B.xp_of(rows)
+        c, n = rows.shape[1], self.count
+        mean = _row_sum(rows) / n
+        y = _rows_op(xp.subtract, rows, mean, xp.empty_like(rows))
+        var = _row_sum(xp.square(y)) / n
+        invstd = 1.0 / xp.sqrt(var + self.eps)
+        scale = invstd * wb[0].reshape(c) if self.has_weight else invstd
+        _rows_op(xp.multiply, y, scale.astype(y.dtype, copy=False), y)
+        if self.has_bias:
+            _rows_op(xp.add, y, wb[-1].reshape(c), y)
+        k = (1, c) + (1,) * (len(shape) - 2)
+        self.mean, self.var, self.invstd = mean.reshape(k), var.reshape(k), invstd.reshape(k)
+        return _from_rows(y, shape)
+
+    def _backward_rows(self, g):
+        xp = B.xp_of(g)
+        rows, n = self.rows, self.count
+        c = rows.shape[1]
+        gr = _as_rows(g)
+        mean, invstd = self.mean.reshape(c), self.invstd.reshape(c)
+        xhat = _rows_op(xp.subtract, rows, mean, xp.empty_like(rows))
+        _rows_op(xp.multiply, xhat, invstd, xhat)
+        sg = _row_sum(gr)
+        sgx = _row_sum(gr * xhat)
+        need = self.needs_input_grad
+        w = self.inputs[1]._data.reshape(c) if self.has_weight else None
+        gx = None
+        if need[0]:   # invstd * (g - mean(g) - xhat * mean(g * xhat))
+            _rows_op(xp.multiply, xhat, (sgx * (1.0 / n)).astype(xhat.dtype, copy=False), xhat)
+            gx = _rows_op(xp.subtract, gr, (sg * (1.0 / n)).astype(gr.dtype, copy=False),
+                          xp.empty_like(gr))
+            gx -= xhat
+            scale = invstd if w is None else w * invstd
+            _rows_op(xp.multiply, gx, scale.astype(gx.dtype, copy=False), gx)
+            gx = _from_rows(gx, g.shape)
+        out = [gx]
+        pshapes = [t.shape for t in self.inputs[1:]]
+        if self.has_weight:
+            out.append(sgx.reshape(pshapes[0]) if need[1] else None)
+        if self.has_bias:
+            out.append(sg.reshape(pshapes[-1]) if need[-1] else None)
+        return tuple(None if a is None else _make(a) for a in out)
+
     def _release_extra(self):
-        self.mean = self.var = self.invstd = None
+        self.mean = self.var = self.invstd = self.rows = None
+
+
+def _as_rows(a):
+    """The (N*H*W, C) rows of a logical (N, C, H, W) array: a view when it is
+    channels-last in memory, else a channels-last copy."""
+    t = a.transpose(0, 2, 3, 1)
+    return t.reshape(-1, a.shape[1]) if t.flags.c_contiguous else \
+        B.xp_of(a).ascontiguousarray(t).reshape(-1, a.shape[1])
+
+
+def _from_rows(rows, shape):
+    """(N*H*W, C) rows -> the logical (N, C, H, W) view."""
+    n, c, h, w = shape
+    return rows.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+
+
+def _channel_rows(x, axes, wb):
+    """The rows view of ``x`` when the fast channels-last batch-norm path applies
+    (4-D, statistics over (0, 2, 3), channels-last memory, per-channel
+    parameters, NumPy), else None."""
+    if x.ndim != 4 or tuple(axes) != (0, 2, 3) or B.xp_of(x) is not np or x.shape[1] == 0:
+        return None
+    t = x.transpose(0, 2, 3, 1)
+    if not t.flags.c_contiguous or any(p.size != x.shape[1] for p in wb):
+        return None
+    return t.reshape(-1, x.shape[1])
+
+
+def _rows_op(op, rows, v, out):
+    """``out = op(rows, v)`` for C-contiguous (R, C) ``rows`` and ``out`` and a (C,)
+    vector ``v``, over long runs: the rows ``k`` at a time as (R/k, k*C)."""
+    r, c = rows.shape
+    k = max(1, 512 // c)
+    full = r - r % k
+    if full:
+        op(rows[:full].reshape(-1, k * c), B.xp_of(rows).tile(v, k),
+           out=out[:full].reshape(-1, k * c))
+    if full < r:
+        op(rows[full:], v, out=out[full:])
+    return out
+
+
+def _row_sum(rows):
+    """Column sums of C-contiguous (R, C) ``rows`` over long runs, accumulated in the
+    rows' dtype like NumPy's own sum (pairwise within each run)."""
+    r, c = rows.shape
+    k = max(1, 1024 // c)
+    full = r - r % k
+    s = rows[:full].reshape(-1, k * c).sum(axis=0).reshape(k, c).sum(axis=0)
+    if full < r:
+        s += rows[full:].sum(axis=0)
+    return s
 
 
 def _constant_over(pshape, axes, ndim):
