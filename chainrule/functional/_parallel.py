@@ -103,11 +103,69 @@ def _parallel(nblocks, xp):
             and not getattr(_State.busy, "on", False))
 
 
+def _blas_single_enter():
+    with _State.blas_lock:  # several user threads may be spreading blocks at once
+        if _State.blas_users == 0:
+            _State.blas_saved = _State.blas[1]()
+            _State.blas[0](1)
+        _State.blas_users += 1
+
+
+def _blas_single_exit():
+    with _State.blas_lock:
+        _State.blas_users -= 1
+        if _State.blas_users == 0:
+            _State.blas[0](_State.blas_saved)
+
+
+# GEMMs below this many multiply-adds (m*n*k) run on one BLAS thread: threads
+# barely speed them up, and a multi-threaded call leaves OpenBLAS's workers
+# spin-waiting for a while afterwards, taking a core from the kernel threads of
+# the next layer (LeNet's Linear layers next to its convolutions: 2 threads
+# were slower than 1).  OpenBLAS itself goes multi-threaded from 2^18.
+SMALL_GEMM = 1 << 23
+
+
+class _SingleBlas:
+    __slots__ = ("on",)
+
+    def __enter__(self):
+        self.on = get_num_threads() > 1 and _State.blas is not None
+        if self.on:
+            _blas_single_enter()
+        return self
+
+    def __exit__(self, *exc):
+        if self.on:
+            _blas_single_exit()
+        return False
+
+
+class _Nothing:
+    __slots__ = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+_NOTHING = _Nothing()
+
+
+def gemm_threads(m, n, k):
+    """Context for a GEMM of ``m x k`` by ``k x n``: single-threaded BLAS when it
+    is small (:data:`SMALL_GEMM`), else nothing."""
+    if m * n * k < SMALL_GEMM and _State.threads != 1:
+        return _SingleBlas()
+    return _NOTHING
+
+
 def _spread(worker, nblocks):
     """Run ``worker()`` on ``min(threads, nblocks)`` threads (this one included)
     with single-threaded OpenBLAS; returns their results."""
     n = min(get_num_threads(), nblocks)
-    setter, getter = _State.blas
 
     def marked():
         _State.busy.on = True
@@ -115,21 +173,14 @@ def _spread(worker, nblocks):
             return worker()
         finally:
             _State.busy.on = False
-    with _State.blas_lock:  # several user threads may be spreading blocks at once
-        if _State.blas_users == 0:
-            _State.blas_saved = getter()
-            setter(1)
-        _State.blas_users += 1
+    _blas_single_enter()
     try:
         pool = _pool(get_num_threads() - 1)
         futures = [pool.submit(marked) for _ in range(n - 1)]
         out = [marked()]
         return out + [f.result() for f in futures]
     finally:
-        with _State.blas_lock:
-            _State.blas_users -= 1
-            if _State.blas_users == 0:
-                setter(_State.blas_saved)
+        _blas_single_exit()
 
 
 def run(fn, blocks, xp=np):

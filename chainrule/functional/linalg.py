@@ -9,6 +9,7 @@ import numbers
 import string
 
 from chainrule import backend as B
+from chainrule.functional import _parallel as P
 from chainrule.core import dtype as D
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor
@@ -56,6 +57,9 @@ class Matmul(Function):
     """Batched matmul of two operands with ndim >= 2 (batch dims broadcast)."""
 
     def forward(self, a, b):
+        if a.ndim == 2 and b.ndim == 2:
+            with P.gemm_threads(a.shape[0], b.shape[1], a.shape[1]):
+                return B.xp_of(a).matmul(a, b)
         return B.xp_of(a).matmul(a, b)
 
     def backward(self, gy):  # d(A@B) = (gy @ B^T, A^T @ gy)
@@ -334,7 +338,9 @@ class Linear(Function):
 
     def forward(self, x, w, b=None):
         out_f, in_f = w.shape
-        y = x.reshape(-1, in_f) @ w.T
+        x2 = x.reshape(-1, in_f)
+        with P.gemm_threads(x2.shape[0], out_f, in_f):
+            y = x2 @ w.T
         if b is not None:
             y += b
         return y.reshape(x.shape[:-1] + (out_f,))
