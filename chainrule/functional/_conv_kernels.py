@@ -23,8 +23,9 @@ Blocking.  The im2col matrix is never materialised whole (it is kh*kw times
 the input): the GEMM runs over row blocks of about ``_COL_BLOCK_BYTES``, each
 copied from a strided view into a buffer that stays in the L2 cache, so the
 copy costs a fraction of the GEMM instead of a pass over main memory.  (With
-1 MiB blocks LeNet's first-layer weight gradient ran 1.7x slower than with
-256 KiB: a block plus the GEMM's packed operands no longer fit the 1 MiB L2.)
+1 MiB blocks LeNet's first-layer weight gradient ran 1.7x slower on one thread
+than with 256-512 KiB: a block plus the GEMM's packed operands no longer fit
+the 1 MiB L2; below 512 KiB the per-block overhead shows on two threads.)
 
 Full grid.  For stride 1 a kernel offset (i, j) is a constant shift
 ``i*dh*Wp + j*dw`` of the flattened padded buffer, so im2col rows for every
@@ -50,7 +51,7 @@ from chainrule import backend as B
 from chainrule.functional import _parallel as P
 
 _BLOCK_BYTES = 1 << 20        # block size of the conv^T kernels
-_COL_BLOCK_BYTES = 1 << 18    # im2col block size: block + its GEMM operands stay in L2
+_COL_BLOCK_BYTES = 1 << 19    # im2col block size: block + its GEMM operands stay in L2
 _MIN_BLOCK_COLS = 256         # ... but at least this many rows per block
 _FULL_GRID_WASTE = 1.35       # max (Hp*Wp) / (Ho*Wo) for the full-grid path
 _SMALL_C = 8                  # fewer input channels: gather channel-major
