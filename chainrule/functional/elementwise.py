@@ -6,6 +6,7 @@ derivatives work.  A comment on each backward gives the derivative.
 import numpy as np
 
 from chainrule import backend as B
+from chainrule.core import grad_mode as _gm
 from chainrule.core import dtype as D
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
@@ -693,7 +694,10 @@ class Relu(_Unary):
 
     def backward(self, gy):  # 1 where x > 0
         y = self._ys[0]
-        return gy * _make((y > 0).astype(gy._data.dtype))
+        if _gm._State.enabled:  # create_graph: differentiable in gy
+            return gy * _make((y > 0).astype(gy._data.dtype))
+        g, y = _aligned(gy._data, y)   # one pass, in one memory layout
+        return _make(B.xp_of(g).multiply(g, y > 0, dtype=g.dtype))
 
 
 class _ZeroGrad(_Unary):
