@@ -43,12 +43,14 @@ def main(argv=None):
     p.add_argument("--max-batches", type=int, default=0, help="time this many batches and stop")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="folder for model.ckpt and results.json")
+    p.add_argument("--corpus", default="ptb", choices=["ptb", "wikitext-2"],
+                   help="the same configuration on WikiText-2 (33,278 types)")
     args = p.parse_args(argv)
 
     cr.manual_seed(args.seed)
-    train, vocab = load_corpus("ptb", split="train")
-    valid, _ = load_corpus("ptb", split="valid", vocab=vocab)
-    test, _ = load_corpus("ptb", split="test", vocab=vocab)
+    train, vocab = load_corpus(args.corpus, split="train")
+    valid, _ = load_corpus(args.corpus, split="valid", vocab=vocab)
+    test, _ = load_corpus(args.corpus, split="test", vocab=vocab)
     V = len(vocab)
     kwargs = dict(vocab_size=V, hidden_size=args.hidden, num_layers=args.layers,
                   embed_size=args.hidden, init_range=0.1)
@@ -58,7 +60,7 @@ def main(argv=None):
     mk = lambda c, b, s: LMDataLoader(c, b, s, mode="sequential", shuffle_offset=False)  # noqa
     train_loader = mk(train, args.batch_size, args.num_steps)
     valid_loader, test_loader = mk(valid, 10, 35), mk(test, 10, 35)
-    print(f"PTB: vocab {V}, train {len(train)} tokens, {len(train_loader)} batches/epoch",
+    print(f"{args.corpus}: vocab {V}, train {len(train)} tokens, {len(train_loader)} batches/epoch",
           flush=True)
     if args.max_batches:
         train_loader._len = args.max_batches
@@ -88,7 +90,7 @@ def main(argv=None):
         os.makedirs(args.out, exist_ok=True)
         save_checkpoint(os.path.join(args.out, "model.ckpt"), model, epoch=args.epochs,
                         history=history, meta={"model": "lstm-lm", "model_kwargs": kwargs,
-                                               "dataset": "ptb", "task": "language_model",
+                                               "dataset": args.corpus.replace("-", ""), "task": "language_model",
                                                "vocab": vocab.state_dict()})
         with open(os.path.join(args.out, "results.json"), "w") as f:
             json.dump({"history": history, "test_ppl": test_ppl, "wall_s": wall,
