@@ -48,6 +48,9 @@ def main(argv=None):
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_OK
+    if isinstance(getattr(args, "data", None), str):  # fashion-mnist -> fashion_mnist
+        from chainrule.data.datasets import canonical_name
+        args.data = canonical_name(args.data)
     try:
         return args.func(args)
     except USER_ERRORS as e:

@@ -13,6 +13,7 @@ from chainrule.data.datasets.tabular import (AirfoilSelfNoise, KaggleHouse, Synt
                                              preprocess_house, synthetic_linear)
 
 __all__ = ["register_dataset", "list_datasets", "get_dataset", "dataset_info", "is_available",
+           "canonical_name",
            "ArrayDataset", "Digits", "MNIST", "FashionMNIST", "KaggleHouse",
            "AirfoilSelfNoise", "SyntheticLinear", "read_idx", "preprocess_house",
            "synthetic_linear"]
@@ -44,9 +45,22 @@ def list_datasets():
     return sorted(_REGISTRY)
 
 
+def canonical_name(name):
+    """The registered spelling of a dataset name: case, ``-`` and ``_`` do not
+    matter (``fashion-mnist`` -> ``fashion_mnist``, ``WikiText-2`` -> ``wikitext2``,
+    ``CIFAR-10`` -> ``cifar10``); unknown names come back unchanged."""
+    if name in _REGISTRY or not isinstance(name, str):
+        return name
+    key = name.lower().replace("-", "").replace("_", "")
+    for known in _REGISTRY:
+        if known.replace("_", "") == key:
+            return known
+    return name
+
+
 def _entry(name):
     try:
-        return _REGISTRY[name]
+        return _REGISTRY[canonical_name(name)]
     except KeyError:
         raise KeyError(f"unknown dataset {name!r}; known: {', '.join(list_datasets())}") \
             from None
@@ -54,7 +68,7 @@ def _entry(name):
 
 def get_dataset(name, **kwargs):
     """Build the registered dataset ``name`` with keyword arguments ``kwargs``."""
-    return _entry(name)["builder"](**kwargs)
+    return _entry(name)["builder"](**kwargs)  # (names as canonical_name reads them)
 
 
 def is_available(name):
@@ -65,7 +79,7 @@ def is_available(name):
 
 def dataset_info(name):
     """``{name, description, files, available}`` for one registered dataset."""
-    e = _entry(name)
+    e, name = _entry(name), canonical_name(name)
     return {"name": name, "description": e["description"], "files": e["files"],
             "available": is_available(name)}
 
