@@ -5,8 +5,18 @@ import sys
 import time
 
 
-def bench(fn, repeat=7, number=None, min_time=0.2):
-    """Median seconds per call of ``fn`` (auto-calibrated inner loop)."""
+SETTLE_S = 0.3
+
+
+def bench(fn, repeat=7, number=None, min_time=0.2, settle=SETTLE_S):
+    """Median seconds per call of ``fn`` (auto-calibrated inner loop).
+
+    Sleeps ``settle`` seconds first: after a multi-threaded call OpenBLAS's workers
+    and torch's OpenMP threads spin for a while, and in one process the pool of
+    the framework timed just before would take a core from this one (torch's
+    LeNet step measured 6.4-12.4 ms without the pause)."""
+    if settle:
+        time.sleep(settle)
     fn()  # warm up
     if number is None:
         number = 1
