@@ -223,37 +223,48 @@ def pad_cnhw(x, pads, tail=0, name="pad"):
     return flat, grid
 
 
-def add_bias(rows, bias):
-    """``rows (R, O) += bias`` for a C-contiguous ``rows``, as additions over
-    long runs (a plain broadcast add loops over R runs of only O elements)."""
-    r, o = rows.shape
-    k = max(1, 256 // max(o, 1))
+def rows_op(op, rows, v, out):
+    """``out = op(rows, v)`` for C-contiguous (R, C) ``rows`` and ``out`` and a (C,)
+    vector ``v``, over long runs: the rows ``k`` at a time as (R/k, k*C) (a plain
+    broadcast loops over R runs of only C elements)."""
+    r, c = rows.shape
+    k = max(1, 512 // max(c, 1))
     full = r - r % k
     if full:
-        flat = rows[:full].reshape(full // k, k * o)
-        flat += B.xp_of(rows).tile(bias, k)
+        op(rows[:full].reshape(-1, k * c), B.xp_of(rows).tile(v, k),
+           out=out[:full].reshape(-1, k * c))
     if full < r:
-        rows[full:] += bias
+        op(rows[full:], v, out=out[full:])
+    return out
+
+
+def row_sum(rows):
+    """Column sums of C-contiguous (R, C) ``rows`` over long runs, accumulated in the
+    rows' dtype like NumPy's own sum (pairwise within each run)."""
+    r, c = rows.shape
+    k = max(1, 1024 // max(c, 1))
+    full = r - r % k
+    s = rows[:full].reshape(-1, k * c).sum(axis=0).reshape(k, c).sum(axis=0)
+    if full < r:
+        s += rows[full:].sum(axis=0)
+    return s
+
+
+def add_bias(rows, bias):
+    """``rows (R, O) += bias`` for a C-contiguous ``rows``."""
+    rows_op(B.xp_of(rows).add, rows, bias, rows)
 
 
 def channel_sum(a):
     """``a.sum((0, 2, 3))`` of a logical (N, C, H, W) array, fast in every layout.
 
     NumPy reduces a channels-last array over its outer axes one C-element row
-    at a time (10x slower than a contiguous sum); viewing the rows ``k`` at a
-    time as ``(R/k, k*C)`` makes the inner runs long."""
-    n, c, h, w = a.shape
+    at a time (10x slower than a contiguous sum); :func:`row_sum` on its
+    (N*H*W, C) rows keeps the inner runs long."""
     t = a.transpose(0, 2, 3, 1)
-    if not t.flags.c_contiguous or c == 0:
+    if not t.flags.c_contiguous or a.shape[1] == 0:
         return a.sum(axis=(0, 2, 3))
-    rows = t.reshape(-1, c)
-    r = rows.shape[0]
-    k = max(1, 1024 // c)
-    full = r - r % k
-    s = rows[:full].reshape(-1, k * c).sum(axis=0).reshape(k, c).sum(axis=0)
-    if full < r:
-        s += rows[full:].sum(axis=0)
-    return s
+    return row_sum(t.reshape(-1, a.shape[1]))
 
 
 def rows_nhwc(a):

@@ -21,6 +21,7 @@ from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
 from chainrule.functional.elementwise import rsqrt
+from chainrule.functional._conv_kernels import row_sum, rows_op
 from chainrule.functional.join import narrow, pad
 from chainrule.functional.shape import _sum_to_array, reshape
 
@@ -115,20 +116,20 @@ class Normalize(Function):
 
     # Batch norm of a channels-last (N, C, H, W) array (a convolution's output):
     # the same formulas on its (N*H*W, C) rows, with per-channel sums and
-    # broadcasts over long runs (_conv_kernels.channel_sum / _rows_op).  NumPy's
+    # broadcasts over long runs (_conv_kernels.row_sum / rows_op).  NumPy's
     # own reductions and broadcasts over such an array run C elements at a time,
     # 3-10x slower.
     def _forward_rows(self, rows, shape, wb):
         xp = B.xp_of(rows)
         c, n = rows.shape[1], self.count
-        mean = _row_sum(rows) / n
-        y = _rows_op(xp.subtract, rows, mean, xp.empty_like(rows))
-        var = _row_sum(xp.square(y)) / n
+        mean = row_sum(rows) / n
+        y = rows_op(xp.subtract, rows, mean, xp.empty_like(rows))
+        var = row_sum(xp.square(y)) / n
         invstd = 1.0 / xp.sqrt(var + self.eps)
         scale = invstd * wb[0].reshape(c) if self.has_weight else invstd
-        _rows_op(xp.multiply, y, scale.astype(y.dtype, copy=False), y)
+        rows_op(xp.multiply, y, scale.astype(y.dtype, copy=False), y)
         if self.has_bias:
-            _rows_op(xp.add, y, wb[-1].reshape(c), y)
+            rows_op(xp.add, y, wb[-1].reshape(c), y)
         k = (1, c) + (1,) * (len(shape) - 2)
         self.mean, self.var, self.invstd = mean.reshape(k), var.reshape(k), invstd.reshape(k)
         return _from_rows(y, shape)
@@ -139,20 +140,20 @@ class Normalize(Function):
         c = rows.shape[1]
         gr = _as_rows(g)
         mean, invstd = self.mean.reshape(c), self.invstd.reshape(c)
-        xhat = _rows_op(xp.subtract, rows, mean, xp.empty_like(rows))
-        _rows_op(xp.multiply, xhat, invstd, xhat)
-        sg = _row_sum(gr)
-        sgx = _row_sum(gr * xhat)
+        xhat = rows_op(xp.subtract, rows, mean, xp.empty_like(rows))
+        rows_op(xp.multiply, xhat, invstd, xhat)
+        sg = row_sum(gr)
+        sgx = row_sum(gr * xhat)
         need = self.needs_input_grad
         w = self.inputs[1]._data.reshape(c) if self.has_weight else None
         gx = None
         if need[0]:   # invstd * (g - mean(g) - xhat * mean(g * xhat))
-            _rows_op(xp.multiply, xhat, (sgx * (1.0 / n)).astype(xhat.dtype, copy=False), xhat)
-            gx = _rows_op(xp.subtract, gr, (sg * (1.0 / n)).astype(gr.dtype, copy=False),
+            rows_op(xp.multiply, xhat, (sgx * (1.0 / n)).astype(xhat.dtype, copy=False), xhat)
+            gx = rows_op(xp.subtract, gr, (sg * (1.0 / n)).astype(gr.dtype, copy=False),
                           xp.empty_like(gr))
             gx -= xhat
             scale = invstd if w is None else w * invstd
-            _rows_op(xp.multiply, gx, scale.astype(gx.dtype, copy=False), gx)
+            rows_op(xp.multiply, gx, scale.astype(gx.dtype, copy=False), gx)
             gx = _from_rows(gx, g.shape)
         out = [gx]
         pshapes = [t.shape for t in self.inputs[1:]]
@@ -190,32 +191,6 @@ def _channel_rows(x, axes, wb):
     if not t.flags.c_contiguous or any(p.size != x.shape[1] for p in wb):
         return None
     return t.reshape(-1, x.shape[1])
-
-
-def _rows_op(op, rows, v, out):
-    """``out = op(rows, v)`` for C-contiguous (R, C) ``rows`` and ``out`` and a (C,)
-    vector ``v``, over long runs: the rows ``k`` at a time as (R/k, k*C)."""
-    r, c = rows.shape
-    k = max(1, 512 // c)
-    full = r - r % k
-    if full:
-        op(rows[:full].reshape(-1, k * c), B.xp_of(rows).tile(v, k),
-           out=out[:full].reshape(-1, k * c))
-    if full < r:
-        op(rows[full:], v, out=out[full:])
-    return out
-
-
-def _row_sum(rows):
-    """Column sums of C-contiguous (R, C) ``rows`` over long runs, accumulated in the
-    rows' dtype like NumPy's own sum (pairwise within each run)."""
-    r, c = rows.shape
-    k = max(1, 1024 // c)
-    full = r - r % k
-    s = rows[:full].reshape(-1, k * c).sum(axis=0).reshape(k, c).sum(axis=0)
-    if full < r:
-        s += rows[full:].sum(axis=0)
-    return s
 
 
 def _constant_over(pshape, axes, ndim):
