@@ -24,6 +24,7 @@ import zipfile
 
 from chainrule.text.tokenize import clean_time_machine
 from chainrule.text.vocab import Vocab
+from chainrule.utils.errors import resolve_name
 
 __all__ = ["TextCorpus", "TimeMachine", "JayChouLyrics", "PennTreebank", "WikiText2",
            "CORPORA", "ALIASES", "get_corpus_class", "load_corpus", "load_tokens",
@@ -249,9 +250,9 @@ class WikiText2(_WordLevel):
 
 
 CORPORA = {c.name: c for c in (TimeMachine, JayChouLyrics, PennTreebank, WikiText2)}
-ALIASES = {"time_machine": "timemachine", "jaychou_lyrics": "jaychou", "jay_chou": "jaychou",
-           "penn_treebank": "ptb", "wikitext-2": "wikitext2", "wikitext_2": "wikitext2",
-           "wiki2": "wikitext2"}
+# other names of the corpora (case, "-" and "_" are ignored anyway: time_machine,
+# WikiText-2 and Jay_Chou need no entry)
+ALIASES = {"jaychou_lyrics": "jaychou", "penn_treebank": "ptb", "wiki2": "wikitext2"}
 
 
 # ---------------------------------------------------------------- files
@@ -347,7 +348,7 @@ def fetch(cls, filename, root=None, download=True):
 def get_corpus_class(name):
     """The corpus class of ``name`` (``'timemachine'``, ``'jaychou'``, ``'ptb'``,
     ``'wikitext2'`` or an alias such as ``'wikitext-2'``)."""
-    key = ALIASES.get(name, name)
+    key = resolve_name(name, CORPORA, ALIASES)
     try:
         return CORPORA[key]
     except KeyError:

@@ -216,6 +216,7 @@ def start_at_mean(model, targets):
 
 def get_recipe(name):
     """The :class:`Recipe` of a registered dataset (friendly error for unknown names)."""
+    name = datasets.canonical_name(name)
     if name not in RECIPES:
         known = set(datasets.list_datasets())
         if name in known:
@@ -251,6 +252,7 @@ def prepare_data(name, batch_size=64, val_fraction=None, split_seed=0, num_worke
         augment: train on the recipe's ``augment_transform`` (random crops and flips
             for images); an error if the recipe has none.
     """
+    name = datasets.canonical_name(name)
     recipe = get_recipe(name)
     if batch_size < 1:
         raise ValueError(f"batch size must be >= 1, got {batch_size}")

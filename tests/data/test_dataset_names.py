@@ -21,3 +21,18 @@ def test_cli_accepts_the_spellings(tmp_path, capsys):
     code = main(["train", "mlp", "--data", "Digits", "--epochs", "1", "--no-progress",
                  "--quiet", "--out", str(tmp_path / "run")])
     assert code == 0 and (tmp_path / "run" / "last.ckpt").exists()
+
+
+@pytest.mark.parametrize("given, name", [
+    ("time_machine", "timemachine"), ("WikiText-2", "wikitext2"), ("wikitext_2", "wikitext2"),
+    ("Jay_Chou", "jaychou"), ("jaychou_lyrics", "jaychou"), ("Penn_Treebank", "ptb")])
+def test_corpus_names(given, name):
+    from chainrule.text.corpora import get_corpus_class
+    assert get_corpus_class(given).name == name
+
+
+def test_python_api_accepts_the_spellings():
+    from chainrule.train.lm_recipes import is_lm_data
+    from chainrule.train.recipes import get_recipe
+    assert get_recipe("Fashion-MNIST").task == "classification"
+    assert is_lm_data("WikiText-2")

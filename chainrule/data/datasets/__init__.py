@@ -12,6 +12,8 @@ from chainrule.data.datasets.mnist import MNIST, FashionMNIST, read_idx
 from chainrule.data.datasets.tabular import (AirfoilSelfNoise, KaggleHouse, SyntheticLinear,
                                              preprocess_house, synthetic_linear)
 
+from chainrule.utils.errors import resolve_name
+
 __all__ = ["register_dataset", "list_datasets", "get_dataset", "dataset_info", "is_available",
            "canonical_name",
            "ArrayDataset", "Digits", "MNIST", "FashionMNIST", "KaggleHouse",
@@ -49,13 +51,7 @@ def canonical_name(name):
     """The registered spelling of a dataset name: case, ``-`` and ``_`` do not
     matter (``fashion-mnist`` -> ``fashion_mnist``, ``WikiText-2`` -> ``wikitext2``,
     ``CIFAR-10`` -> ``cifar10``); unknown names come back unchanged."""
-    if name in _REGISTRY or not isinstance(name, str):
-        return name
-    key = name.lower().replace("-", "").replace("_", "")
-    for known in _REGISTRY:
-        if known.replace("_", "") == key:
-            return known
-    return name
+    return resolve_name(name, _REGISTRY)
 
 
 def _entry(name):
@@ -68,7 +64,7 @@ def _entry(name):
 
 def get_dataset(name, **kwargs):
     """Build the registered dataset ``name`` with keyword arguments ``kwargs``."""
-    return _entry(name)["builder"](**kwargs)  # (names as canonical_name reads them)
+    return _entry(name)["builder"](**kwargs)
 
 
 def is_available(name):
