@@ -14,6 +14,7 @@ many small GEMMs.  When the BLAS thread count cannot be controlled (a NumPy
 not built on OpenBLAS) or the arrays are CuPy arrays, blocks run serially in
 the calling thread.
 """
+import contextlib
 import ctypes
 import glob
 import itertools
@@ -141,17 +142,7 @@ class _SingleBlas:
         return False
 
 
-class _Nothing:
-    __slots__ = ()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-_NOTHING = _Nothing()
+_NOTHING = contextlib.nullcontext()
 
 
 def gemm_threads(m, n, k):

@@ -5,6 +5,7 @@ Backward passes are written with differentiable Tensor ops (mostly these same
 ops), so higher-order gradients work.  The engine sums gradients over
 broadcast batch dimensions.
 """
+import contextlib
 import numbers
 import string
 
@@ -38,6 +39,9 @@ def _shape(t):
     return tuple(t._data.shape)
 
 
+_NO_CONTEXT = contextlib.nullcontext()
+
+
 class SwapLast(Function):
     """Transpose of the last two axes (private; its own adjoint)."""
     save_inputs = False
@@ -57,10 +61,9 @@ class Matmul(Function):
     """Batched matmul of two operands with ndim >= 2 (batch dims broadcast)."""
 
     def forward(self, a, b):
-        if a.ndim == 2 and b.ndim == 2:
-            with P.gemm_threads(a.shape[0], b.shape[1], a.shape[1]):
-                return B.xp_of(a).matmul(a, b)
-        return B.xp_of(a).matmul(a, b)
+        plain = a.ndim == 2 and b.ndim == 2   # (batched GEMMs keep BLAS's threads)
+        with P.gemm_threads(a.shape[0], b.shape[1], a.shape[1]) if plain else _NO_CONTEXT:
+            return B.xp_of(a).matmul(a, b)
 
     def backward(self, gy):  # d(A@B) = (gy @ B^T, A^T @ gy)
         a, b = self.inputs
