@@ -7,9 +7,6 @@
 tensor([2., 4., 6.])
 """
 from chainrule.backend import manual_seed, Device as device  # noqa: F401
-from chainrule.backend.malloc import tune_malloc as _tune_malloc
-
-_tune_malloc()  # keep freed array memory for reuse (glibc only; CHAINRULE_MALLOC=system: off)
 from chainrule.core.dtype import (  # noqa: F401
     dtype, float16, float32, float64, int8, uint8, int16, int32, int64, bool_ as bool,
     get_default_dtype, set_default_dtype, result_type as _np_result_type)
@@ -35,3 +32,6 @@ def numel(input):
 from chainrule.utils.serialization import save, load  # noqa: F401,E402
 from chainrule import nn, optim  # noqa: F401,E402  (torch.nn / torch.optim style access)
 from chainrule.functional._parallel import set_num_threads, get_num_threads  # noqa: F401,E402
+from chainrule.backend.malloc import tune_malloc as _tune_malloc  # noqa: E402
+
+_tune_malloc()  # keep freed array memory for reuse (glibc only; CHAINRULE_MALLOC=system: off)
