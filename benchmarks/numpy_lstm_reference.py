@@ -11,15 +11,15 @@ clipping at 1, SGD step.  No autograd bookkeeping, no checks, buffers reused.
 """
 import argparse
 import os
-import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import _threads  # noqa: F401,E402  (pins BLAS threads before NumPy loads)
 
 import numpy as np  # noqa: E402
-from _common import bench, fmt_time  # noqa: E402
-from bench_lstm import BATCH, EMBED, HIDDEN, STEPS, VOCAB, _data, make_step  # noqa: E402
+from _common import fmt_time  # noqa: E402
+from bench_lstm import (BATCH, EMBED, HIDDEN, STEPS, VOCAB, _data, interleaved,  # noqa: E402
+                        make_step)
 
 
 def numpy_step():
@@ -129,11 +129,7 @@ def main():
         steps["torch"] = make_step("torch")
     except ImportError:
         pass
-    times = {k: [] for k in steps}
-    for _ in range(a.rounds):
-        for k, fn in steps.items():
-            times[k].append(bench(fn, repeat=3, min_time=0.5))
-    med = {k: statistics.median(v) for k, v in times.items()}
+    med, _ = interleaved(steps, a.rounds)
     print(f"char LSTM LM step ({a.threads} threads, {a.rounds} interleaved rounds)")
     for k, v in med.items():
         extra = "" if k == "numpy" else f"   speed vs hand-written NumPy {med['numpy'] / v:.2f}x"
