@@ -12,7 +12,7 @@ from chainrule import backend as B
 from chainrule.core import grad_mode as _gm
 from chainrule.core import dtype as D
 
-__all__ = ["Tensor", "_make"]
+__all__ = ["Tensor", "from_array"]
 
 _new = object.__new__
 
@@ -29,6 +29,21 @@ def _make(data, requires_grad=False, grad_fn=None, idx=0, version=None, is_view=
     t._is_view = is_view
     t._hooks = None
     return t
+
+
+def from_array(array, requires_grad=False):
+    """Wrap a backend array (NumPy or CuPy) as a leaf Tensor without copying.
+
+    The public way for layers, optimizers and data code to turn the arrays
+    they compute into tensors.  The tensor shares ``array``'s memory and takes
+    its dtype as it is (no promotion, no checks): pass one of chainrule's
+    dtypes.  Use :func:`chainrule.tensor` for Python data or to copy.
+
+    >>> import numpy as np
+    >>> from_array(np.zeros(2, np.float32))
+    tensor([0., 0.])
+    """
+    return _make(array, requires_grad)
 
 
 def _fwd(name, doc=None):
@@ -126,6 +141,20 @@ class Tensor:
         if not isinstance(value, Tensor):
             raise TypeError(f"Tensor.data must be set to a Tensor, got {type(value).__name__}")
         self._data = value._data
+
+    @property
+    def array(self):
+        """The backend array (NumPy or CuPy) that holds this tensor's values.
+
+        Shared, not copied.  Writing into it bypasses autograd (like writing
+        through ``tensor.data`` in torch): optimizers, initializers and data
+        code use it under ``no_grad``.  Assigning replaces the storage.
+        """
+        return self._data
+
+    @array.setter
+    def array(self, value):
+        self._data = value
 
     @property
     def T(self):
