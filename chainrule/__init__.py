@@ -31,7 +31,9 @@ def numel(input):
 
 from chainrule.utils.serialization import save, load  # noqa: F401,E402
 from chainrule import nn, optim  # noqa: F401,E402  (torch.nn / torch.optim style access)
-from chainrule.functional._parallel import set_num_threads, get_num_threads  # noqa: F401,E402
-from chainrule.backend.malloc import tune_malloc as _tune_malloc  # noqa: E402
+from chainrule.backend.cpu import set_num_threads, get_num_threads  # noqa: F401,E402
+from chainrule.backend.cpu import tune_from_env as _tune_from_env  # noqa: E402
 
-_tune_malloc()  # keep freed array memory for reuse (glibc only; CHAINRULE_MALLOC=system: off)
+# Importing chainrule changes nothing outside it; CHAINRULE_CPU_TUNE=1 opts in to
+# the CPU tuning (allocator, BLAS threads) at import, see chainrule.backend.cpu.
+_tune_from_env()

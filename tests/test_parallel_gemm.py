@@ -1,12 +1,19 @@
-"""Small GEMMs run on one BLAS thread (chainrule.functional._parallel.gemm_threads)
+"""Small GEMMs run on one BLAS thread (chainrule.backend.cpu.threads.gemm_threads)
 and restore the thread count afterwards, also when nested in kernel blocks."""
 import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.functional import _parallel as P
+from chainrule.backend.cpu import threads as P
 
-blas = pytest.mark.skipif(P._State.blas is None, reason="needs OpenBLAS control")
+blas = pytest.mark.skipif(P._find_openblas() is None, reason="needs OpenBLAS control")
+
+
+@pytest.fixture(autouse=True)
+def blas_control(monkeypatch):
+    """BLAS control as chainrule's CLI enables it, undone after the test."""
+    monkeypatch.setattr(P._State, "blas", P._find_openblas())
+    monkeypatch.setattr(P._State, "threads", P._State.threads)
 
 
 @blas

@@ -47,7 +47,7 @@ def _unwrap(seq):
 def _to_array(data, dtype=None, device=None, copy=True):
     if isinstance(data, Tensor):
         a = data._data
-    elif B.xp_of(data) is not np:  # a CuPy array
+    elif B.is_device_array(data):
         a = data
     else:
         a = _infer_np(data)

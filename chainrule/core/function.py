@@ -7,18 +7,11 @@ Tensor ops so that higher-order gradients come for free.  The engine, not the
 op, sums broadcast gradients back to each input's shape and casts them to the
 input's dtype.
 """
-import numpy as np
-
-from chainrule.backend import xp_of
+from chainrule.backend import array_types as _ARRAY_TYPES, xp_of
 from chainrule.core import grad_mode as _gm
 
 __all__ = ["Function"]
 
-try:
-    import cupy as _cp  # type: ignore
-    _ARRAY_TYPES = (np.ndarray, _cp.ndarray)
-except Exception:  # pragma: no cover
-    _ARRAY_TYPES = (np.ndarray,)
 
 
 class Function:

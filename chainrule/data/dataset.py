@@ -40,7 +40,7 @@ class IterableDataset:
 
 def _row(a, index):
     r = a[index]
-    return r if isinstance(r, np.ndarray) or B.xp_of(r) is not np else np.asarray(r)
+    return r if B.is_array(r) else np.asarray(r)
 
 
 class TensorDataset(Dataset):

@@ -14,7 +14,8 @@ order work:
 
 The array kernels (im2col GEMMs over cache-sized blocks shared out to a few
 threads, Winograd for 3x3 kernels, a channels-last internal layout) live in
-``_conv_kernels.py``, ``_conv_transpose_kernels.py`` and ``_winograd.py``.
+the backend (``chainrule/backend/kernels/``: ``conv.py``, ``conv_transpose.py``,
+``winograd.py``), reached by name through ``kernels_of(x)``.
 
 >>> import chainrule as cr
 >>> x = cr.ones(1, 1, 4, 4)
@@ -23,11 +24,10 @@ threads, Winograd for 3x3 kernels, a channels-last internal layout) live in
 """
 import numbers
 
+from chainrule import backend as B
 from chainrule.core import dtype as D
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor
-from chainrule.functional import _conv_kernels as K
-from chainrule.functional._conv_transpose_kernels import conv_input_grad
 from chainrule.functional.shape import broadcast_to, reshape
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
@@ -39,7 +39,7 @@ class ChannelSum(Function):
     save_inputs = False
 
     def forward(self, gy):
-        return K.channel_sum(gy)
+        return B.kernels_of(gy).channel_sum(gy)
 
     def backward(self, g):  # broadcast back over N, H, W
         c = self._in_meta[0][0][1]
@@ -47,13 +47,13 @@ class ChannelSum(Function):
 
 
 class Conv2d(Function):
-    """``y = conv(x, w) (+ b)`` with geometry ``g`` (a ``_conv_kernels.Geom``)."""
+    """``y = conv(x, w) (+ b)`` with geometry ``g`` (a ``chainrule.backend.Geom``)."""
 
     def __init__(self, g):
         self.g = g
 
     def forward(self, x, w, b=None):
-        return K.conv_forward(x, w, self.g, b)
+        return B.kernels_of(x).conv_forward(x, w, self.g, b)
 
     def backward(self, gy):  # gx = conv^T(gy, w), gw = sum gy (x) patches(x), gb = sum gy
         x, w = self.inputs[0], self.inputs[1]
@@ -73,7 +73,7 @@ class ConvTranspose2d(Function):
         self.g = g
 
     def forward(self, z, w, b=None):
-        return conv_input_grad(z, w, self.g, b)
+        return B.kernels_of(z).conv_input_grad(z, w, self.g, b)
 
     def backward(self, gy):  # gz = conv(gy, w), gw = GradWeight(gy, z), gb = sum gy
         z, w = self.inputs[0], self.inputs[1]
@@ -92,7 +92,7 @@ class Conv2dGradWeight(Function):
         self.g = g
 
     def forward(self, x, gy):
-        return K.conv_weight_grad(x, gy, self.g)
+        return B.kernels_of(x).conv_weight_grad(x, gy, self.g)
 
     def backward(self, ggw):  # bilinear: gx = conv^T(gy, ggw), ggy = conv(x, ggw)
         x, gy = self.inputs
@@ -239,7 +239,7 @@ def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
         size, kernel, stride, dilation = (1,) + size, (1,) + kernel, (1,) + stride, \
             (1,) + dilation
         pads = ((0, 0),) + pads
-    g = K.Geom(size, kernel, stride, dilation, pads, groups)
+    g = B.Geom(size, kernel, stride, dilation, pads, groups)
     fn = Conv2d(g)
     y = fn(x, w) if bias is None else fn(x, w, bias)
     return _from_2d(y, nd, unbatched)
@@ -316,7 +316,7 @@ def _conv_t(op, nd, input, weight, bias, stride, padding, output_padding, groups
     if nd == 1:
         out, size_in, kernel = (1,) + out, (1,) + size_in, (1,) + kernel
         stride, dilation, pads = (1,) + stride, (1,) + dilation, ((0, 0),) + pads
-    g = K.Geom(out, kernel, stride, dilation, pads, groups, out=size_in)
+    g = B.Geom(out, kernel, stride, dilation, pads, groups, out=size_in)
     fn = ConvTranspose2d(g)
     y = fn(x, w) if bias is None else fn(x, w, bias)
     return _from_2d(y, nd, unbatched)

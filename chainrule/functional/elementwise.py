@@ -67,40 +67,6 @@ def _apply2(cls, a, b, op, floating=False, **kw):
         raise
 
 
-_ALIGN_MIN_SIZE = 1 << 15
-
-
-def _dense_permuted(a):
-    """Whether ``a`` fills its memory exactly in some axis order (a transposed
-    contiguous array, e.g. a channels-last view of an NCHW tensor)."""
-    size = a.itemsize
-    for st, n in sorted(zip(a.strides, a.shape), key=lambda p: p[0]):
-        if n != 1 and st != size:
-            return False
-        size *= n
-    return True
-
-
-def _aligned(a, b):
-    """``(a, b)`` with one of them copied into the other's memory layout when the
-    two are large, of one shape, and laid out differently (one C-contiguous,
-    the other a dense permutation such as channels-last): NumPy runs such a
-    mixed pair 10x slower than a copy plus a same-layout op.  The permuted
-    layout is kept (convolutions produce and want channels-last)."""
-    if (a.size < _ALIGN_MIN_SIZE or a.shape != b.shape
-            or a.flags.c_contiguous == b.flags.c_contiguous or B.xp_of(a) is not np):
-        return a, b
-    if a.flags.c_contiguous and _dense_permuted(b):
-        out = np.empty_like(b, dtype=a.dtype)
-        out[...] = a
-        return out, b
-    if b.flags.c_contiguous and _dense_permuted(a):
-        out = np.empty_like(a, dtype=b.dtype)
-        out[...] = b
-        return a, out
-    return a, b
-
-
 class _Binary(Function):
     save_inputs = False
 
@@ -112,7 +78,7 @@ class _Binary(Function):
 
     def pair(self, a, b):
         """Both operands cast to the result dtype, in one memory layout."""
-        return _aligned(self.cast(a), self.cast(b))
+        return B.kernels_of(a).align_layouts(self.cast(a), self.cast(b))
 
 
 class Add(_Binary):
@@ -647,22 +613,9 @@ class Cosh(_Unary):
         return gy * sinh(self.inputs[0])
 
 
-def _erf_array(x):
-    xp = B.xp_of(x)
-    if xp is not np:  # pragma: no cover - GPU path
-        import cupyx.scipy.special as sp
-        return sp.erf(x)
-    try:
-        from scipy.special import erf as _erf
-        return _erf(x).astype(x.dtype, copy=False)
-    except ImportError:  # exact but slower fallback
-        import math
-        return np.vectorize(math.erf, otypes=[x.dtype])(x)
-
-
 class Erf(_Unary):
     def forward(self, x):
-        return _erf_array(self.prep(x))
+        return B.kernels_of(x).erf(self.prep(x))
 
     def backward(self, gy):  # 2/sqrt(pi) exp(-x^2)
         x = self.inputs[0]
@@ -696,7 +649,7 @@ class Relu(_Unary):
         y = self._ys[0]
         if _gm._State.enabled:  # create_graph: differentiable in gy
             return gy * _make((y > 0).astype(gy._data.dtype))
-        g, y = _aligned(gy._data, y)   # one pass, in one memory layout
+        g, y = B.kernels_of(y).align_layouts(gy._data, y)   # one pass, in one memory layout
         return _make(B.xp_of(g).multiply(g, y > 0, dtype=g.dtype))
 
 
@@ -831,7 +784,7 @@ class Clamp(_Unary):
 
     def backward(self, gy):  # 1 inside [min, max], 0 outside
         x = self.inputs[0]._data
-        m = np.ones(x.shape, bool) if B.xp_of(x) is np else B.xp_of(x).ones(x.shape, bool)
+        m = B.xp_of(x).ones(x.shape, bool)
         if self.lo is not None:
             m &= x >= self.lo
         if self.hi is not None:

@@ -152,7 +152,7 @@ def _parse_index(shape, index, xp, op="getitem"):
         elif kind == "arr":
             check_range(v, shape[d], op, d, negative=True)
             basic.append(slice(None))
-            adv.append(v if xp is np else xp.asarray(v))
+            adv.append(xp.asarray(v))
             has_adv = True
             d += 1
         elif kind == "mask":

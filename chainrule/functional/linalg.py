@@ -10,7 +10,6 @@ import numbers
 import string
 
 from chainrule import backend as B
-from chainrule.functional import _parallel as P
 from chainrule.core import dtype as D
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor
@@ -62,7 +61,8 @@ class Matmul(Function):
 
     def forward(self, a, b):
         plain = a.ndim == 2 and b.ndim == 2   # (batched GEMMs keep BLAS's threads)
-        with P.gemm_threads(a.shape[0], b.shape[1], a.shape[1]) if plain else _NO_CONTEXT:
+        with B.kernels_of(a).gemm_threads(a.shape[0], b.shape[1], a.shape[1]) if plain \
+                else _NO_CONTEXT:
             return B.xp_of(a).matmul(a, b)
 
     def backward(self, gy):  # d(A@B) = (gy @ B^T, A^T @ gy)
@@ -342,7 +342,7 @@ class Linear(Function):
     def forward(self, x, w, b=None):
         out_f, in_f = w.shape
         x2 = x.reshape(-1, in_f)
-        with P.gemm_threads(x2.shape[0], out_f, in_f):
+        with B.kernels_of(x2).gemm_threads(x2.shape[0], out_f, in_f):
             y = x2 @ w.T
         if b is not None:
             y += b

@@ -21,7 +21,6 @@ from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
 from chainrule.functional.elementwise import rsqrt
-from chainrule.functional._conv_kernels import row_sum, rows_op
 from chainrule.functional.join import narrow, pad
 from chainrule.functional.shape import _sum_to_array, reshape
 
@@ -116,11 +115,12 @@ class Normalize(Function):
 
     # Batch norm of a channels-last (N, C, H, W) array (a convolution's output):
     # the same formulas on its (N*H*W, C) rows, with per-channel sums and
-    # broadcasts over long runs (_conv_kernels.row_sum / rows_op).  NumPy's
+    # broadcasts over long runs (the backend's row_sum / rows_op).  NumPy's
     # own reductions and broadcasts over such an array run C elements at a time,
     # 3-10x slower.
     def _forward_rows(self, rows, shape, wb):
-        xp = B.xp_of(rows)
+        xp, K = B.xp_of(rows), B.kernels_of(rows)
+        row_sum, rows_op = K.row_sum, K.rows_op
         c, n = rows.shape[1], self.count
         mean = row_sum(rows) / n
         y = rows_op(xp.subtract, rows, mean, xp.empty_like(rows))
@@ -135,7 +135,8 @@ class Normalize(Function):
         return _from_rows(y, shape)
 
     def _backward_rows(self, g):
-        xp = B.xp_of(g)
+        xp, K = B.xp_of(g), B.kernels_of(g)
+        row_sum, rows_op = K.row_sum, K.rows_op
         rows, n = self.rows, self.count
         c = rows.shape[1]
         gr = _as_rows(g)
@@ -184,8 +185,9 @@ def _from_rows(rows, shape):
 def _channel_rows(x, axes, wb):
     """The rows view of ``x`` when the fast channels-last batch-norm path applies
     (4-D, statistics over (0, 2, 3), channels-last memory, per-channel
-    parameters, NumPy), else None."""
-    if x.ndim != 4 or tuple(axes) != (0, 2, 3) or B.xp_of(x) is not np or x.shape[1] == 0:
+    parameters, a backend that wants it), else None."""
+    if (x.ndim != 4 or tuple(axes) != (0, 2, 3) or x.shape[1] == 0
+            or not B.kernels_of(x).channels_last_batch_norm):
         return None
     t = x.transpose(0, 2, 3, 1)
     if not t.flags.c_contiguous or any(p.size != x.shape[1] for p in wb):

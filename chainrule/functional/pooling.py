@@ -20,7 +20,6 @@ from chainrule import backend as B
 from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
-from chainrule.functional import _window as W
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -36,8 +35,9 @@ class MaxPool(Function):
         self.wins, self.want_idx = wins, want_idx
 
     def forward(self, x):
-        xp = W.pad_last(x, [w.pad for w in self.wins], -np.inf)
-        y, self.idx = W.window_max(xp, self.wins, self.want_idx)
+        K = B.kernels_of(x)
+        xp = K.pad_last(x, [w.pad for w in self.wins], -np.inf)
+        y, self.idx = K.window_max(xp, self.wins, self.want_idx)
         return y
 
     def backward(self, gy):  # gy scattered to the argmax positions
@@ -57,7 +57,8 @@ class PlaneScatter(Function):
         self.accumulate = accumulate
 
     def forward(self, g):
-        return W.plane_scatter(g, self.idx, self.in_sizes, self.phases, self.accumulate)
+        return B.kernels_of(g).plane_scatter(g, self.idx, self.in_sizes, self.phases,
+                                             self.accumulate)
 
     def backward(self, gg):  # the adjoint of a scatter is a gather
         return PlaneGather(self.idx, self.in_sizes, self.phases)(gg)
@@ -71,7 +72,7 @@ class PlaneGather(Function):
         self.idx, self.in_sizes, self.phases = idx, tuple(in_sizes), tuple(phases)
 
     def forward(self, x):
-        return W.plane_gather(x, self.idx, len(self.in_sizes))
+        return B.kernels_of(x).plane_gather(x, self.idx, len(self.in_sizes))
 
     def backward(self, gy):  # the adjoint of a gather is a scatter-add
         return PlaneScatter(self.idx, self.in_sizes, self.phases)(gy)
@@ -85,8 +86,9 @@ class AvgPool(Function):
         self.wins, self.scale = wins, scale
 
     def forward(self, x):
-        xp = W.pad_last(x, [w.pad for w in self.wins], 0)
-        y = W.window_sum(xp, self.wins)
+        K = B.kernels_of(x)
+        xp = K.pad_last(x, [w.pad for w in self.wins], 0)
+        y = K.window_sum(xp, self.wins)
         y *= _scale(self.scale, y)
         return y
 
@@ -102,8 +104,9 @@ class AvgPoolT(Function):
         self.wins, self.scale = wins, scale
 
     def forward(self, g):
-        full = W.window_sum_t(g * _scale(self.scale, g), self.wins)
-        out = W.crop_last(full, [w.pad for w in self.wins], [w.in_size for w in self.wins])
+        K = B.kernels_of(g)
+        full = K.window_sum_t(g * _scale(self.scale, g), self.wins)
+        out = K.crop_last(full, [w.pad for w in self.wins], [w.in_size for w in self.wins])
         return B.xp_of(out).ascontiguousarray(out)
 
     def backward(self, gg):  # (A^T)^T = A
@@ -119,7 +122,7 @@ class LinearMap(Function):
 
     def forward(self, x):
         xp = B.xp_of(x)
-        return W.apply_mats(x, [xp.asarray(m, dtype=x.dtype) for m in self.mats])
+        return B.kernels_of(x).apply_mats(x, [xp.asarray(m, dtype=x.dtype) for m in self.mats])
 
     def backward(self, gy):  # transposed matrices
         return LinearMap([m.T for m in self.mats])(gy)
@@ -192,7 +195,7 @@ def _regular(input, nd, op, kernel_size, stride, padding, dilation, ceil_mode, i
         raise RuntimeError(f"{op}: Given input size: ({'x'.join(map(str, lead + sizes))}). "
                            f"Calculated output size: ({'x'.join(map(str, lead + outs))}). "
                            f"Output size is too small")
-    wins = [W.Windows.regular(*a) for a in zip(sizes, outs, k, s, p, d)]
+    wins = [B.Windows.regular(*a) for a in zip(sizes, outs, k, s, p, d)]
     return wins, (k, s, p)
 
 
@@ -254,7 +257,7 @@ def _adaptive_max(input, nd, output_size, return_indices, op):
     sizes, outs = _adaptive_sizes(input, nd, output_size, op)
     if any(o == 0 for o in outs):
         raise RuntimeError(f"{op}: output_size must be positive, got {outs}")
-    wins = [W.Windows.adaptive(L, o) for L, o in zip(sizes, outs)]
+    wins = [B.Windows.adaptive(L, o) for L, o in zip(sizes, outs)]
     fn = MaxPool(wins, _wants_idx(input, return_indices))
     y = fn(input)
     return (y, _make(fn.idx)) if return_indices else y
@@ -332,7 +335,7 @@ def _adaptive_avg(input, nd, output_size, op):
     sizes, outs = _adaptive_sizes(input, nd, output_size, op)
     if all(o > 0 and L % o == 0 for L, o in zip(sizes, outs)):  # even windows: a plain pool
         ks = [L // o for L, o in zip(sizes, outs)]
-        wins = [W.Windows.regular(L, o, k, k, 0, 1) for L, o, k in zip(sizes, outs, ks)]
+        wins = [B.Windows.regular(L, o, k, k, 0, 1) for L, o, k in zip(sizes, outs, ks)]
         return AvgPool(wins, 1.0 / float(np.prod(ks)))(input)
     mats = []
     for L, o in zip(sizes, outs):

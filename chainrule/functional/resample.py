@@ -11,8 +11,8 @@ import numbers
 
 import numpy as np
 
+from chainrule import backend as B
 from chainrule.core.tensor import Tensor
-from chainrule.functional import _window as W
 from chainrule.functional.pooling import AvgPoolT, LinearMap, _adaptive_avg
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
@@ -135,7 +135,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                for o, L, s in zip(outs, in_sizes, scales)]
         reps = [o // L if o % L == 0 else 0 for o, L in zip(outs, in_sizes)]
         if all(r and np.array_equal(i, np.arange(o) // r) for r, i, o in zip(reps, idx, outs)):
-            wins = [W.Windows.regular(o, L, r, r, 0, 1) for o, L, r in zip(outs, in_sizes, reps)]
+            wins = [B.Windows.regular(o, L, r, r, 0, 1) for o, L, r in zip(outs, in_sizes, reps)]
             return AvgPoolT(wins, 1.0)(input)
         mats = []
         for i, L in zip(idx, in_sizes):

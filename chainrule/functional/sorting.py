@@ -110,11 +110,10 @@ def _scalar_back(res, was_0d, cls):
 
 def _argsort_array(x, axis, descending):
     """Stable argsort; descending keeps equal elements in order and puts NaN first."""
-    xp = B.xp_of(x)
-    kw = {"kind": "stable"} if xp is np else {}
+    xp, stable_argsort = B.xp_of(x), B.kernels_of(x).stable_argsort
     if not descending:
-        return xp.argsort(x, axis=axis, **kw)
-    i = xp.argsort(xp.flip(x, axis), axis=axis, **kw)
+        return stable_argsort(x, axis)
+    i = stable_argsort(xp.flip(x, axis), axis)
     return x.shape[axis] - 1 - xp.flip(i, axis)
 
 

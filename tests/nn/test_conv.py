@@ -16,7 +16,8 @@ import pytest
 import chainrule as cr
 import chainrule.nn as nn
 import chainrule.nn.functional as F
-from chainrule.functional import _conv_kernels as K
+from chainrule.backend.kernels import conv as K
+from chainrule.backend.kernels import rows as R
 
 torch = pytest.importorskip("torch")
 
@@ -83,15 +84,18 @@ ALGOS = ["default", "small_blocks", "serial", "no_full_grid", "full_grid", "wino
 
 @pytest.fixture(params=ALGOS)
 def algo(request, monkeypatch):
-    from chainrule.functional import _parallel, _winograd
+    from chainrule.backend.cpu import threads as _parallel
+    from chainrule.backend.kernels import winograd as _winograd
     if request.param in ("small_blocks", "serial"):  # many blocks with a ragged last one
-        monkeypatch.setattr(K, "_BLOCK_BYTES", 1)
-        monkeypatch.setattr(K, "_MIN_BLOCK_COLS", 7)
+        monkeypatch.setattr(R, "_BLOCK_BYTES", 1)
+        monkeypatch.setattr(R, "_MIN_BLOCK_COLS", 7)
         monkeypatch.setattr(_winograd, "_BLOCK_BYTES", 1)
         monkeypatch.setattr(_winograd, "_MIN_BLOCK_TILES", 3)
         # blocks shared out to 3 threads, or all run in this one
         monkeypatch.setattr(_parallel._State, "threads", 3 if request.param == "small_blocks"
                             else 1)
+        if request.param == "small_blocks":  # the kernels spread blocks under BLAS control
+            monkeypatch.setattr(_parallel._State, "blas", _parallel._find_openblas())
     elif request.param == "no_full_grid":
         monkeypatch.setattr(K, "_FULL_GRID_WASTE", 0.0)
     elif request.param == "full_grid":
@@ -396,13 +400,14 @@ def test_channel_sum_any_layout(order):
     a = np.random.default_rng(8).standard_normal((3, 5, 7, 11))   # 231 rows: ragged blocks
     phys = np.ascontiguousarray(a.transpose(order))
     logical = phys.transpose(np.argsort(order))
-    np.testing.assert_allclose(K.channel_sum(logical), a.sum((0, 2, 3)), rtol=1e-12)
-    np.testing.assert_allclose(K.channel_sum(logical[:, :, 1:, ::2]),
+    np.testing.assert_allclose(R.channel_sum(logical), a.sum((0, 2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(R.channel_sum(logical[:, :, 1:, ::2]),
                                a[:, :, 1:, ::2].sum((0, 2, 3)), rtol=1e-12)
 
 
 def test_parallel_blocks(monkeypatch):
-    from chainrule.functional import _parallel as P
+    from chainrule.backend.cpu import threads as P
+    monkeypatch.setattr(P._State, "blas", P._find_openblas())
     if P._State.blas is None:
         pytest.skip("OpenBLAS thread control unavailable: blocks run serially")
     monkeypatch.setattr(P._State, "threads", 3)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.functional.elementwise import _aligned, _dense_permuted
+from chainrule.backend.cpu.layout import align_layouts as _aligned, _dense_permuted
 
 
 def _cl(a):

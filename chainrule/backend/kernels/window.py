@@ -8,7 +8,7 @@ sum over a box are separable.  Indices are torch's: flat per (N, C) plane.
 """
 import numpy as np
 
-from chainrule import backend as B
+from chainrule.backend import arrays as B
 
 
 def along(x, axis, sel):

@@ -1,5 +1,5 @@
 """Raw-array kernels of the transposed convolution, i.e. of the input
-gradient of a convolution (private; see ``_conv_kernels.py`` for the layout,
+gradient of a convolution (see ``conv.py`` for the layout,
 blocking and scratch-memory conventions).
 
 :func:`conv_input_grad` picks one of:
@@ -12,11 +12,12 @@ blocking and scratch-memory conventions).
 * otherwise col2im: ``gcol = gy W^T`` per block of images, scattered back with
   ``kh*kw`` strided adds, channels-last (or channel-major for few channels).
 """
-from chainrule import backend as B
-from chainrule.functional import _conv_kernels as K
-from chainrule.functional import _parallel as P
-from chainrule.functional._conv_kernels import (Geom, block_rows, image_blocks, rows_nhwc,
-                                                scratch, weight_matrix)
+from chainrule.backend import arrays as B
+from chainrule.backend.cpu import threads as P
+from chainrule.backend.cpu.scratch import scratch
+from chainrule.backend.kernels import conv as K
+from chainrule.backend.kernels.conv import Geom, weight_matrix
+from chainrule.backend.kernels.rows import _pad_into, add_bias, block_rows, image_blocks, rows_nhwc
 
 __all__ = ["conv_input_grad", "adjoint_geom", "flip_transpose"]
 
@@ -94,7 +95,7 @@ def _col2im_nhwc(gy, w, g, bias):
         gcol = xp.matmul(r, wm).reshape(groups, e - s, ho, wo, kh, kw, cg)
         _scatter(gx[s:e], gcol.transpose(4, 5, 1, 2, 3, 0, 6), g, 1)
         if bias is not None:
-            K.add_bias(gx[s:e].reshape(-1, c), bias)
+            add_bias(gx[s:e].reshape(-1, c), bias)
     P.run(block, image_blocks(n, block_rows(xp, c * kh * kw, gy.itemsize) // unit), xp)
     gx = gx.reshape(n, hp, wp, c)
     return gx[:, pt:pt + h, pl:pl + wd].transpose(0, 3, 1, 2)
@@ -145,7 +146,7 @@ def _shift_sum_cnhw(gy, w, g, bias):
     size = n * hp * wp
     wm = xp.ascontiguousarray(weight_matrix(w, groups, "cij"))             # (G, K/G, O/G)
     gyf = scratch(xp, "pad2", (o, n, hp, wp), gy.dtype)
-    K._pad_into(gyf, gy.transpose(1, 0, 2, 3), (0, 0), (hp - ho, wp - wo), 2)
+    _pad_into(gyf, gy.transpose(1, 0, 2, 3), (0, 0), (hp - ho, wp - wo), 2)
     gyf = gyf.reshape(groups, o // groups, size)
     shifts = [(i, j, i * dh * wp + j * dw) for i in range(kh) for j in range(kw)]
     top = shifts[-1][2]

@@ -1,4 +1,5 @@
-"""Run the independent blocks of a kernel on a few threads (private).
+"""Threads: run the independent blocks of a kernel on a few threads, and
+control OpenBLAS's thread count.
 
 The convolution kernels split their work into cache-sized blocks (im2col row
 blocks, Winograd tile blocks).  Here the blocks are shared out to
@@ -10,9 +11,15 @@ additions and GEMMs a block is made of.
 While blocks run in parallel, OpenBLAS is switched to one thread (and
 restored afterwards): the parallelism is ours, and OpenBLAS's own threads
 would otherwise be oversubscribed and, worse, spin-wait on every one of the
-many small GEMMs.  When the BLAS thread count cannot be controlled (a NumPy
-not built on OpenBLAS) or the arrays are CuPy arrays, blocks run serially in
-the calling thread.
+many small GEMMs.
+
+BLAS control is explicit: importing chainrule does not touch OpenBLAS.  It is
+switched on by :func:`enable_blas_control` (called by
+:func:`chainrule.backend.cpu.tune`, by :func:`set_num_threads`, and in the
+processes chainrule's CLI starts).  Until then, or when the BLAS thread count
+cannot be controlled (a NumPy not built on OpenBLAS), or for CuPy arrays,
+blocks run serially in the calling thread and each GEMM uses BLAS's own
+threads, as in plain NumPy code.
 """
 import contextlib
 import ctypes
@@ -24,7 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["get_num_threads", "set_num_threads", "run", "reduce"]
+__all__ = ["get_num_threads", "set_num_threads", "run", "reduce", "enable_blas_control",
+           "disable_blas_control", "blas_control_enabled", "gemm_threads"]
 
 
 # ---------------------------------------------------------------- OpenBLAS control
@@ -56,8 +64,8 @@ def _find_openblas():
 
 
 class _State:
-    blas = _find_openblas()
-    threads = None          # our thread count (default: OpenBLAS's at first use)
+    blas = None             # (set, get) of OpenBLAS's thread count, once control is enabled
+    threads = None          # our thread count (default: OpenBLAS's, or the CPUs we may use)
     pool = None
     pool_size = 0
     pool_pid = None
@@ -68,21 +76,56 @@ class _State:
     busy = threading.local()  # set while a thread runs blocks: no nested spreading
 
 
+def enable_blas_control():
+    """Let chainrule set OpenBLAS's thread count: one thread inside the kernels'
+    own parallel blocks and for small GEMMs.  Returns whether OpenBLAS was found."""
+    if _State.blas is None:
+        _State.blas = _find_openblas()
+        if _State.blas is not None and _State.threads is None:
+            _State.threads = max(1, int(_State.blas[1]()))
+    return _State.blas is not None
+
+
+def disable_blas_control():
+    """Stop touching OpenBLAS's thread count (blocks run serially again)."""
+    _State.blas = None
+
+
+def blas_control_enabled():
+    return _State.blas is not None
+
+
+def _default_threads():
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        try:
+            return max(1, int(os.environ.get(var, "")))
+        except ValueError:
+            pass
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def get_num_threads():
-    """Threads the convolution kernels use (OpenBLAS's thread count by default)."""
+    """Threads the convolution kernels use: :func:`set_num_threads`'s value, else
+    OpenBLAS's thread count when BLAS control was enabled first, else
+    ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS`` or the CPUs this process may use."""
     if _State.threads is None:
-        n = _State.blas[1]() if _State.blas is not None else 1
-        _State.threads = max(1, int(n))
+        _State.threads = _default_threads()
     return _State.threads
 
 
 def set_num_threads(n):
-    """Set the threads used by the kernels and by OpenBLAS (like torch's)."""
+    """Set the threads used by the kernels and by OpenBLAS (like torch's).
+
+    An explicit request to control threads: it enables BLAS control
+    (:func:`enable_blas_control`)."""
     n = int(n)
     if n < 1:
         raise ValueError(f"set_num_threads: expected a positive thread count, got {n}")
     _State.threads = n
-    if _State.blas is not None:
+    if enable_blas_control():
         _State.blas[0](n)
 
 

@@ -16,9 +16,10 @@ transform is a handful of whole-block NumPy additions.
 """
 import numpy as np
 
-from chainrule import backend as B
-from chainrule.functional import _parallel as P
-from chainrule.functional._conv_kernels import add_bias, as_strided, pad_nhwc, scratch
+from chainrule.backend import arrays as B
+from chainrule.backend.cpu import threads as P
+from chainrule.backend.cpu.scratch import scratch
+from chainrule.backend.kernels.rows import add_bias, as_strided, pad_nhwc
 
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 _BLOCK_BYTES = 1 << 20        # bytes of transformed tiles per block

@@ -1,0 +1,174 @@
+"""Arrays and devices: which array module owns an array, devices, host
+transfer, the random number generators and scatter-add.
+
+This module holds the project's one import of CuPy (optional).
+"""
+import numpy as np
+
+try:  # optional GPU backend
+    import cupy as _cupy  # type: ignore
+except Exception:  # pragma: no cover - CuPy absent or broken
+    _cupy = None
+
+__all__ = ["np", "xp_of", "Device", "device_of", "to_device", "asnumpy", "is_array",
+           "is_device_array", "array_types", "scatter_add", "cuda_available", "get_rng",
+           "manual_seed", "get_rng_state", "set_rng_state"]
+
+array_types = (np.ndarray,) if _cupy is None else (np.ndarray, _cupy.ndarray)
+
+
+def is_array(a):
+    """Whether ``a`` is an array of a backend (NumPy or CuPy), not a scalar."""
+    return isinstance(a, array_types)
+
+
+def is_device_array(a):
+    """Whether ``a`` is an array on an accelerator (a CuPy array)."""
+    return _cupy is not None and isinstance(a, _cupy.ndarray)
+
+
+def cuda_available():
+    if _cupy is None:
+        return False
+    try:
+        return _cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # pragma: no cover
+        return False
+
+
+def xp_of(a):
+    """The array module (numpy or cupy) that owns array ``a``."""
+    if _cupy is not None and isinstance(a, _cupy.ndarray):
+        return _cupy
+    return np
+
+
+class Device:
+    """A device like ``torch.device``: ``Device('cpu')``, ``Device('cuda:0')``."""
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec="cpu", index=None):
+        if isinstance(spec, Device):
+            self.type, self.index = spec.type, spec.index
+            return
+        spec = str(spec)
+        if ":" in spec:
+            spec, idx = spec.split(":", 1)
+            index = int(idx)
+        if spec not in ("cpu", "cuda"):
+            raise ValueError(f"unknown device {spec!r}: expected 'cpu' or 'cuda[:N]'")
+        self.type, self.index = spec, index
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = Device(other)
+        return isinstance(other, Device) and self.type == other.type and \
+            (self.index or 0) == (other.index or 0)
+
+    def __hash__(self):
+        return hash((self.type, self.index or 0))
+
+
+_CPU = Device("cpu")
+
+
+def device_of(a):
+    if _cupy is not None and isinstance(a, _cupy.ndarray):
+        return Device("cuda", a.device.id)
+    return _CPU
+
+
+def to_device(a, device):
+    """Move array ``a`` to ``device``; raises a clear error if CUDA is missing."""
+    device = Device(device)
+    if device.type == "cpu":
+        return asnumpy(a)
+    if _cupy is None:
+        raise RuntimeError("device 'cuda' needs CuPy: pip install 'chainrule[gpu]' "
+                           "(cupy-cuda12x) on a machine with an NVIDIA GPU")
+    with _cupy.cuda.Device(device.index or 0):
+        return _cupy.asarray(a)
+
+
+def asnumpy(a):
+    if _cupy is not None and isinstance(a, _cupy.ndarray):
+        return _cupy.asnumpy(a)
+    return np.asarray(a)
+
+
+def scatter_add(target, index, values):
+    """In-place ``target[index] += values`` with repeated indices summed."""
+    xp = xp_of(target)
+    if xp is np:
+        if (isinstance(index, np.ndarray) and index.ndim == 1 and index.size > 1
+                and index.dtype.kind in "iu" and target.ndim >= 2
+                and getattr(values, "shape", None) == index.shape + target.shape[1:]):
+            _scatter_add_rows(target, index, values)
+        else:
+            np.add.at(target, index, values)
+    else:  # pragma: no cover - GPU path
+        _cupy.add.at(target, index, values)
+    return target
+
+
+def _scatter_add_rows(target, index, values):
+    """``target[index] += values`` for whole rows: sort the indices once and sum
+    each run of equal indices with ``add.reduceat`` (``np.add.at`` is several
+    times slower on rows, e.g. an embedding's gradient)."""
+    n = target.shape[0]
+    idx = np.where(index < 0, index + n, index) if index.dtype.kind == "i" else index
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
+        np.add.at(target, index, values)  # let NumPy raise its IndexError
+        return
+    order = np.argsort(idx, kind="stable")
+    sidx = idx[order]
+    starts = np.flatnonzero(np.concatenate(([True], sidx[1:] != sidx[:-1])))
+    target[sidx[starts]] += np.add.reduceat(values[order], starts, axis=0)
+
+
+# ---------------------------------------------------------------- randomness
+class _RNGState:
+    seed = None
+    np_gen = np.random.default_rng()
+    cp_gen = None
+
+
+def manual_seed(seed):
+    """Seed every random source chainrule uses (NumPy, CuPy, Python's ``random``)."""
+    import random
+    seed = int(seed)
+    _RNGState.seed = seed
+    _RNGState.np_gen = np.random.default_rng(seed)
+    random.seed(seed)
+    if _cupy is not None:
+        _RNGState.cp_gen = None
+        try:
+            _cupy.random.seed(seed)
+        except Exception:  # pragma: no cover
+            pass
+
+
+def get_rng(xp=np):
+    """The global generator for array module ``xp``."""
+    if xp is np:
+        return _RNGState.np_gen
+    if _RNGState.cp_gen is None:  # pragma: no cover - GPU path
+        _RNGState.cp_gen = _cupy.random.default_rng(_RNGState.seed)
+    return _RNGState.cp_gen  # pragma: no cover
+
+
+def get_rng_state():
+    """A picklable snapshot of the global NumPy generator state."""
+    return _RNGState.np_gen.bit_generator.state
+
+
+def set_rng_state(state):
+    _RNGState.np_gen.bit_generator.state = state

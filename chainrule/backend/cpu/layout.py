@@ -1,0 +1,53 @@
+"""Memory-layout tricks for NumPy arrays.
+
+NumPy runs an elementwise op whose operands are laid out differently (one
+C-contiguous NCHW array, one channels-last view) about 10x slower than a copy
+plus a same-layout op; :func:`align_layouts` makes that copy.  Convolutions
+produce and want channels-last memory, so the permuted layout is kept.
+"""
+import numpy as np
+
+__all__ = ["align_layouts", "erf"]
+
+_ALIGN_MIN_SIZE = 1 << 15
+
+
+def _dense_permuted(a):
+    """Whether ``a`` fills its memory exactly in some axis order (a transposed
+    contiguous array, e.g. a channels-last view of an NCHW tensor)."""
+    size = a.itemsize
+    for st, n in sorted(zip(a.strides, a.shape), key=lambda p: p[0]):
+        if n != 1 and st != size:
+            return False
+        size *= n
+    return True
+
+
+def align_layouts(a, b):
+    """``(a, b)`` with one of them copied into the other's memory layout when the
+    two are large, of one shape, and laid out differently (one C-contiguous,
+    the other a dense permutation such as channels-last): NumPy runs such a
+    mixed pair 10x slower than a copy plus a same-layout op.  The permuted
+    layout is kept (convolutions produce and want channels-last)."""
+    if (a.size < _ALIGN_MIN_SIZE or a.shape != b.shape
+            or a.flags.c_contiguous == b.flags.c_contiguous):
+        return a, b
+    if a.flags.c_contiguous and _dense_permuted(b):
+        out = np.empty_like(b, dtype=a.dtype)
+        out[...] = a
+        return out, b
+    if b.flags.c_contiguous and _dense_permuted(a):
+        out = np.empty_like(a, dtype=b.dtype)
+        out[...] = b
+        return a, out
+    return a, b
+
+
+def erf(x):
+    """The error function of a NumPy array (SciPy's, else exact and slower)."""
+    try:
+        from scipy.special import erf as _erf
+    except ImportError:  # exact but slower fallback
+        import math
+        return np.vectorize(math.erf, otypes=[x.dtype])(x)
+    return _erf(x).astype(x.dtype, copy=False)
