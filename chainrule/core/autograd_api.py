@@ -1,5 +1,8 @@
 """``backward`` and ``grad``: the public entry points to the engine."""
+from chainrule.backend import xp_of
+from chainrule.core.creation import tensor, zeros_like
 from chainrule.core.engine import run_backward
+from chainrule.core.ops import ops
 from chainrule.core.tensor import Tensor, _make
 
 __all__ = ["backward", "grad"]
@@ -14,7 +17,6 @@ def _as_list(x):
 
 
 def _root_grads(outputs, grad_outputs, op):
-    from chainrule.backend import xp_of
     grads = []
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
@@ -33,7 +35,6 @@ def _root_grads(outputs, grad_outputs, op):
                                    f"outputs (output {k} has shape {tuple(o.shape)})")
             g = _make(xp_of(o._data).ones(o.shape, o._data.dtype))
         elif not isinstance(g, Tensor):
-            from chainrule.core.creation import tensor
             g = tensor(g, dtype=o.dtype)
         if tuple(g.shape) != tuple(o.shape):
             raise RuntimeError(f"{op}: Mismatch in shape: grad_output[{k}] has a shape of "
@@ -81,6 +82,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     res = run_backward(outputs, grads, retain_graph, create_graph, inputs,
                        allow_unused or materialize_grads)
     if materialize_grads:
-        from chainrule.core.creation import zeros_like
         res = [zeros_like(t) if r is None else r for t, r in zip(inputs, res)]
     return tuple(res) if not single else (res[0],)
+
+
+ops.register({"backward": backward})  # Tensor.backward calls it through the op table

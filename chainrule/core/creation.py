@@ -5,61 +5,12 @@ import numpy as np
 
 from chainrule import backend as B
 from chainrule.core import dtype as D
-from chainrule.core.tensor import Tensor, _make
+from chainrule.core.tensor import Tensor, _make, _rebuild, _to_array  # noqa: F401  (_rebuild: old pickles)
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty",
            "arange", "linspace", "logspace", "eye", "rand", "randn", "randint",
            "randperm", "normal", "bernoulli", "multinomial", "zeros_like", "ones_like",
            "full_like", "empty_like", "rand_like", "randn_like", "randint_like"]
-
-
-def _infer_np(data):
-    """NumPy array for Python data with torch's dtype inference."""
-    if isinstance(data, Tensor):
-        return data._data
-    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
-        data = _unwrap(data)
-    a = np.asarray(data)
-    if a.dtype.kind == "f" and not isinstance(data, np.ndarray) and \
-            not isinstance(data, np.generic):
-        a = a.astype(D._Default.np)  # Python floats -> default dtype
-    elif a.dtype.kind in "iu" and not isinstance(data, (np.ndarray, np.generic)):
-        a = a.astype(np.int64)
-    elif a.dtype.kind not in "fiub":
-        raise TypeError(f"tensor(): can't convert data of type {a.dtype} "
-                        f"({type(data).__name__}) to a tensor")
-    return a
-
-
-def _flat(seq):
-    for x in seq:
-        if isinstance(x, (list, tuple)):
-            yield from _flat(x)
-        else:
-            yield x
-
-
-def _unwrap(seq):
-    return [_unwrap(x) if isinstance(x, (list, tuple)) else
-            (B.asnumpy(x._data) if isinstance(x, Tensor) else x) for x in seq]
-
-
-def _to_array(data, dtype=None, device=None, copy=True):
-    if isinstance(data, Tensor):
-        a = data._data
-    elif B.is_device_array(data):
-        a = data
-    else:
-        a = _infer_np(data)
-    if dtype is not None:
-        npd = D.to_np_dtype(dtype)
-        if a.dtype != npd:
-            a, copy = a.astype(npd), False
-    if device is not None and B.Device(device) != B.device_of(a):
-        a, copy = B.to_device(a, device), False
-    if copy and a is data or (copy and isinstance(data, (np.ndarray, Tensor))):
-        a = a.copy()
-    return a
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
@@ -261,8 +212,3 @@ def randint_like(x, low, high=None, dtype=None, device=None):
     return randint(low, high, x.shape, dtype=dtype or x.dtype, device=device)
 
 
-def _rebuild(array, requires_grad):
-    t = _make(array)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t

@@ -10,6 +10,8 @@ import heapq
 
 from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
+from chainrule.core.ops import ops as F
+from chainrule.core.tensor import _make
 
 __all__ = ["run_backward"]
 
@@ -17,9 +19,8 @@ __all__ = ["run_backward"]
 def _fit(gx, shape, dtype, fn, i):
     """Reduce a broadcast gradient to ``shape`` and cast it to ``dtype``."""
     if gx.shape != shape:
-        from chainrule.functional.shape import sum_to
         try:
-            gx = sum_to(gx, shape)
+            gx = F.sum_to(gx, shape)
         except ValueError:
             raise RuntimeError(
                 f"{fn.name()}.backward returned a gradient of shape {tuple(gx.shape)} "
@@ -39,7 +40,6 @@ def _run_hooks(hooks, grad):
 
 
 def _accumulate_leaf(leaf, g, passthrough, create_graph):
-    from chainrule.core.tensor import _make
     if leaf._hooks:
         g = _run_hooks(leaf._hooks, g)
     if leaf.grad is None:
@@ -175,7 +175,6 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
 
 
 def _materialize(fn, gys):
-    from chainrule.core.tensor import _make
     out = list(gys)
     for i, g in enumerate(out):
         if g is None:
@@ -185,7 +184,6 @@ def _materialize(fn, gys):
 
 
 def _store_retained(retained, gys, create_graph):
-    from chainrule.core.tensor import _make
     for i, ref in retained.items():
         t = ref()
         g = gys[i]

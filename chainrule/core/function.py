@@ -9,6 +9,7 @@ input's dtype.
 """
 from chainrule.backend import array_types as _ARRAY_TYPES, xp_of
 from chainrule.core import grad_mode as _gm
+from chainrule.core.tensor import _make
 
 __all__ = ["Function"]
 
@@ -198,5 +199,3 @@ class AccumulateGrad:
     def name():
         return "AccumulateGrad"
 
-
-from chainrule.core.tensor import _make  # noqa: E402  (tensor.py imports the ops lazily)

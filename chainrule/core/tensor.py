@@ -11,6 +11,9 @@ import numpy as np
 from chainrule import backend as B
 from chainrule.core import grad_mode as _gm
 from chainrule.core import dtype as D
+from chainrule.core.methods import OpMethods
+from chainrule.core.ops import ops as F
+from chainrule.core.printing import tensor_repr
 
 __all__ = ["Tensor", "from_array"]
 
@@ -46,25 +49,7 @@ def from_array(array, requires_grad=False):
     return _make(array, requires_grad)
 
 
-def _fwd(name, doc=None):
-    """A method that forwards to ``chainrule.functional.<name>(self, ...)``."""
-    def method(self, *args, **kwargs):
-        return getattr(F, name)(self, *args, **kwargs)
-    method.__name__ = name
-    method.__doc__ = doc or f"See :func:`chainrule.{name}`."
-    return method
-
-
-def _fwd_inplace(name):
-    """An in-place method ``name_`` computing ``functional.<name>`` into self."""
-    def method(self, *args, **kwargs):
-        return self._inplace(getattr(F, name), name + "_", *args, **kwargs)
-    method.__name__ = name + "_"
-    method.__doc__ = f"In-place version of :meth:`{name}`."
-    return method
-
-
-class Tensor:
+class Tensor(OpMethods):
     """A multi-dimensional array that records the ops applied to it.
 
     Build tensors with :func:`chainrule.tensor`, :func:`chainrule.zeros`, ...;
@@ -75,7 +60,6 @@ class Tensor:
     __array_priority__ = 1000  # make ndarray <op> Tensor defer to Tensor
 
     def __init__(self, data=(), dtype=None, requires_grad=False, device=None):
-        from chainrule.core.creation import _to_array
         self._data = _to_array(data, dtype, device)
         self.grad = None
         self.grad_fn = None
@@ -295,8 +279,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
-        from chainrule.core.autograd_api import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        F.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # ------------------------------------------------------------ copies
     def clone(self):
@@ -312,7 +295,6 @@ class Tensor:
 
     # ------------------------------------------------------------ python protocol
     def __repr__(self):
-        from chainrule.core.printing import tensor_repr
         return tensor_repr(self)
 
     def __len__(self):
@@ -352,7 +334,6 @@ class Tensor:
         F.setitem_(self, index, value)
 
     def __reduce__(self):
-        from chainrule.core.creation import _rebuild
         return (_rebuild, (B.asnumpy(self._data), self.requires_grad))
 
     # ------------------------------------------------------------ in-place machinery
@@ -407,44 +388,6 @@ class Tensor:
             raise RuntimeError(f"{name}: cannot write into this tensor ({e}); it is "
                                f"probably an expanded view: clone() it first") from None
 
-    # in-place ops
-    add_ = _fwd_inplace("add")
-    sub_ = _fwd_inplace("sub")
-    mul_ = _fwd_inplace("mul")
-    div_ = _fwd_inplace("div")
-    pow_ = _fwd_inplace("pow")
-    neg_ = _fwd_inplace("neg")
-    abs_ = _fwd_inplace("abs")
-    exp_ = _fwd_inplace("exp")
-    log_ = _fwd_inplace("log")
-    sqrt_ = _fwd_inplace("sqrt")
-    sin_ = _fwd_inplace("sin")
-    cos_ = _fwd_inplace("cos")
-    tanh_ = _fwd_inplace("tanh")
-    sigmoid_ = _fwd_inplace("sigmoid")
-    relu_ = _fwd_inplace("relu")
-    clamp_ = _fwd_inplace("clamp")
-    clip_ = _fwd_inplace("clamp")
-    floor_ = _fwd_inplace("floor")
-    ceil_ = _fwd_inplace("ceil")
-    round_ = _fwd_inplace("round")
-    reciprocal_ = _fwd_inplace("reciprocal")
-    masked_fill_ = _fwd_inplace("masked_fill")
-    index_add_ = _fwd_inplace("index_add")
-    scatter_ = _fwd_inplace("scatter")
-    scatter_add_ = _fwd_inplace("scatter_add")
-    addcmul_ = _fwd_inplace("addcmul")
-    addcdiv_ = _fwd_inplace("addcdiv")
-    lerp_ = _fwd_inplace("lerp")
-    index_fill_ = _fwd_inplace("index_fill")
-    index_copy_ = _fwd_inplace("index_copy")
-    index_put_ = _fwd_inplace("index_put")
-    __iadd__ = add_
-    __isub__ = sub_
-    __imul__ = mul_
-    __itruediv__ = div_
-    __ipow__ = pow_
-
     def zero_(self):
         return self.fill_(0)
 
@@ -478,124 +421,6 @@ class Tensor:
         self._version[0] += 1
         return self
 
-    # ------------------------------------------------------------ operators
-    __add__ = _fwd("add")
-    __sub__ = _fwd("sub")
-    __mul__ = _fwd("mul")
-    __truediv__ = _fwd("div")
-    __floordiv__ = _fwd("floor_divide")
-    __mod__ = _fwd("remainder")
-    __pow__ = _fwd("pow")
-    __matmul__ = _fwd("matmul")
-    __neg__ = _fwd("neg")
-    __abs__ = _fwd("abs")
-    __invert__ = _fwd("bitwise_not")
-    __and__ = _fwd("bitwise_and")
-    __or__ = _fwd("bitwise_or")
-    __xor__ = _fwd("bitwise_xor")
-    __eq__ = _fwd("eq")
-    __ne__ = _fwd("ne")
-    __lt__ = _fwd("lt")
-    __le__ = _fwd("le")
-    __gt__ = _fwd("gt")
-    __ge__ = _fwd("ge")
-
-    def __pos__(self):
-        return self
-
-    def __radd__(self, o):
-        return F.add(o, self)
-
-    def __rsub__(self, o):
-        return F.sub(o, self)
-
-    def __rmul__(self, o):
-        return F.mul(o, self)
-
-    def __rtruediv__(self, o):
-        return F.div(o, self)
-
-    def __rfloordiv__(self, o):
-        return F.floor_divide(o, self)
-
-    def __rmod__(self, o):
-        return F.remainder(o, self)
-
-    def __rpow__(self, o):
-        return F.pow(o, self)
-
-    def __rmatmul__(self, o):
-        return F.matmul(o, self)
-
-    __rand__ = __and__
-    __ror__ = __or__
-    __rxor__ = __xor__
-
-    # ------------------------------------------------------------ op methods
-    # elementwise
-    add = _fwd("add"); sub = _fwd("sub"); mul = _fwd("mul"); div = _fwd("div")  # noqa: E702
-    subtract = sub; multiply = mul; divide = div  # noqa: E702
-    true_divide = div
-    pow = _fwd("pow"); neg = _fwd("neg"); negative = neg; abs = _fwd("abs")  # noqa: E702
-    sign = _fwd("sign"); exp = _fwd("exp"); exp2 = _fwd("exp2"); log = _fwd("log")  # noqa: E702
-    log2 = _fwd("log2"); log10 = _fwd("log10"); log1p = _fwd("log1p")  # noqa: E702
-    expm1 = _fwd("expm1"); sqrt = _fwd("sqrt"); rsqrt = _fwd("rsqrt")  # noqa: E702
-    square = _fwd("square"); reciprocal = _fwd("reciprocal")  # noqa: E702
-    sin = _fwd("sin"); cos = _fwd("cos"); tan = _fwd("tan"); tanh = _fwd("tanh")  # noqa: E702
-    asin = _fwd("asin"); acos = _fwd("acos"); atan = _fwd("atan")  # noqa: E702
-    sinh = _fwd("sinh"); cosh = _fwd("cosh"); atan2 = _fwd("atan2")  # noqa: E702
-    erf = _fwd("erf"); sigmoid = _fwd("sigmoid"); relu = _fwd("relu")  # noqa: E702
-    clamp = _fwd("clamp"); clip = clamp; maximum = _fwd("maximum")  # noqa: E702
-    minimum = _fwd("minimum"); floor = _fwd("floor"); ceil = _fwd("ceil")  # noqa: E702
-    round = _fwd("round"); trunc = _fwd("trunc"); frac = _fwd("frac")  # noqa: E702
-    fmod = _fwd("fmod"); remainder = _fwd("remainder")  # noqa: E702
-    floor_divide = _fwd("floor_divide"); lerp = _fwd("lerp")  # noqa: E702
-    addcmul = _fwd("addcmul"); addcdiv = _fwd("addcdiv")  # noqa: E702
-    where = _fwd("where_method")
-    eq = _fwd("eq"); ne = _fwd("ne"); lt = _fwd("lt"); le = _fwd("le")  # noqa: E702
-    gt = _fwd("gt"); ge = _fwd("ge"); isnan = _fwd("isnan")  # noqa: E702
-    isinf = _fwd("isinf"); isfinite = _fwd("isfinite")  # noqa: E702
-    logical_not = _fwd("logical_not"); logical_and = _fwd("logical_and")  # noqa: E702
-    logical_or = _fwd("logical_or"); logical_xor = _fwd("logical_xor")  # noqa: E702
-    allclose = _fwd("allclose"); equal = _fwd("equal")  # noqa: E702
-    isclose = _fwd("isclose")
-    # reductions
-    sum = _fwd("sum"); mean = _fwd("mean"); prod = _fwd("prod")  # noqa: E702
-    var = _fwd("var"); std = _fwd("std"); max = _fwd("max"); min = _fwd("min")  # noqa: E702
-    amax = _fwd("amax"); amin = _fwd("amin"); logsumexp = _fwd("logsumexp")  # noqa: E702
-    norm = _fwd("norm"); cumsum = _fwd("cumsum"); cumprod = _fwd("cumprod")  # noqa: E702
-    argmax = _fwd("argmax"); argmin = _fwd("argmin"); topk = _fwd("topk")  # noqa: E702
-    sort = _fwd("sort"); argsort = _fwd("argsort"); all = _fwd("all")  # noqa: E702
-    any = _fwd("any"); nansum = _fwd("nansum"); median = _fwd("median")  # noqa: E702
-    count_nonzero = _fwd("count_nonzero")
-    # shape
-    reshape = _fwd("reshape"); view = _fwd("view"); flatten = _fwd("flatten")  # noqa: E702
-    unflatten = _fwd("unflatten"); squeeze = _fwd("squeeze")  # noqa: E702
-    unsqueeze = _fwd("unsqueeze"); permute = _fwd("permute")  # noqa: E702
-    transpose = _fwd("transpose"); swapaxes = transpose  # noqa: E702
-    movedim = _fwd("movedim"); t = _fwd("t"); expand = _fwd("expand")  # noqa: E702
-    expand_as = _fwd("expand_as"); repeat = _fwd("repeat"); tile = _fwd("tile")  # noqa: E702
-    split = _fwd("split"); chunk = _fwd("chunk"); unbind = _fwd("unbind")  # noqa: E702
-    flip = _fwd("flip"); roll = _fwd("roll"); tril = _fwd("tril")  # noqa: E702
-    triu = _fwd("triu"); diag = _fwd("diag"); diagonal = _fwd("diagonal")  # noqa: E702
-    narrow = _fwd("narrow"); view_as = _fwd("view_as")  # noqa: E702
-    reshape_as = _fwd("reshape_as")
-    # indexing
-    gather = _fwd("gather"); scatter = _fwd("scatter")  # noqa: E702
-    scatter_add = _fwd("scatter_add"); index_select = _fwd("index_select")  # noqa: E702
-    index_add = _fwd("index_add"); masked_fill = _fwd("masked_fill")  # noqa: E702
-    masked_select = _fwd("masked_select")
-    take_along_dim = _fwd("take_along_dim")
-    nonzero = _fwd("nonzero"); take = _fwd("take")  # noqa: E702
-    index_fill = _fwd("index_fill"); index_copy = _fwd("index_copy")  # noqa: E702
-    index_put = _fwd("index_put")
-    # linear algebra
-    matmul = _fwd("matmul"); mm = _fwd("mm"); bmm = _fwd("bmm")  # noqa: E702
-    mv = _fwd("mv"); dot = _fwd("dot"); outer = _fwd("outer")  # noqa: E702
-    # activations
-    softmax = _fwd("softmax"); log_softmax = _fwd("log_softmax")  # noqa: E702
-
-
 class _HookHandle:
     def __init__(self, lst, hook):
         self._lst, self._hook = lst, hook
@@ -613,4 +438,58 @@ def _norm_dim(dim, ndim, op):
     return dim % n
 
 
-from chainrule import functional as F  # noqa: E402  (methods resolve F at call time)
+# ---------------------------------------------------------------- conversion
+def _infer_np(data):
+    """NumPy array for Python data with torch's dtype inference."""
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
+        data = _unwrap(data)
+    a = np.asarray(data)
+    if a.dtype.kind == "f" and not isinstance(data, np.ndarray) and \
+            not isinstance(data, np.generic):
+        a = a.astype(D._Default.np)  # Python floats -> default dtype
+    elif a.dtype.kind in "iu" and not isinstance(data, (np.ndarray, np.generic)):
+        a = a.astype(np.int64)
+    elif a.dtype.kind not in "fiub":
+        raise TypeError(f"tensor(): can't convert data of type {a.dtype} "
+                        f"({type(data).__name__}) to a tensor")
+    return a
+
+
+def _flat(seq):
+    for x in seq:
+        if isinstance(x, (list, tuple)):
+            yield from _flat(x)
+        else:
+            yield x
+
+
+def _unwrap(seq):
+    return [_unwrap(x) if isinstance(x, (list, tuple)) else
+            (B.asnumpy(x._data) if isinstance(x, Tensor) else x) for x in seq]
+
+
+def _to_array(data, dtype=None, device=None, copy=True):
+    if isinstance(data, Tensor):
+        a = data._data
+    elif B.is_device_array(data):
+        a = data
+    else:
+        a = _infer_np(data)
+    if dtype is not None:
+        npd = D.to_np_dtype(dtype)
+        if a.dtype != npd:
+            a, copy = a.astype(npd), False
+    if device is not None and B.Device(device) != B.device_of(a):
+        a, copy = B.to_device(a, device), False
+    if copy and a is data or (copy and isinstance(data, (np.ndarray, Tensor))):
+        a = a.copy()
+    return a
+
+
+def _rebuild(array, requires_grad):
+    t = _make(array)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t

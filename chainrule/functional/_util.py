@@ -5,6 +5,7 @@ import numpy as np
 
 from chainrule import backend as B
 from chainrule.core import dtype as D
+from chainrule.core.creation import tensor
 from chainrule.core.tensor import Tensor, _make
 
 _SCALARS = (bool, int, float, np.bool_, np.integer, np.floating)
@@ -20,7 +21,6 @@ def as_tensor_arg(x, like=None, op="op"):
         xp = B.xp_of(like._data) if like is not None else np
         return _make(xp.asarray(x, dtype=npd))
     if isinstance(x, (list, tuple, np.ndarray)):
-        from chainrule.core.creation import tensor
         return tensor(x)
     raise TypeError(f"{op}: expected a Tensor or a number, got {type(x).__name__}")
 
