@@ -444,8 +444,7 @@ class Module:
         can override it to convert old checkpoint formats."""
         assign = local_metadata.get("assign_to_params_buffers", False)
         _sd.load_local(self, state_dict, prefix, assign, missing_keys, unexpected_keys,
-                       error_msgs,
-                       type(self).set_extra_state is not Module.set_extra_state)
+                       error_msgs, type(self).set_extra_state is not Module.set_extra_state)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy values from ``state_dict`` (chainrule Tensors or NumPy arrays)
