@@ -31,6 +31,7 @@ def numel(input):
 
 from chainrule.utils.serialization import save, load  # noqa: F401,E402
 from chainrule import nn, optim  # noqa: F401,E402  (torch.nn / torch.optim style access)
+from chainrule import data, text  # noqa: F401,E402  (text registers its corpora as datasets)
 from chainrule.backend.cpu import set_num_threads, get_num_threads  # noqa: F401,E402
 from chainrule.backend.cpu import tune_from_env as _tune_from_env  # noqa: E402
 

@@ -78,7 +78,7 @@ class FunctionCtx(_Node):
 
     def backward(self, *gys):
         if not self.materialize_grads:
-            gys = tuple(None if g is not None and not g._data.any() else g for g in gys)
+            gys = tuple(None if g is not None and not g.array.any() else g for g in gys)
         res = self._fn_cls.backward(self, *gys)
         if not isinstance(res, tuple):
             res = (res,)
@@ -120,7 +120,7 @@ class Function:
         outs_t = (outs,) if single else outs
         tensors = [args[i] for i in pos]
         tensor_out = [k for k, o in enumerate(outs_t) if isinstance(o, Tensor)]
-        wrapped = ctx._wrap_outputs(tensors, tuple(outs_t[k]._data for k in tensor_out))
+        wrapped = ctx._wrap_outputs(tensors, tuple(outs_t[k].array for k in tensor_out))
         result = list(outs_t)
         for k, w in zip(tensor_out, wrapped):
             if id(outs_t[k]) in ctx._non_diff:

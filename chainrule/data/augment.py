@@ -14,7 +14,7 @@ distributed) results.
 import numpy as np
 
 from chainrule import backend as B
-from chainrule.core.tensor import Tensor, _make
+from chainrule.core.tensor import Tensor, from_array
 
 __all__ = ["affine_warp", "RandomAffine", "Deskew"]
 
@@ -49,7 +49,7 @@ def affine_warp(images, theta):
 def _batch_array(x, name):
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: expected an image Tensor (C, H, W), got {type(x).__name__}")
-    a = B.asnumpy(x._data)
+    a = B.asnumpy(x.array)
     if a.dtype.kind != "f":
         raise TypeError(f"{name}: expected a floating point image, got {x.dtype}")
     return a
@@ -62,14 +62,14 @@ class _BatchTransform:
         a = _batch_array(x, type(self).__name__)
         if a.ndim != 3:
             raise ValueError(f"{type(self).__name__}: expected a (C, H, W) image, got {a.shape}")
-        return _make(self._apply(a[None])[0])
+        return from_array(self._apply(a[None])[0])
 
     def apply_batch(self, x):
         a = _batch_array(x, type(self).__name__)
         if a.ndim != 4:
             raise ValueError(f"{type(self).__name__}: expected (N, C, H, W) images, "
                              f"got {a.shape}")
-        return _make(self._apply(a))
+        return from_array(self._apply(a))
 
 
 class RandomAffine(_BatchTransform):

@@ -20,7 +20,8 @@ import numbers
 import numpy as np
 
 from chainrule import backend as B
-from chainrule.core.tensor import Tensor, _make
+from chainrule.core.tensor import Tensor, from_array
+from chainrule.functional import stack
 
 __all__ = ["default_collate", "default_convert"]
 
@@ -33,10 +34,9 @@ def _stack_tensors(batch):
         raise RuntimeError(f"default_collate: stack expects each tensor to be equal size, "
                            f"but got shapes {sorted(shapes)}")
     if any(t.requires_grad for t in batch):
-        import chainrule
-        return chainrule.stack(batch, 0)
-    xp = B.xp_of(batch[0]._data)
-    return _make(xp.stack([t._data for t in batch]))
+        return stack(batch, 0)
+    xp = B.xp_of(batch[0].array)
+    return from_array(xp.stack([t.array for t in batch]))
 
 
 def default_collate(batch):
@@ -62,17 +62,17 @@ def default_collate(batch):
         if len(shapes) > 1:
             raise RuntimeError(f"default_collate: stack expects each array to be equal size, "
                                f"but got shapes {sorted(shapes)}")
-        return _make(np.stack(batch))
+        return from_array(np.stack(batch))
     if isinstance(elem, np.generic) and not isinstance(elem, (np.str_, np.bytes_)):
         if elem.dtype.kind in _BAD_KINDS:
             raise TypeError(f"default_collate: can't collate NumPy scalars of dtype {elem.dtype}")
-        return _make(np.asarray(batch))
+        return from_array(np.asarray(batch))
     if isinstance(elem, bool):
-        return _make(np.asarray(batch, dtype=np.bool_))
+        return from_array(np.asarray(batch, dtype=np.bool_))
     if isinstance(elem, numbers.Integral):
-        return _make(np.asarray(batch, dtype=np.int64))
+        return from_array(np.asarray(batch, dtype=np.int64))
     if isinstance(elem, float):
-        return _make(np.asarray(batch, dtype=np.float64))
+        return from_array(np.asarray(batch, dtype=np.float64))
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, cabc.Mapping):
@@ -102,9 +102,9 @@ def default_convert(data):
     """What the loader applies when automatic batching is off (``batch_size=None``):
     NumPy arrays/scalars become tensors, containers are converted element-wise."""
     if isinstance(data, np.ndarray) and data.dtype.kind not in _BAD_KINDS:
-        return _make(data)
+        return from_array(data)
     if isinstance(data, np.generic) and data.dtype.kind not in _BAD_KINDS:
-        return _make(np.asarray(data))
+        return from_array(np.asarray(data))
     if isinstance(data, cabc.Mapping):
         return {k: default_convert(v) for k, v in data.items()}
     if isinstance(data, tuple) and hasattr(data, "_fields"):

@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from chainrule import backend as B
-from chainrule.core.tensor import Tensor, _make
+from chainrule.core.tensor import Tensor, from_array
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
            "random_split"]
@@ -67,7 +67,7 @@ class TensorDataset(Dataset):
     def __getitem__(self, index):
         if any(t.requires_grad for t in self.tensors):
             return tuple(t[index] for t in self.tensors)
-        return tuple(_make(_row(t._data, index)) for t in self.tensors)
+        return tuple(from_array(_row(t.array, index)) for t in self.tensors)
 
     def __len__(self):
         return self.tensors[0].shape[0]
@@ -77,7 +77,7 @@ class TensorDataset(Dataset):
         if any(t.requires_grad for t in self.tensors):
             return NotImplemented
         idx = np.asarray(indices, dtype=np.int64)
-        return [_make(t._data[idx]) for t in self.tensors]
+        return [from_array(t.array[idx]) for t in self.tensors]
 
 
 class Subset(Dataset):

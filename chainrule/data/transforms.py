@@ -8,7 +8,7 @@ whole batch at once; the result is identical to transforming sample by sample.
 import numpy as np
 
 from chainrule.core import dtype as D
-from chainrule.core.tensor import Tensor, _make
+from chainrule.core.tensor import Tensor, from_array
 
 __all__ = ["Compose", "ToTensor", "Normalize", "Lambda"]
 
@@ -72,13 +72,13 @@ class ToTensor:
     def __call__(self, pic):
         a = _as_array(pic, "ToTensor")
         a = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
-        return _make(np.ascontiguousarray(_to_float(a)))
+        return from_array(np.ascontiguousarray(_to_float(a)))
 
     def apply_batch(self, pics):
         """``N`` images stacked as NxHxW or NxHxWxC -> NxCxHxW."""
         a = np.asarray(pics)
         a = a[:, None] if a.ndim == 3 else a.transpose(0, 3, 1, 2)
-        return _make(np.ascontiguousarray(_to_float(a)))
+        return from_array(np.ascontiguousarray(_to_float(a)))
 
     def __repr__(self):
         return "ToTensor()"
@@ -107,7 +107,7 @@ class Normalize:
         if t.ndim < min_ndim:
             raise ValueError(f"Normalize: expected a tensor image of shape (..., C, H, W), "
                              f"got {tuple(t.shape)}")
-        a = t._data
+        a = t.array
         if a.dtype.kind != "f":
             raise TypeError(f"Normalize: expected a floating point tensor, got {t.dtype}")
         c = a.shape[-3]
@@ -121,7 +121,7 @@ class Normalize:
             np.divide(a, s, out=a)
             t._version[0] += 1
             return t
-        return _make((a - m) / s)
+        return from_array((a - m) / s)
 
     def __call__(self, tensor):
         return self._apply(tensor, 3)

@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 
 from chainrule import backend as B
-from chainrule.core.tensor import Tensor, _make
+from chainrule.core.tensor import Tensor, from_array
 from chainrule.data import vision_functional as F
 
 __all__ = ["RandomCrop", "RandomResizedCrop", "CenterCrop", "Resize", "Pad",
@@ -46,7 +46,7 @@ def _unpack(img, batched, name):
     their own parameters, M images sharing them) and ``pack(out)`` rebuilding the
     caller's kind and layout from a result of the same form."""
     if isinstance(img, Tensor):
-        a = B.asnumpy(img._data)
+        a = B.asnumpy(img.array)
         lo = 3 if batched else 2
         if a.ndim < lo:
             want = "(N, C, H, W)" if batched else "(..., C, H, W)"
@@ -59,7 +59,7 @@ def _unpack(img, batched, name):
         def pack(out):
             c = out.shape[2]
             shape = lead + ((c,) if not (squeeze and c == 1) else ()) + out.shape[-2:]
-            return _make(np.ascontiguousarray(out.reshape(shape)))
+            return from_array(np.ascontiguousarray(out.reshape(shape)))
         return a5, pack
     if not isinstance(img, np.ndarray):
         raise TypeError(f"{name}: expected a Tensor or a NumPy image, got {type(img).__name__}")

@@ -3,6 +3,8 @@ the size of a feature map after a stack of layers."""
 import math
 
 from chainrule import nn
+from chainrule.core.creation import zeros
+from chainrule.core.grad_mode import no_grad
 
 __all__ = ["check_input_shape", "init_cnn", "conv_out", "flat_features"]
 
@@ -26,11 +28,10 @@ def conv_out(size, kernel, stride=1, padding=0, dilation=1):
 def flat_features(module, input_shape):
     """Number of features ``module`` produces per sample for one ``input_shape`` image
     (runs a dummy forward without recording the graph)."""
-    import chainrule as cr
-    with cr.no_grad():
+    with no_grad():
         was = module.training
         module.eval()
-        y = module(cr.zeros(1, *input_shape))
+        y = module(zeros(1, *input_shape))
         module.train(was)
     return int(math.prod(y.shape[1:]))
 

@@ -10,8 +10,8 @@ Original (d2l) configuration (>= 64x64 images): 7x7/2 stem with 64 channels and 
 3x3/2 max-pool, four blocks of four units, growth rate 32.  CPU size (smaller images):
 a 3x3/1 stem conv (the max-pool kept), 24 stem channels and growth rate 12 by default.
 """
-import chainrule as cr
 from chainrule import nn
+from chainrule.functional import cat
 from chainrule.models._common import check_input_shape, init_cnn
 from chainrule.models.registry import register_model
 
@@ -34,7 +34,7 @@ class DenseBlock(nn.Module):
 
     def forward(self, x):
         for blk in self.net:
-            x = cr.cat([x, blk(x)], dim=1)
+            x = cat([x, blk(x)], dim=1)
         return x
 
 

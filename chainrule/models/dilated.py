@@ -16,8 +16,9 @@ designed for dense prediction on large maps.
 """
 import numpy as np
 
-import chainrule as cr
 from chainrule import nn
+from chainrule.core.creation import tensor
+from chainrule.core.grad_mode import no_grad
 from chainrule.models._common import check_input_shape
 from chainrule.models.registry import register_model
 
@@ -84,8 +85,8 @@ class ContextModule(nn.Module):
                 k = m.kernel_size[0]
                 w = np.zeros(m.weight.shape, np.float32)
                 w[np.arange(self.channels), np.arange(self.channels), k // 2, k // 2] = 1
-                with cr.no_grad():
-                    m.weight.copy_(cr.tensor(w))
+                with no_grad():
+                    m.weight.copy_(tensor(w))
             else:
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
             nn.init.zeros_(m.bias)
@@ -108,7 +109,7 @@ def gradient_support(module, input_shape, layers=None):
             are applied.
     """
     c, h, w = input_shape
-    x = cr.tensor(np.ones((1, c, h, w), np.float32), requires_grad=True)
+    x = tensor(np.ones((1, c, h, w), np.float32), requires_grad=True)
     net = module if layers is None else nn.Sequential(*list(module)[:layers])
     y = net(x)
     y[0, :, y.shape[2] // 2, y.shape[3] // 2].sum().backward()

@@ -9,8 +9,8 @@ Original configuration (>= 64x64 images): 7x7/2 stem conv and max-pool.  CPU siz
 (smaller images, e.g. 28x28): a 3x3/1 stem without the first pool, and every channel
 count divided by ``width_divisor`` (default 4), instead of d2l's resize to 96x96.
 """
-import chainrule as cr
 from chainrule import nn
+from chainrule.functional import cat
 from chainrule.models._common import check_input_shape
 from chainrule.models.registry import register_model
 
@@ -45,7 +45,7 @@ class Inception(nn.Module):
         p2 = r(self.p2_2(r(self.p2_1(x))))
         p3 = r(self.p3_2(r(self.p3_1(x))))
         p4 = r(self.p4_2(self.p4_1(x)))
-        return cr.cat([p1, p2, p3, p4], dim=1)
+        return cat([p1, p2, p3, p4], dim=1)
 
 
 class GoogLeNet(nn.Module):

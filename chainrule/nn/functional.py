@@ -1,7 +1,7 @@
 """``chainrule.nn.functional``: torch.nn.functional's names on chainrule ops."""
 from chainrule import backend as B
 from chainrule.core.function import Function
-from chainrule.core.tensor import Tensor, _make
+from chainrule.core.tensor import Tensor, from_array
 from chainrule.functional.elementwise import relu, sigmoid, tanh  # noqa: F401
 from chainrule.functional.linalg import linear  # noqa: F401
 from chainrule.functional.join import pad as _pad
@@ -49,9 +49,9 @@ class EmbeddingGrad(Function):
 
     def backward(self, ggw):  # adjoint of scatter-add is gather (padding row masked)
         if self.padding_idx is not None:
-            keep = B.xp_of(ggw._data).ones((self.shape[0], 1), dtype=ggw._data.dtype)
+            keep = B.xp_of(ggw.array).ones((self.shape[0], 1), dtype=ggw.array.dtype)
             keep[self.padding_idx] = 0
-            ggw = ggw * _make(keep)
+            ggw = ggw * from_array(keep)
         return Embedding(self.idx, None)(ggw)
 
 
@@ -59,7 +59,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """Look up rows of ``weight`` (num_embeddings, dim) by integer ``input``;
     the ``padding_idx`` row receives no gradient."""
-    if not isinstance(input, Tensor) or input._data.dtype.kind not in "iu":
+    if not isinstance(input, Tensor) or input.array.dtype.kind not in "iu":
         raise RuntimeError("embedding: input must be an integer (index) tensor, got "
                            f"{getattr(input, 'dtype', type(input).__name__)}")
     if weight.ndim != 2:
@@ -68,7 +68,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are "
                                   "not supported")
     n = weight.shape[0]
-    idx = input._data
+    idx = input.array
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
         raise IndexError(f"embedding: index out of range: indices must be in [0, {n}), got "
                          f"min {int(idx.min())} and max {int(idx.max())}")

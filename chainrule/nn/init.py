@@ -57,12 +57,12 @@ def calculate_gain(nonlinearity, param=None):
 
 # ---------------------------------------------------------------- helpers
 def _rng(tensor, generator):
-    return generator if generator is not None else B.get_rng(B.xp_of(tensor._data))
+    return generator if generator is not None else B.get_rng(B.xp_of(tensor.array))
 
 
 def _fill(tensor, values):
     """Write ``values`` into ``tensor``'s memory (no graph) and bump its version."""
-    a = tensor._data
+    a = tensor.array
     a[...] = values.astype(a.dtype, copy=False) if hasattr(values, "astype") else values
     tensor._version[0] += 1
     return tensor
@@ -107,7 +107,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     torch), by rejection sampling."""
     if not a < b:
         raise ValueError(f"trunc_normal_: a ({a}) must be less than b ({b})")
-    xp = B.xp_of(tensor._data)
+    xp = B.xp_of(tensor.array)
     g = _rng(tensor, generator)
     n = tensor.numel()
 
@@ -145,7 +145,7 @@ def eye_(tensor):
     """Fill a 2-D tensor with the identity (ones on the main diagonal)."""
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    xp = B.xp_of(tensor._data)
+    xp = B.xp_of(tensor.array)
     return _fill(tensor, xp.eye(*tensor.shape))
 
 
@@ -159,7 +159,7 @@ def dirac_(tensor, groups=1):
         raise ValueError("dim 0 must be divisible by groups")
     out_per = sizes[0] // groups
     min_dim = min(out_per, sizes[1])
-    xp = B.xp_of(tensor._data)
+    xp = B.xp_of(tensor.array)
     w = xp.zeros(sizes)
     centre = tuple(s // 2 for s in sizes[2:])
     for g in range(groups):

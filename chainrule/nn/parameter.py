@@ -14,11 +14,11 @@ def _init_from(t, data, requires_grad):
         arr = np.empty((0,), dtype=np.float32)
         version = [0]
     elif isinstance(data, Tensor):
-        arr, version = data._data, data._version
+        arr, version = data.array, data._version
     else:
         from chainrule.core.creation import _to_array
         arr, version = _to_array(data, copy=False), [0]
-    t._data = arr
+    t.array = arr
     t.grad = None
     t.grad_fn = None
     t._out_idx = 0
@@ -53,14 +53,14 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce__(self):
-        return (_rebuild_parameter, (B.asnumpy(self._data), self.requires_grad))
+        return (_rebuild_parameter, (B.asnumpy(self.array), self.requires_grad))
 
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
         result = object.__new__(type(self))
         _init_from(result, None, False)
-        result._data = self._data.copy()
+        result.array = self.array.copy()
         result.requires_grad = self.requires_grad
         memo[id(self)] = result
         return result
@@ -81,7 +81,7 @@ class Buffer(Tensor):
         self.persistent = persistent
 
     def __reduce__(self):
-        return (_rebuild_buffer, (B.asnumpy(self._data), self.persistent))
+        return (_rebuild_buffer, (B.asnumpy(self.array), self.persistent))
 
 
 def _rebuild_parameter(array, requires_grad):

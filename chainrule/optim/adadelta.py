@@ -49,8 +49,8 @@ class Adadelta(Optimizer):
                     state["square_avg"] = _zeros_like(p)
                     state["acc_delta"] = _zeros_like(p)
                 _incr_step(state["step"])
-                _adadelta_update(p._data, g, state["square_avg"]._data,
-                                 state["acc_delta"]._data, lr=group["lr"], rho=group["rho"],
+                _adadelta_update(p.array, g, state["square_avg"].array,
+                                 state["acc_delta"].array, lr=group["lr"], rho=group["rho"],
                                  eps=group["eps"], weight_decay=group["weight_decay"],
                                  maximize=group["maximize"])
                 state["square_avg"]._version[0] += 1

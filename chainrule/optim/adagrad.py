@@ -1,6 +1,6 @@
 """Adagrad: per-coordinate learning rates from the sum of squared gradients."""
 from chainrule import backend as B
-from chainrule.core.tensor import _make
+from chainrule.core.tensor import from_array
 from chainrule.optim.optimizer import Optimizer, _bump, _grads, _incr_step, _step_tensor
 
 __all__ = ["Adagrad"]
@@ -53,8 +53,8 @@ class Adagrad(Optimizer):
         state = self.state[p]
         if len(state) == 0:
             state["step"] = _step_tensor()
-            xp = B.xp_of(p._data)
-            state["sum"] = _make(xp.full_like(p._data, group["initial_accumulator_value"]))
+            xp = B.xp_of(p.array)
+            state["sum"] = from_array(xp.full_like(p.array, group["initial_accumulator_value"]))
         return state
 
     def step(self, closure=None):
@@ -62,7 +62,7 @@ class Adagrad(Optimizer):
         for group in self.param_groups:
             for p, g in _grads(group):
                 state = self._init_state(p, group)
-                _adagrad_update(p._data, g, state["sum"]._data, _incr_step(state["step"]),
+                _adagrad_update(p.array, g, state["sum"].array, _incr_step(state["step"]),
                                 lr=group["lr"], lr_decay=group["lr_decay"],
                                 weight_decay=group["weight_decay"], eps=group["eps"],
                                 maximize=group["maximize"])

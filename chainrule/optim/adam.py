@@ -79,8 +79,8 @@ class Adam(Optimizer):
                 step = _incr_step(state["step"])
                 bufs = [state[k] for k in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
                         if k in state]
-                _adam_update(p._data, g, bufs[0]._data, bufs[1]._data,
-                             state["max_exp_avg_sq"]._data if amsgrad else None, step,
+                _adam_update(p.array, g, bufs[0].array, bufs[1].array,
+                             state["max_exp_avg_sq"].array if amsgrad else None, step,
                              lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
                              weight_decay=group["weight_decay"], maximize=group["maximize"],
                              decoupled=group["decoupled_weight_decay"])

@@ -1,7 +1,7 @@
 """``OneCycleLR``: the 1cycle policy (warm up to ``max_lr``, then anneal far below)."""
 import math
 
-from chainrule.optim.lr_scheduler import LRScheduler, _format_param
+from chainrule.optim.scheduler_base import LRScheduler, _format_param
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["OneCycleLR"]

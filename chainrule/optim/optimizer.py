@@ -7,7 +7,7 @@ for their position so the result can be saved with
 :func:`chainrule.save` and loaded into a fresh optimizer built over new
 parameters.
 
-Updates work on the raw arrays (``p._data``) in place, outside autograd, and
+Updates work on the raw arrays (``p.array``) in place, outside autograd, and
 bump the parameter's version counter the way an in-place op does.  The
 array helpers at the bottom take their array module from ``xp_of`` so CuPy
 arrays are updated on the GPU.
@@ -22,7 +22,7 @@ import numpy as np
 from chainrule import backend as B
 from chainrule.core import dtype as D
 from chainrule.core.grad_mode import enable_grad
-from chainrule.core.tensor import Tensor, _make
+from chainrule.core.tensor import Tensor, from_array
 
 __all__ = ["Optimizer", "required"]
 
@@ -183,9 +183,9 @@ class Optimizer:
                 if g.grad_fn is not None or g.requires_grad:
                     g = p.grad = g.detach()
                 try:
-                    g._data[...] = 0
+                    g.array[...] = 0
                 except ValueError:  # a read-only array: replace it
-                    g._data = B.xp_of(g._data).zeros_like(g._data)
+                    g.array = B.xp_of(g.array).zeros_like(g.array)
                 g._version[0] += 1
 
     def step(self, closure=None):
@@ -302,18 +302,18 @@ def _cast(param, value, key=None):
     """A deep copy of ``value`` with tensors moved to ``param``'s device and,
     except for ``step``, cast to its floating dtype."""
     if isinstance(value, Tensor):
-        a = value._data
+        a = value.array
         if key == "step" and a.ndim and a.size == 1:
             a = a.reshape(())  # chainrule.save may write a 0-d tensor with shape (1,)
         if key != "step":
             a = B.to_device(a, param.device)
-            if param._data.dtype.kind == "f" and a.dtype.kind == "f":
-                a = a.astype(param._data.dtype, copy=False)
-        if a is value._data:
+            if param.array.dtype.kind == "f" and a.dtype.kind == "f":
+                a = a.astype(param.array.dtype, copy=False)
+        if a is value.array:
             a = a.copy()
-        return _make(a)
+        return from_array(a)
     if key == "step" and isinstance(value, (int, float)):  # older torch checkpoints
-        return _make(np.array(float(value), dtype=_scalar_np_dtype()))
+        return from_array(np.array(float(value), dtype=_scalar_np_dtype()))
     if isinstance(value, dict):
         return {k: _cast(param, v, key=k) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -329,18 +329,18 @@ def _scalar_np_dtype():
 
 def _step_tensor():
     """A fresh 0-d ``step`` counter; it lives on the host like torch's."""
-    return _make(np.array(0.0, dtype=_scalar_np_dtype()))
+    return from_array(np.array(0.0, dtype=_scalar_np_dtype()))
 
 
 def _incr_step(step_t):
     """``step += 1`` in place; returns the new count as a Python float."""
-    step_t._data += 1
+    step_t.array += 1
     step_t._version[0] += 1
-    return float(step_t._data.item())
+    return float(step_t.array.item())
 
 
 def _zeros_like(p):
-    return _make(B.xp_of(p._data).zeros_like(p._data))
+    return from_array(B.xp_of(p.array).zeros_like(p.array))
 
 
 def _bump(p):
@@ -355,10 +355,10 @@ def _grads(group):
         g = p.grad
         if g is None:
             continue
-        if g._data.shape != p._data.shape:
+        if g.array.shape != p.array.shape:
             raise RuntimeError(f"optimizer: the gradient of a parameter of shape "
-                               f"{tuple(p._data.shape)} has shape {tuple(g._data.shape)}")
-        out.append((p, g._data))
+                               f"{tuple(p.array.shape)} has shape {tuple(g.array.shape)}")
+        out.append((p, g.array))
     return out
 
 

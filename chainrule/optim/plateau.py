@@ -2,7 +2,7 @@
 import warnings
 from math import inf
 
-from chainrule.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING, LRScheduler, _group_values
+from chainrule.optim.scheduler_base import EPOCH_DEPRECATION_WARNING, LRScheduler, _group_values
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["ReduceLROnPlateau"]

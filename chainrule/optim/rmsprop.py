@@ -65,9 +65,9 @@ class RMSprop(Optimizer):
                 bufs = [state[k] for k in ("square_avg", "momentum_buffer", "grad_avg")
                         if k in state]
                 _rmsprop_update(
-                    p._data, g, state["square_avg"]._data,
-                    state["momentum_buffer"]._data if momentum > 0 else None,
-                    state["grad_avg"]._data if centered else None,
+                    p.array, g, state["square_avg"].array,
+                    state["momentum_buffer"].array if momentum > 0 else None,
+                    state["grad_avg"].array if centered else None,
                     lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
                     weight_decay=group["weight_decay"], momentum=momentum,
                     maximize=group["maximize"])

@@ -1,5 +1,5 @@
 """Stochastic gradient descent, with momentum and Nesterov momentum."""
-from chainrule.core.tensor import _make
+from chainrule.core.tensor import from_array
 from chainrule.optim.optimizer import Optimizer, _bump, _grads
 
 __all__ = ["SGD"]
@@ -56,13 +56,13 @@ class SGD(Optimizer):
             momentum = group["momentum"]
             for p, g in _grads(group):
                 state = self.state[p] if momentum != 0 else {}
-                buf = _sgd_update(p._data, g, state.get("momentum_buffer"),
+                buf = _sgd_update(p.array, g, state.get("momentum_buffer"),
                                   lr=group["lr"], momentum=momentum,
                                   dampening=group["dampening"],
                                   weight_decay=group["weight_decay"],
                                   nesterov=group["nesterov"], maximize=group["maximize"])
                 if momentum != 0 and "momentum_buffer" not in state:
-                    state["momentum_buffer"] = _make(buf)
+                    state["momentum_buffer"] = from_array(buf)
                 _bump(p)
         return loss
 
@@ -79,7 +79,7 @@ def _sgd_update(p, g, buf_t, *, lr, momentum, dampening, weight_decay, nesterov,
         if buf_t is None:
             buf = g.copy()
         else:
-            buf = buf_t._data
+            buf = buf_t.array
             buf *= momentum
             buf += g if dampening == 0 else (1 - dampening) * g
             buf_t._version[0] += 1

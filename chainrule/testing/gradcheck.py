@@ -9,7 +9,7 @@ import numpy as np
 
 from chainrule.core import grad_mode as _gm
 from chainrule.core.autograd_api import grad as _grad
-from chainrule.core.tensor import Tensor, _make
+from chainrule.core.tensor import Tensor, from_array
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
@@ -26,7 +26,7 @@ def _as_tuple(x):
 
 def _float_outputs(outs):
     return [o for o in outs if isinstance(o, Tensor) and o.requires_grad and
-            o._data.dtype.kind == "f"]
+            o.array.dtype.kind == "f"]
 
 
 def _fail(msg, raise_exception):
@@ -49,7 +49,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     if not diff:
         raise ValueError("gradcheck: no input requires grad")
     for i in diff:
-        if inputs[i]._data.dtype != np.float64:
+        if inputs[i].array.dtype != np.float64:
             import warnings
             warnings.warn(f"gradcheck: input {i} is {inputs[i].dtype}, not float64; "
                           f"the check will probably fail")
@@ -62,17 +62,17 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     def scalar():
         with _gm.no_grad():
             res = _float_outputs_nograd(_as_tuple(func(*inputs)), len(outs))
-        return float(sum((np.asarray(o._data, np.float64) * w).sum() for o, w in zip(res, ws)))
+        return float(sum((np.asarray(o.array, np.float64) * w).sum() for o, w in zip(res, ws)))
 
     analytic = _grad(outs, [inputs[i] for i in diff],
-                     grad_outputs=[_make(w.astype(o._data.dtype)) for o, w in zip(outs, ws)],
+                     grad_outputs=[from_array(w.astype(o.array.dtype)) for o, w in zip(outs, ws)],
                      allow_unused=True)
-    analytic = [np.zeros(inputs[i].shape) if g is None else np.asarray(g._data, np.float64)
+    analytic = [np.zeros(inputs[i].shape) if g is None else np.asarray(g.array, np.float64)
                 for i, g in zip(diff, analytic)]
 
     for i, a in zip(diff, analytic):
         t = inputs[i]
-        orig = t._data
+        orig = t.array
         if a.shape != orig.shape:
             return _fail(f"gradcheck: gradient of input {i} has shape {a.shape}, "
                          f"expected {orig.shape}", raise_exception)
@@ -83,7 +83,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                 for j in range(flat.size):
                     v = flat[j]
                     flat[j] = v + eps
-                    t._data = flat.reshape(orig.shape)
+                    t.array = flat.reshape(orig.shape)
                     hi = scalar()
                     flat[j] = v - eps
                     lo = scalar()
@@ -101,9 +101,9 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                         raise_exception)
             for d in range(n_directions):
                 u = rng.standard_normal(orig.shape)
-                t._data = np.asarray(orig + eps * u)
+                t.array = np.asarray(orig + eps * u)
                 hi = scalar()
-                t._data = np.asarray(orig - eps * u)
+                t.array = np.asarray(orig - eps * u)
                 lo = scalar()
                 numd = (hi - lo) / (2 * eps)
                 anad = float((a * u).sum())
@@ -113,12 +113,12 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                         f"{orig.shape}), direction {d}: analytic {anad:.8g}, numerical "
                         f"{numd:.8g}", raise_exception)
         finally:
-            t._data = orig
+            t.array = orig
     return True
 
 
 def _float_outputs_nograd(outs, n):
-    res = [o for o in outs if isinstance(o, Tensor) and o._data.dtype.kind == "f"]
+    res = [o for o in outs if isinstance(o, Tensor) and o.array.dtype.kind == "f"]
     return res[:n] if len(res) >= n else res
 
 
@@ -130,7 +130,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     outs = _float_outputs(_as_tuple(func(*inputs)))
     rng = np.random.default_rng(seed + 1)
     if grad_outputs is None:
-        grad_outputs = [_make(rng.standard_normal(o.shape).astype(o._data.dtype))
+        grad_outputs = [from_array(rng.standard_normal(o.shape).astype(o.array.dtype))
                         .requires_grad_() for o in outs]
     n = len(inputs)
 

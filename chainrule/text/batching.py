@@ -19,7 +19,7 @@ for the global chainrule generator (``chainrule.manual_seed`` makes it reproduci
 import numpy as np
 
 from chainrule import backend as B
-from chainrule.core.tensor import Tensor, _make
+from chainrule.core.tensor import Tensor, from_array
 
 __all__ = ["seq_data_iter_random", "seq_data_iter_sequential", "LMDataLoader", "batchify",
            "get_batch", "num_batches", "detach_state"]
@@ -29,7 +29,7 @@ MODES = ("random", "sequential")
 
 def _corpus_array(corpus):
     if isinstance(corpus, Tensor):
-        corpus = B.asnumpy(corpus._data)
+        corpus = B.asnumpy(corpus.array)
     a = np.asarray(corpus)
     if a.ndim != 1 or a.dtype.kind not in "iu":
         raise ValueError(f"language-model batching: expected a 1-D integer corpus, got "
@@ -100,7 +100,7 @@ def seq_data_iter_random(corpus, batch_size, num_steps, rng=None):
     random ``offset`` in ``[0, num_steps)`` and come in shuffled order."""
     _check(batch_size, num_steps)
     for x, y in _random_np(_corpus_array(corpus), batch_size, num_steps, _rng(rng)):
-        yield _make(x), _make(y)
+        yield from_array(x), from_array(y)
 
 
 def seq_data_iter_sequential(corpus, batch_size, num_steps, rng=None):
@@ -109,7 +109,7 @@ def seq_data_iter_sequential(corpus, batch_size, num_steps, rng=None):
     stretch of the corpus (random start offset in ``[0, num_steps]``)."""
     _check(batch_size, num_steps)
     for x, y in _sequential_np(_corpus_array(corpus), batch_size, num_steps, _rng(rng)):
-        yield _make(x), _make(y)
+        yield from_array(x), from_array(y)
 
 
 class LMDataLoader:
@@ -172,7 +172,7 @@ class LMDataLoader:
         fn = _random_np if self.mode == "random" else _sequential_np
         for x, y in fn(self.corpus, self.batch_size, self.num_steps, g,
                        self.shuffle_offset, self._len):
-            X, Y = _make(x), _make(y)
+            X, Y = from_array(x), from_array(y)
             if self.device is not None:
                 X, Y = X.to(self.device), Y.to(self.device)
             yield X, Y
@@ -196,7 +196,7 @@ def batchify(data, batch_size):
     n = len(a) // batch_size
     if n == 0:
         raise ValueError(f"batchify: {len(a)} tokens cannot fill batch_size={batch_size}")
-    return _make(np.ascontiguousarray(a[:n * batch_size].reshape(batch_size, n).T))
+    return from_array(np.ascontiguousarray(a[:n * batch_size].reshape(batch_size, n).T))
 
 
 def get_batch(source, i, bptt, flatten_target=True):
@@ -208,7 +208,7 @@ def get_batch(source, i, bptt, flatten_target=True):
     ``for i in range(0, len(source) - 1, bptt)``.
     """
     if not isinstance(source, Tensor):
-        source = _make(np.asarray(source))
+        source = from_array(np.asarray(source))
     seq_len = min(int(bptt), len(source) - 1 - int(i))
     if seq_len < 1:
         raise ValueError(f"get_batch: i={i} leaves no target in a source of {len(source)} steps")

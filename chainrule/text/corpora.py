@@ -14,14 +14,18 @@ and checked against the same SHA-256.
     corpus, vocab = load_corpus("timemachine")            # chars, d2l cleaning
     corpus, vocab = load_corpus("ptb", split="valid")     # words + <eos>, train vocab
 
-Importing this module does not import :mod:`chainrule.data` (the dataset registry
-imports it), so the two can load in either order.
+Importing this module registers the corpora in :mod:`chainrule.data.datasets`
+(``get_dataset("ptb")``); ``import chainrule`` imports it, so the registry always
+lists them.  (The text floor sits above data: data never imports text.)
 """
 import hashlib
 import os
 import tempfile
 import zipfile
 
+from chainrule.data import download as _download
+from chainrule.data.datasets import register_dataset
+from chainrule.text.batching import LMDataLoader
 from chainrule.text.tokenize import clean_time_machine
 from chainrule.text.vocab import Vocab
 from chainrule.utils.errors import resolve_name
@@ -32,11 +36,6 @@ __all__ = ["TextCorpus", "TimeMachine", "JayChouLyrics", "PennTreebank", "WikiTe
 
 D2L_URL = "http://d2l-data.s3-accelerate.amazonaws.com/"
 _CHUNK = 1 << 20
-
-
-def _dl():
-    from chainrule.data import download  # lazy: chainrule.data imports this module
-    return download
 
 
 class TextCorpus:
@@ -119,7 +118,7 @@ class TextCorpus:
     @classmethod
     def available(cls, root=None):
         """True when every resource (or the archive holding them) is present locally."""
-        dl = _dl()
+        dl = _download
         if all(dl.local_file(cls.dataset_dir, f, None, root) for f in cls.resources):
             return True
         return cls.archive is not None and \
@@ -139,7 +138,6 @@ class TextCorpus:
 
     def loader(self, batch_size, num_steps, mode="random", **kwargs):
         """An :class:`~chainrule.text.LMDataLoader` over this corpus."""
-        from chainrule.text.batching import LMDataLoader
         return LMDataLoader(self.corpus, batch_size, num_steps, mode=mode, **kwargs)
 
     def __repr__(self):
@@ -275,7 +273,7 @@ def _member_name(z, member, zip_path):
 
 def _extract(zip_path, member, dest, sha256):
     """Extract ``member`` to ``dest`` atomically, verified against ``sha256``."""
-    dl = _dl()
+    dl = _download
     folder = os.path.dirname(dest)
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", suffix=".part",
@@ -307,7 +305,7 @@ def fetch(cls, filename, root=None, download=True):
     """Path of resource ``filename`` of corpus class ``cls``: a local copy
     (CHAINRULE_DATA, then cache), else a member of a local archive, else a download of
     the file, else a download of the archive.  Wrong checksums raise ``ChecksumError``."""
-    dl = _dl()
+    dl = _download
     sha = cls.resources[filename]
     path = dl.local_file(cls.dataset_dir, filename, sha, root)
     if path is not None:
@@ -376,7 +374,9 @@ def load_data_lm(name, batch_size, num_steps, mode="random", token=None, split="
                  max_tokens=-1, seed=None, generator=None, **kwargs):
     """``(LMDataLoader, vocab)`` (d2l's ``load_data_time_machine`` for any corpus)."""
     corpus, vocab = load_corpus(name, token, split, max_tokens, **kwargs)
-    from chainrule.text.batching import LMDataLoader
     return LMDataLoader(corpus, batch_size, num_steps, mode=mode, seed=seed,
                         generator=generator), vocab
 
+
+for _name, _corpus in CORPORA.items():
+    register_dataset(_name, _corpus, files=_corpus.files())

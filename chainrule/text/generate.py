@@ -18,7 +18,7 @@ WaveNet LM) re-read the last ``context`` tokens (their receptive field) each ste
 import numpy as np
 
 from chainrule.core.grad_mode import no_grad
-from chainrule.core.tensor import _make
+from chainrule.core.tensor import from_array
 from chainrule import backend as B
 
 __all__ = ["generate", "generate_ids", "filter_probs", "sample_token", "tokenize_prefix"]
@@ -74,8 +74,8 @@ def tokenize_prefix(prefix, token="char"):
 
 def _last_logits(model, ids, state, context):
     x = ids if state is not None or context is None else ids[-context:]
-    logits, state = model(_make(np.asarray([x], dtype=np.int64)), state)
-    return B.asnumpy(logits[0, -1].detach()._data), state
+    logits, state = model(from_array(np.asarray([x], dtype=np.int64)), state)
+    return B.asnumpy(logits[0, -1].detach().array), state
 
 
 def generate_ids(model, prefix_ids, length, greedy=False, temperature=1.0, top_k=None,

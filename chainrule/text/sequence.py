@@ -8,7 +8,7 @@ index array with valid lengths, and back.
 """
 import numpy as np
 
-from chainrule.core.tensor import _make
+from chainrule.core.tensor import from_array
 
 __all__ = ["pad_or_truncate", "truncate_pad", "sequences_to_indices", "build_array",
            "indices_to_tokens"]
@@ -51,7 +51,7 @@ def sequences_to_indices(lines, vocab, num_steps, add_bos=False, add_eos=True,
         ids = ids[:num_steps]
         out[r, :len(ids)] = ids
         valid[r] = len(ids)
-    return (_make(out), _make(valid)) if as_tensor else (out, valid)
+    return (from_array(out), from_array(valid)) if as_tensor else (out, valid)
 
 
 build_array = sequences_to_indices

@@ -16,7 +16,7 @@ import tempfile
 import numpy as np
 
 from chainrule import backend as B
-from chainrule.core.tensor import Tensor, _make
+from chainrule.core.tensor import Tensor, from_array
 
 __all__ = ["save", "load", "atomic_write_bytes"]
 
@@ -31,7 +31,7 @@ def _encode(obj, tensors, path):
     """JSON-able structure with tensors replaced by references."""
     if isinstance(obj, Tensor) or isinstance(obj, np.ndarray):
         key = f"t{len(tensors)}"
-        arr = B.asnumpy(obj._data if isinstance(obj, Tensor) else obj)
+        arr = B.asnumpy(obj.array if isinstance(obj, Tensor) else obj)
         tensors[key] = arr
         kind = "tensor" if isinstance(obj, Tensor) else "ndarray"
         return {"__" + kind + "__": key}
@@ -58,7 +58,7 @@ def _decode(obj, arrays, device):
     if isinstance(obj, dict):
         if "__tensor__" in obj:
             a = arrays[obj["__tensor__"]]
-            return _make(a if device is None else B.to_device(a, device))
+            return from_array(a if device is None else B.to_device(a, device))
         if "__ndarray__" in obj:
             return arrays[obj["__ndarray__"]]
         if "__dict__" in obj:
@@ -114,7 +114,7 @@ def save(obj, path):
     flat = isinstance(obj, dict) and obj and all(
         isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items())
     if flat:
-        arrays = {k: B.asnumpy(v._data) for k, v in obj.items()}
+        arrays = {k: B.asnumpy(v.array) for k, v in obj.items()}
         meta = {"format": "pt"}
     else:
         arrays = {}
@@ -181,5 +181,5 @@ def load(path, map_location=None):
         arrays[name] = np.frombuffer(body[start:end], dtype=dt).reshape(shape).copy()
     if _META_KEY in meta:
         return _decode(json.loads(meta[_META_KEY]), arrays, map_location)
-    return {k: _make(a if map_location is None else B.to_device(a, map_location))
+    return {k: from_array(a if map_location is None else B.to_device(a, map_location))
             for k, a in arrays.items()}

@@ -91,11 +91,9 @@ register_dataset("kaggle_house", KaggleHouse, files=_files(KaggleHouse))
 register_dataset("airfoil", AirfoilSelfNoise, files=_files(AirfoilSelfNoise))
 register_dataset("synthetic_linear", SyntheticLinear)
 
-# Text corpora for language models (chainrule.text.corpora, which does not import
-# chainrule.data at import time, so either package may be imported first).
-from chainrule.text.corpora import CORPORA as _TEXT_CORPORA  # noqa: E402
-for _name, _corpus in _TEXT_CORPORA.items():
-    register_dataset(_name, _corpus, files=_corpus.files())
+# The text corpora for language models (timemachine, jaychou, ptb, wikitext2)
+# are registered by chainrule.text.corpora (text is the floor above data), which
+# ``import chainrule`` imports.
 
 # CIFAR-10 (python pickle batches, read with a restricted unpickler).
 from chainrule.data.datasets.cifar import CIFAR10  # noqa: E402

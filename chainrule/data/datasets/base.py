@@ -1,7 +1,7 @@
 """ArrayDataset: samples stored as rows of NumPy arrays, with batched gathering."""
 import numpy as np
 
-from chainrule.core.tensor import _make
+from chainrule.core.tensor import from_array
 from chainrule.data.dataset import Dataset
 
 __all__ = ["ArrayDataset"]
@@ -28,7 +28,7 @@ class ArrayDataset(Dataset):
         return len(self.data)
 
     def _raw(self, x):
-        return _make(np.asarray(x)) if self.sample_as_tensor else x
+        return from_array(np.asarray(x)) if self.sample_as_tensor else x
 
     def __getitem__(self, index):
         x = self._raw(self.data[index])
@@ -36,7 +36,7 @@ class ArrayDataset(Dataset):
         if np.ndim(y) == 0:  # class ids -> Python int; float scalars stay NumPy scalars
             y = int(y) if np.asarray(y).dtype.kind in "iub" else y
         elif self.sample_as_tensor:
-            y = _make(np.asarray(y))
+            y = from_array(np.asarray(y))
         if self.transform is not None:
             x = self.transform(x)
         if self.target_transform is not None:
@@ -50,11 +50,11 @@ class ArrayDataset(Dataset):
         if t is not None and not getattr(t, "batchable", False):
             return NotImplemented
         x = self.data[indices]
-        x = t.apply_batch(self._raw(x)) if t is not None else _make(np.asarray(x))
+        x = t.apply_batch(self._raw(x)) if t is not None else from_array(np.asarray(x))
         y = self.targets[indices]
         if y.ndim == 1 and y.dtype.kind in "iub":
             y = y.astype(np.int64)  # Python ints collate to int64
-        return [x, _make(np.ascontiguousarray(y))]
+        return [x, from_array(np.ascontiguousarray(y))]
 
     def __repr__(self):
         lines = [f"Dataset {type(self).__name__}", f"    Number of datapoints: {len(self)}"]

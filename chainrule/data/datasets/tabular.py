@@ -4,7 +4,7 @@ import csv
 import numpy as np
 
 from chainrule import backend as B
-from chainrule.core.tensor import _make
+from chainrule.core.tensor import Tensor, from_array
 from chainrule.data.datasets.base import ArrayDataset
 from chainrule.data.download import find_file, local_file
 
@@ -183,12 +183,12 @@ def synthetic_linear(w, b, num_examples, noise=0.01, seed=None):
     >>> X.shape, y.shape
     ((5, 2), (5, 1))
     """
-    w = np.asarray(w._data if hasattr(w, "_data") else w, np.float64).reshape(-1)
+    w = np.asarray(w.array if isinstance(w, Tensor) else w, np.float64).reshape(-1)
     b = float(b.item() if hasattr(b, "item") else b)
     g = np.random.default_rng(seed) if seed is not None else B.get_rng()
     X = g.standard_normal((int(num_examples), len(w)))
     y = X @ w + b + noise * g.standard_normal(int(num_examples))
-    return _make(X.astype(np.float32)), _make(y.astype(np.float32).reshape(-1, 1))
+    return from_array(X.astype(np.float32)), from_array(y.astype(np.float32).reshape(-1, 1))
 
 
 class SyntheticLinear(ArrayDataset):
@@ -198,4 +198,4 @@ class SyntheticLinear(ArrayDataset):
     def __init__(self, w=(2.0, -3.4), b=4.2, num_examples=1000, noise=0.01, seed=None):
         X, y = synthetic_linear(w, b, num_examples, noise, seed)
         self.true_w, self.true_b = np.asarray(w, np.float32), float(b)
-        super().__init__(X._data, y._data)
+        super().__init__(X.array, y.array)

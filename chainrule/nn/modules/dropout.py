@@ -2,7 +2,7 @@
 import numbers
 
 from chainrule import backend as B
-from chainrule.core.tensor import _make
+from chainrule.core.tensor import from_array
 from chainrule.nn import functional as F
 from chainrule.nn.modules.module import Module
 
@@ -42,7 +42,7 @@ def _feature_dropout(input, p, training, inplace, nd, name):
     if input.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"{name}: expected {nd + 1}-D or {nd + 2}-D input, got "
                            f"{tuple(input.shape)}")
-    x = input._data
+    x = input.array
     xp = B.xp_of(x)
     shape = x.shape[:-nd] + (1,) * nd
     if p == 1:
@@ -50,8 +50,8 @@ def _feature_dropout(input, p, training, inplace, nd, name):
     else:
         mask = (B.get_rng(xp).random(shape) >= p).astype(x.dtype) * x.dtype.type(1 / (1 - p))
     if inplace:
-        return input.mul_(_make(mask))
-    return input * _make(mask)
+        return input.mul_(from_array(mask))
+    return input * from_array(mask)
 
 
 class Dropout1d(_DropoutNd):

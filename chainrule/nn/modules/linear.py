@@ -138,7 +138,7 @@ class LazyLinear(Linear):
     def _materialize(self, in_features):
         self.in_features = in_features
         w = self.weight
-        w._data = B.xp_of(w._data).empty((self.out_features, in_features), dtype=w._data.dtype)
+        w.array = B.xp_of(w.array).empty((self.out_features, in_features), dtype=w.array.dtype)
         w._version[0] += 1
         self.reset_parameters()
         self.__class__ = Linear  # like torch's cls_to_become

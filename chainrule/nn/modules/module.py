@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 from chainrule import backend as B
 from chainrule.core import dtype as D
-from chainrule.core.tensor import Tensor, _make
+from chainrule.core.tensor import Tensor, from_array
 from chainrule.nn.parameter import Parameter, Buffer
 from chainrule.nn.modules import state_dict as _sd
 from chainrule.nn.modules.hooks import RemovableHandle, add_hook, call_with_hooks
@@ -94,7 +94,9 @@ class Module:
             raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
                             f"(Tensor or None required)")
         if isinstance(tensor, Buffer):
-            tensor = _make(tensor._data, version=tensor._version)
+            alias = from_array(tensor.array)  # shares memory and version; not a view
+            alias._version = tensor._version
+            tensor = alias
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -328,9 +330,9 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad.grad_fn is not None or p.grad.requires_grad:
-                p.grad = _make(B.xp_of(p.grad._data).zeros_like(p.grad._data))
+                p.grad = from_array(B.xp_of(p.grad.array).zeros_like(p.grad.array))
             else:
-                p.grad._data[...] = 0
+                p.grad.array[...] = 0
                 p.grad._version[0] += 1
 
     def apply(self, fn):
@@ -349,19 +351,19 @@ class Module:
         for p in self._parameters.values():
             if p is None:
                 continue
-            new = fn(p._data)
-            if new is not p._data:
-                p._data = new
+            new = fn(p.array)
+            if new is not p.array:
+                p.array = new
                 p._version[0] += 1
             if p.grad is not None:
-                g = fn(p.grad._data)
-                if g is not p.grad._data:
-                    p.grad = _make(g)
+                g = fn(p.grad.array)
+                if g is not p.grad.array:
+                    p.grad = from_array(g)
         for k, b in self._buffers.items():
             if b is not None:
-                new = fn(b._data)
-                if new is not b._data:
-                    self._buffers[k] = _make(new, b.requires_grad)
+                new = fn(b.array)
+                if new is not b.array:
+                    self._buffers[k] = from_array(new, b.requires_grad)
         return self
 
     def to(self, *args, dtype=None, device=None, non_blocking=False):
@@ -442,7 +444,7 @@ class Module:
         can override it to convert old checkpoint formats."""
         assign = local_metadata.get("assign_to_params_buffers", False)
         _sd.load_local(self, state_dict, prefix, assign, missing_keys, unexpected_keys,
-                       error_msgs)
+                       error_msgs, type(self).set_extra_state is not Module.set_extra_state)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy values from ``state_dict`` (chainrule Tensors or NumPy arrays)

@@ -86,10 +86,10 @@ class _BatchNorm(_NormBase):
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             nbt = self.num_batches_tracked
-            nbt._data += 1
+            nbt.array += 1
             nbt._version[0] += 1
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(nbt._data)
+                factor = 1.0 / float(nbt.array)
         use_batch = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats
         try:

@@ -64,14 +64,14 @@ class Embedding(Module):
 
     def _fill_padding_idx_with_zero(self):
         if self.padding_idx is not None:
-            self.weight._data[self.padding_idx] = 0
+            self.weight.array[self.padding_idx] = 0
             self.weight._version[0] += 1
 
     def _renorm(self, input):
         """torch's ``embedding_renorm_``: rescale looked-up rows to max_norm."""
-        w = self.weight._data
+        w = self.weight.array
         xp = B.xp_of(w)
-        rows = xp.unique(input._data.reshape(-1))
+        rows = xp.unique(input.array.reshape(-1))
         sub = w[rows].astype("float64")
         if self.norm_type == float("inf"):
             norms = xp.abs(sub).max(axis=1)
@@ -82,7 +82,7 @@ class Embedding(Module):
         self.weight._version[0] += 1
 
     def forward(self, input):
-        if not isinstance(input, Tensor) or input._data.dtype.kind not in "iu":
+        if not isinstance(input, Tensor) or input.array.dtype.kind not in "iu":
             raise RuntimeError(f"Embedding({self.num_embeddings}, {self.embedding_dim}): "
                                f"expected an integer index tensor, got "
                                f"{getattr(input, 'dtype', type(input).__name__)}")

@@ -6,7 +6,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from chainrule import backend as B
-from chainrule.core.tensor import Tensor, _make
+from chainrule.core.tensor import Tensor, from_array
 from chainrule.nn.parameter import Parameter
 
 EXTRA_STATE_KEY_SUFFIX = "_extra_state"
@@ -23,10 +23,11 @@ class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpect
     __str__ = __repr__
 
 
-def load_local(module, state_dict, prefix, assign, missing, unexpected, errors):
+def load_local(module, state_dict, prefix, assign, missing, unexpected, errors,
+               has_extra_state=False):
     """Load ``module``'s own parameters and persistent buffers (not its
-    children's) from ``state_dict``; record missing/unexpected keys and errors."""
-    from chainrule.nn.modules.module import Module
+    children's) from ``state_dict``; record missing/unexpected keys and errors.
+    ``has_extra_state``: the module's class overrides ``set_extra_state``."""
     persistent = {k: v for k, v in module._buffers.items()
                   if k not in module._non_persistent_buffers_set}
     local = {k: v for k, v in itertools.chain(module._parameters.items(),
@@ -40,7 +41,7 @@ def load_local(module, state_dict, prefix, assign, missing, unexpected, errors):
         if err:
             errors.append(err)
     extra_key = prefix + EXTRA_STATE_KEY_SUFFIX
-    if type(module).set_extra_state is not Module.set_extra_state:
+    if has_extra_state:
         if extra_key in state_dict:
             module.set_extra_state(state_dict[extra_key])
         else:
@@ -88,7 +89,7 @@ def load_state_dict(module, state_dict, strict=True, assign=False):
 def _copy_into(module, name, param, value, key, assign):
     """Copy checkpoint ``value`` into ``param``; an error message or None."""
     if isinstance(value, Tensor):
-        src = value._data
+        src = value.array
     elif isinstance(value, np.ndarray) or hasattr(value, "__array__"):
         src = np.asarray(value)
     else:
@@ -102,15 +103,15 @@ def _copy_into(module, name, param, value, key, assign):
     try:
         if B.device_of(src) != param.device:
             src = B.to_device(src, param.device)
-        xp = B.xp_of(param._data)
+        xp = B.xp_of(param.array)
         if assign:
             arr = xp.asarray(src)
             if isinstance(param, Parameter):
-                setattr(module, name, Parameter(_make(arr), param.requires_grad))
+                setattr(module, name, Parameter(from_array(arr), param.requires_grad))
             else:
-                module._buffers[name] = _make(arr)
+                module._buffers[name] = from_array(arr)
         else:
-            param._data[...] = xp.asarray(src).astype(param._data.dtype, copy=False)
+            param.array[...] = xp.asarray(src).astype(param.array.dtype, copy=False)
             param._version[0] += 1
     except Exception as ex:  # noqa: BLE001 - reported like torch does
         return (f'While copying the parameter named "{key}", whose dimensions in the model '

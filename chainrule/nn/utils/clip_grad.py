@@ -3,7 +3,7 @@ import math
 import numbers
 
 from chainrule import backend as B
-from chainrule.core.tensor import Tensor, _make
+from chainrule.core.tensor import Tensor, from_array
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
            "clip_grads_with_norm_"]
@@ -49,15 +49,15 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     if not tensors:
         from chainrule.core.creation import tensor
         return tensor(0.0)
-    xp = B.xp_of(tensors[0]._data)
-    norms = xp.stack([xp.asarray(_norm_of(t._data, norm_type)) for t in tensors])
+    xp = B.xp_of(tensors[0].array)
+    norms = xp.stack([xp.asarray(_norm_of(t.array, norm_type)) for t in tensors])
     total = _norm_of(norms, norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "
             f"non-finite, so it cannot be clipped. To disable this error and scale the "
             f"gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
-    return _make(xp.asarray(total, dtype=tensors[0]._data.dtype))
+    return from_array(xp.asarray(total, dtype=tensors[0].array.dtype))
 
 
 def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
@@ -66,12 +66,12 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     if not grads:
         return
     tn = float(total_norm) if not isinstance(total_norm, Tensor) else \
-        float(B.asnumpy(total_norm._data))
+        float(B.asnumpy(total_norm.array))
     coef = min(float(max_norm) / (tn + 1e-6), 1.0)
     if math.isnan(tn):
         coef = math.nan
     for g in grads:
-        g._data *= g._data.dtype.type(coef)
+        g.array *= g.array.dtype.type(coef)
         g._version[0] += 1
 
 
@@ -109,6 +109,6 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     clip_value = float(clip_value)
     for p in _as_list(parameters):
         if p.grad is not None:
-            g = p.grad._data
+            g = p.grad.array
             B.xp_of(g).clip(g, -clip_value, clip_value, out=g)
             p.grad._version[0] += 1

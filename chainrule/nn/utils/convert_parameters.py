@@ -66,9 +66,9 @@ def vector_to_parameters(vec, parameters):
     if vec.ndim != 1 or vec.shape[0] != total:
         raise RuntimeError(f"vector_to_parameters: vec of shape {tuple(vec.shape)} does not "
                            f"match the {total} elements of the parameters")
-    v, i = vec._data, 0
+    v, i = vec.array, 0
     for p in params:
         n = p.numel()
-        p._data[...] = v[i:i + n].reshape(p.shape)
+        p.array[...] = v[i:i + n].reshape(p.shape)
         p._version[0] += 1
         i += n

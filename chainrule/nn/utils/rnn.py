@@ -31,7 +31,7 @@ __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad
 def _ints(x):
     """A 1-D int64 NumPy array from a list, array or Tensor."""
     if isinstance(x, Tensor):
-        x = B.asnumpy(x._data)
+        x = B.asnumpy(x.array)
     return np.asarray(x, dtype=np.int64).reshape(-1)
 
 
