@@ -1,6 +1,8 @@
 """Pin the BLAS/OpenMP thread count from ``--threads N`` (default 2) before NumPy
 or torch loads, so both frameworks run their GEMMs on the same number of
-threads.  Import this first in a benchmark script."""
+threads, and apply chainrule's CPU tuning (allocator, BLAS thread control) as
+chainrule's CLI does, unless ``--untuned`` is given (then chainrule runs as a
+plain ``import chainrule`` leaves it).  Import this first in a benchmark script."""
 import os
 import sys
 
@@ -19,3 +21,7 @@ THREADS = _threads_from_argv()
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, THREADS)
 os.environ.setdefault("BENCH_THREADS", THREADS)
+UNTUNED = "--untuned" in sys.argv
+if UNTUNED:
+    sys.argv.remove("--untuned")
+os.environ.setdefault("CHAINRULE_CPU_TUNE", "0" if UNTUNED else "1")

@@ -163,8 +163,9 @@ def make_layer(libname, spec):
 def _set_threads(n):
     """The same thread count for both: torch's intra-op threads, chainrule's
     kernel threads and NumPy's OpenBLAS."""
-    from chainrule.functional import _parallel
-    _parallel.set_num_threads(n)
+    import chainrule
+    if not _threads.UNTUNED:  # untuned: OPENBLAS_NUM_THREADS pins BLAS, as for a user
+        chainrule.set_num_threads(n)
     try:
         import torch
         torch.set_num_threads(n)

@@ -70,108 +70,121 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     With ``inputs`` (a list of Tensors) the gradients for those are returned
     instead of being accumulated into ``.grad`` (``autograd.grad``).
     """
-    capture = None
-    if inputs is not None:
-        capture = {}
-        for k, t in enumerate(inputs):
-            key = id(t) if t.grad_fn is None else (id(t.grad_fn), t._out_idx)
-            capture.setdefault(key, []).append(k)
-        results = [None] * len(inputs)
-
-    def deliver_leaf(leaf, g, passthrough):
-        if capture is None:
-            _accumulate_leaf(leaf, g, passthrough, create_graph)
-            return
-        ks = capture.get(id(leaf))
-        if ks is not None:
-            if leaf._hooks:
-                g = _run_hooks(leaf._hooks, g)
-            for k in ks:
-                results[k] = g if results[k] is None else results[k] + g
-
+    run = _Backward(inputs, create_graph)
     prev = _gm._State.enabled
     _gm._State.enabled = bool(create_graph)
     try:
-        pending = {}
-        heap = []
-        counter = 0
-        for t, g in zip(roots, root_grads):
-            fn = t.grad_fn
-            if fn is None:
-                if t.requires_grad:
-                    deliver_leaf(t, g, (g._data,))
-                continue
-            slots = pending.get(fn)
-            if slots is None:
-                slots = pending[fn] = [None] * len(fn._out_meta)
-                heapq.heappush(heap, (-fn.generation, counter, fn))
-                counter += 1
-            i = t._out_idx
-            slots[i] = g if slots[i] is None else slots[i] + g
+        run.seed(roots, root_grads)
         visited = []
-        push = heapq.heappush
-        pop = heapq.heappop
+        heap, pop = run.heap, heapq.heappop
         while heap:
             fn = pop(heap)[2]
-            gys = pending.pop(fn)
-            if fn._tensor_hooks:
-                for i, hs in fn._tensor_hooks.items():
-                    if gys[i] is not None:
-                        gys[i] = _run_hooks(hs, gys[i])
-            if fn._retained:
-                _store_retained(fn._retained, gys, create_graph)
-            if capture is not None:
-                for i, g in enumerate(gys):
-                    ks = capture.get((id(fn), i))
-                    if ks is not None and g is not None:
-                        for k in ks:
-                            results[k] = g if results[k] is None else results[k] + g
-            fn._check_saved()
-            if len(gys) > 1:
-                gys = _materialize(fn, gys)
-            gxs = fn.backward(*gys)
-            if type(gxs) is not tuple:
-                gxs = (gxs,)
-            edges = fn._edges
-            if len(gxs) != len(edges):
-                raise RuntimeError(f"{fn.name()}.backward returned {len(gxs)} gradients "
-                                   f"for {len(edges)} inputs")
-            in_meta = fn._in_meta
-            for i in range(len(edges)):
-                edge = edges[i]
-                gx = gxs[i]
-                if edge is None or gx is None:
-                    continue
-                shape, dtype = in_meta[i]
-                d = gx._data
-                if d.shape != shape or d.dtype != dtype:
-                    gx = _fit(gx, shape, dtype, fn, i)
-                target, idx = edge
-                if not isinstance(target, Function):
-                    deliver_leaf(target, gx, tuple(g._data for g in gys if g is not None))
-                    continue
-                slots = pending.get(target)
-                if slots is None:
-                    slots = pending[target] = [None] * len(target._out_meta)
-                    push(heap, (-target.generation, counter, target))
-                    counter += 1
-                slots[idx] = gx if slots[idx] is None else slots[idx] + gx
+            run.step(fn)
             visited.append(fn)
         if not retain_graph:
             for fn in visited:
                 fn._release()
     finally:
         _gm._State.enabled = prev
+    return run.results(allow_unused)
 
-    if capture is None:
-        return None
-    for k, (t, r) in enumerate(zip(inputs, results)):
-        if r is None and not allow_unused:
-            raise RuntimeError(
-                f"One of the differentiated Tensors (input {k}, shape {tuple(t.shape)}) "
-                f"appears to not have been used in the graph. Set allow_unused=True "
-                f"if this is the desired behavior.")
-    return results
+
+class _Backward:
+    """One backward pass: the nodes still to run, ordered by generation (a heap,
+    highest first), the output gradients gathered for each, and, for
+    ``autograd.grad``, the gradients captured for ``inputs``."""
+
+    def __init__(self, inputs, create_graph):
+        self.inputs, self.create_graph = inputs, create_graph
+        self.pending, self.heap, self.counter = {}, [], 0
+        self.capture = None
+        if inputs is not None:
+            self.capture = {}
+            for k, t in enumerate(inputs):
+                key = id(t) if t.grad_fn is None else (id(t.grad_fn), t._out_idx)
+                self.capture.setdefault(key, []).append(k)
+            self.captured = [None] * len(inputs)
+
+    def _add(self, fn, idx, g):
+        """Gather gradient ``g`` for output ``idx`` of node ``fn``."""
+        slots = self.pending.get(fn)
+        if slots is None:
+            slots = self.pending[fn] = [None] * len(fn._out_meta)
+            heapq.heappush(self.heap, (-fn.generation, self.counter, fn))
+            self.counter += 1
+        slots[idx] = g if slots[idx] is None else slots[idx] + g
+
+    def _capture(self, ks, g):
+        for k in ks:
+            self.captured[k] = g if self.captured[k] is None else self.captured[k] + g
+
+    def deliver_leaf(self, leaf, g, passthrough):
+        if self.capture is None:
+            _accumulate_leaf(leaf, g, passthrough, self.create_graph)
+            return
+        ks = self.capture.get(id(leaf))
+        if ks is not None:
+            if leaf._hooks:
+                g = _run_hooks(leaf._hooks, g)
+            self._capture(ks, g)
+
+    def seed(self, roots, root_grads):
+        for t, g in zip(roots, root_grads):
+            if t.grad_fn is None:
+                if t.requires_grad:
+                    self.deliver_leaf(t, g, (g._data,))
+                continue
+            self._add(t.grad_fn, t._out_idx, g)
+
+    def step(self, fn):
+        """Run ``fn.backward`` on its gathered output gradients and pass the input
+        gradients (fitted to each input's shape and dtype) down its edges."""
+        gys = self.pending.pop(fn)
+        if fn._tensor_hooks:
+            for i, hs in fn._tensor_hooks.items():
+                if gys[i] is not None:
+                    gys[i] = _run_hooks(hs, gys[i])
+        if fn._retained:
+            _store_retained(fn._retained, gys, self.create_graph)
+        if self.capture is not None:
+            for i, g in enumerate(gys):
+                ks = self.capture.get((id(fn), i))
+                if ks is not None and g is not None:
+                    self._capture(ks, g)
+        fn._check_saved()
+        if len(gys) > 1:
+            gys = _materialize(fn, gys)
+        gxs = fn.backward(*gys)
+        if type(gxs) is not tuple:
+            gxs = (gxs,)
+        edges, in_meta = fn._edges, fn._in_meta
+        if len(gxs) != len(edges):
+            raise RuntimeError(f"{fn.name()}.backward returned {len(gxs)} gradients "
+                               f"for {len(edges)} inputs")
+        for i in range(len(edges)):
+            edge, gx = edges[i], gxs[i]
+            if edge is None or gx is None:
+                continue
+            shape, dtype = in_meta[i]
+            d = gx._data
+            if d.shape != shape or d.dtype != dtype:
+                gx = _fit(gx, shape, dtype, fn, i)
+            target, idx = edge
+            if isinstance(target, Function):
+                self._add(target, idx, gx)
+            else:
+                self.deliver_leaf(target, gx, tuple(g._data for g in gys if g is not None))
+
+    def results(self, allow_unused):
+        if self.capture is None:
+            return None
+        for k, (t, r) in enumerate(zip(self.inputs, self.captured)):
+            if r is None and not allow_unused:
+                raise RuntimeError(
+                    f"One of the differentiated Tensors (input {k}, shape {tuple(t.shape)}) "
+                    f"appears to not have been used in the graph. Set allow_unused=True "
+                    f"if this is the desired behavior.")
+        return self.captured
 
 
 def _materialize(fn, gys):
