@@ -1,17 +1,23 @@
-"""All differentiable ops, grouped by family (one file each)."""
+"""All differentiable ops, grouped by family (one file each), in import order:
+each family imports only families above it.  ``chainrule`` re-exports these
+(torch.* names); ``chainrule.nn.functional`` re-exports the torch.nn.functional
+names from the family files."""
 from chainrule.functional.elementwise import *  # noqa: F401,F403
 from chainrule.functional.shape import *  # noqa: F401,F403
+from chainrule.functional.indexing import *  # noqa: F401,F403
+from chainrule.functional.masking import *  # noqa: F401,F403
 from chainrule.functional.join import *  # noqa: F401,F403
 from chainrule.functional.reduction import *  # noqa: F401,F403
 from chainrule.functional.sorting import *  # noqa: F401,F403
-from chainrule.functional.indexing import *  # noqa: F401,F403
 from chainrule.functional.linalg import *  # noqa: F401,F403
 from chainrule.functional.activation import *  # noqa: F401,F403
+from chainrule.functional.dropout import alpha_dropout, dropout, feature_alpha_dropout  # noqa: F401
 from chainrule.functional.scatter import *  # noqa: F401,F403
-from chainrule.functional.pooling import (  # noqa: F401,E402
+from chainrule.functional.pooling import (  # noqa: F401
     max_pool1d, max_pool2d, avg_pool1d, adaptive_avg_pool1d)
-from chainrule.functional.normalization import layer_norm, group_norm, rms_norm  # noqa: F401,E402
-from chainrule.functional.conv import *  # noqa: F401,F403,E402
+from chainrule.functional.normalization import layer_norm, group_norm, rms_norm  # noqa: F401
+from chainrule.functional.conv import *  # noqa: F401,F403
+from chainrule.functional.rnn_cells import gru_cell, rnn_relu_cell, rnn_tanh_cell  # noqa: F401
 
 from chainrule.core.ops import ops as _ops  # noqa: E402
 

@@ -6,7 +6,6 @@ differentiable ops.  Every backward is written with Tensor ops so double
 backward works.
 """
 import math
-import numbers
 
 import numpy as np
 
@@ -16,19 +15,22 @@ from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
 from chainrule.functional._util import norm_dim
 from chainrule.functional.elementwise import (
-    clamp, exp, erf, tanh, sigmoid, where, abs as _abs, cast)
+    clamp, exp, erf, tanh, sigmoid, abs as _abs, cast)
+from chainrule.functional.indexing import slice_dim
+from chainrule.functional.masking import where
+from chainrule.functional.reduction import norm
 from chainrule.functional.shape import reshape
 
 __all__ = [
     "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "hardtanh",
     "relu6", "hardsigmoid", "hardswish", "logsigmoid", "softsign", "tanhshrink",
     "softshrink", "hardshrink", "threshold", "glu", "prelu", "softmax", "log_softmax",
-    "softmin", "normalize", "one_hot", "dropout", "alpha_dropout", "cosine_similarity",
+    "softmin", "normalize", "one_hot", "cosine_similarity",
     "pairwise_distance",
 ]
 
 
-def _floating(x, op):
+def require_floating(x, op):
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     if x._data.dtype.kind != "f":
@@ -36,7 +38,7 @@ def _floating(x, op):
     return x
 
 
-def _inplace(input, inplace, fn, name):
+def maybe_inplace(input, inplace, fn, name):
     """Apply ``fn`` out of place, or write its result into ``input`` (like torch's ``_``)."""
     return input._inplace(lambda t: fn(t), name + "_") if inplace else fn(input)
 
@@ -60,8 +62,8 @@ class LeakyRelu(Function):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    _floating(input, "leaky_relu")
-    return _inplace(input, inplace, LeakyRelu(float(negative_slope)), "leaky_relu")
+    require_floating(input, "leaky_relu")
+    return maybe_inplace(input, inplace, LeakyRelu(float(negative_slope)), "leaky_relu")
 
 
 class Elu(Function):
@@ -83,30 +85,30 @@ class Elu(Function):
 
 
 def elu(input, alpha=1.0, inplace=False):
-    _floating(input, "elu")
-    return _inplace(input, inplace, Elu(float(alpha)), "elu")
+    require_floating(input, "elu")
+    return maybe_inplace(input, inplace, Elu(float(alpha)), "elu")
 
 
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(input, inplace=False):
-    _floating(input, "selu")
-    return _inplace(input, inplace, Elu(_SELU_ALPHA, _SELU_SCALE), "selu")
+    require_floating(input, "selu")
+    return maybe_inplace(input, inplace, Elu(SELU_ALPHA, SELU_SCALE), "selu")
 
 
 def celu(input, alpha=1.0, inplace=False):
-    _floating(input, "celu")
+    require_floating(input, "celu")
     if alpha == 0:
         raise RuntimeError("celu: ZeroDivisionError, alpha cannot be 0")
-    return _inplace(input, inplace, Elu(float(alpha), 1.0, 1.0 / float(alpha)), "celu")
+    return maybe_inplace(input, inplace, Elu(float(alpha), 1.0, 1.0 / float(alpha)), "celu")
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("hardtanh: min_val cannot be greater than max_val")
-    return _inplace(input, inplace, lambda t: clamp(t, min_val, max_val), "hardtanh")
+    return maybe_inplace(input, inplace, lambda t: clamp(t, min_val, max_val), "hardtanh")
 
 
 def relu6(input, inplace=False):
@@ -114,12 +116,12 @@ def relu6(input, inplace=False):
 
 
 def hardsigmoid(input, inplace=False):
-    return _inplace(input, inplace, lambda t: clamp(t * (1 / 6) + 0.5, 0.0, 1.0),
+    return maybe_inplace(input, inplace, lambda t: clamp(t * (1 / 6) + 0.5, 0.0, 1.0),
                     "hardsigmoid")
 
 
 def hardswish(input, inplace=False):
-    return _inplace(input, inplace, lambda t: t * hardsigmoid(t), "hardswish")
+    return maybe_inplace(input, inplace, lambda t: t * hardsigmoid(t), "hardswish")
 
 
 def softsign(input):
@@ -143,7 +145,7 @@ def hardshrink(input, lambd=0.5):
 
 def threshold(input, threshold, value, inplace=False):
     """``input`` where ``input > threshold``, else ``value``."""
-    return _inplace(input, inplace, lambda t: where(_make(t._data > threshold), t, value),
+    return maybe_inplace(input, inplace, lambda t: where(_make(t._data > threshold), t, value),
                     "threshold")
 
 
@@ -181,7 +183,7 @@ class Gelu(Function):
 def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    _floating(input, "gelu")
+    require_floating(input, "gelu")
     return Gelu(approximate)(input)
 
 
@@ -197,8 +199,8 @@ class Silu(Function):
 
 
 def silu(input, inplace=False):
-    _floating(input, "silu")
-    return _inplace(input, inplace, Silu(), "silu")
+    require_floating(input, "silu")
+    return maybe_inplace(input, inplace, Silu(), "silu")
 
 
 class Softplus(Function):
@@ -219,7 +221,7 @@ class Softplus(Function):
 
 
 def softplus(input, beta=1.0, threshold=20.0):
-    _floating(input, "softplus")
+    require_floating(input, "softplus")
     return Softplus(float(beta), float(threshold))(input)
 
 
@@ -233,43 +235,12 @@ class LogSigmoid(Function):
 
 
 def logsigmoid(input):
-    _floating(input, "logsigmoid")
+    require_floating(input, "logsigmoid")
     return LogSigmoid()(input)
 
 
 def mish(input, inplace=False):
-    return _inplace(input, inplace, lambda t: t * tanh(softplus(t)), "mish")
-
-
-# ---------------------------------------------------------------- slicing helpers
-class Slice(Function):
-    """``x[..., start:stop, ...]`` along ``dim`` (private)."""
-    save_inputs = False
-
-    def __init__(self, dim, start, stop):
-        self.dim, self.start, self.stop = dim, start, stop
-
-    def forward(self, x):
-        idx = (slice(None),) * self.dim + (slice(self.start, self.stop),)
-        return x[idx]
-
-    def backward(self, gy):  # scatter gy back into zeros of the input shape
-        return Embed(self._in_meta[0][0], self.dim, self.start, self.stop)(gy)
-
-
-class Embed(Function):
-    save_inputs = False
-
-    def __init__(self, shape, dim, start, stop):
-        self.shape, self.dim, self.start, self.stop = shape, dim, start, stop
-
-    def forward(self, g):
-        out = B.xp_of(g).zeros(self.shape, dtype=g.dtype)
-        out[(slice(None),) * self.dim + (slice(self.start, self.stop),)] = g
-        return out
-
-    def backward(self, gy):  # adjoint of embedding is slicing
-        return Slice(self.dim, self.start, self.stop)(gy)
+    return maybe_inplace(input, inplace, lambda t: t * tanh(softplus(t)), "mish")
 
 
 def glu(input, dim=-1):
@@ -279,7 +250,7 @@ def glu(input, dim=-1):
         raise RuntimeError(f"glu: halving dimension must be even, but dimension {d} of "
                            f"{tuple(input.shape)} is size {n}")
     h = n // 2
-    return Slice(d, 0, h)(input) * sigmoid(Slice(d, h, n)(input))
+    return slice_dim(input, d, 0, h) * sigmoid(slice_dim(input, d, h, n))
 
 
 def prelu(input, weight):
@@ -306,7 +277,7 @@ def _softmax_dim(dim, ndim, op):
 def _prep_softmax(input, dim, dtype, op):
     if dtype is not None:
         input = cast(input, D.to_np_dtype(dtype))
-    _floating(input, op)
+    require_floating(input, op)
     return input, _softmax_dim(dim, input.ndim, op)
 
 
@@ -372,7 +343,6 @@ def softmin(input, dim=None, dtype=None, _stacklevel=3):
 def _vector_norm(x, p, dim):
     """The p-norm over ``dim`` kept as a size-1 dim (``reduction.norm``: any p,
     ``inf``, and torch's zero gradient at a zero vector)."""
-    from chainrule.functional.reduction import norm
     return norm(x, p, dim, keepdim=True)
 
 
@@ -435,57 +405,3 @@ def one_hot(tensor, num_classes=-1):
         raise RuntimeError(f"one_hot: class values must be smaller than num_classes "
                            f"({num_classes}), got {int(a.max())}")
     return OneHot(int(num_classes))(tensor)
-
-
-class Dropout(Function):
-    save_inputs = False
-
-    def forward(self, x):
-        return x * self.mask
-
-    def backward(self, gy):  # mask / (1 - p)
-        return gy * _make(self.mask)
-
-    def _release_extra(self):
-        self.mask = None
-
-
-def _check_p(p, op):
-    if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"{op} probability has to be between 0 and 1, but got {p}")
-
-
-def dropout(input, p=0.5, training=True, inplace=False):
-    """Inverted dropout: zero each element with probability ``p``, scale the
-    rest by ``1/(1-p)``; identity when not training."""
-    _check_p(p, "dropout")
-    if not training or p == 0:
-        return input
-    _floating(input, "dropout")
-    x = input._data
-    xp = B.xp_of(x)
-    if p == 1:
-        mask = xp.zeros(x.shape, dtype=x.dtype)
-    else:
-        keep = B.get_rng(xp).random(x.shape) >= p
-        mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
-    fn = Dropout()
-    fn.mask = mask
-    return _inplace(input, inplace, fn, "dropout")
-
-
-def alpha_dropout(input, p=0.5, training=False, inplace=False):
-    """Dropout for SELU networks: keeps mean and variance of a unit normal input."""
-    _check_p(p, "alpha_dropout")
-    if not training or p == 0:
-        return input
-    if p == 1:
-        return input * 0
-    x = input._data
-    xp = B.xp_of(x)
-    alpha_p = -_SELU_ALPHA * _SELU_SCALE
-    a = ((1 - p) * (1 + p * alpha_p ** 2)) ** -0.5
-    b = -a * alpha_p * p
-    keep = (B.get_rng(xp).random(x.shape) >= p).astype(x.dtype)
-    keep_t = _make(keep)
-    return (input * keep_t + (1 - keep_t) * alpha_p) * a + b

@@ -16,7 +16,7 @@ __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "sign", "exp", "exp2", "log", "log2",
     "log10", "log1p", "expm1", "sqrt", "rsqrt", "square", "reciprocal", "sin", "cos", "tan",
     "tanh", "asin", "acos", "atan", "sinh", "cosh", "atan2", "erf", "sigmoid", "clamp",
-    "clip", "maximum", "minimum", "where", "where_method", "floor", "ceil", "round",
+    "clip", "maximum", "minimum", "floor", "ceil", "round",
     "trunc", "frac", "fmod", "remainder", "floor_divide", "lerp", "addcmul", "addcdiv",
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "logical_not",
     "logical_and", "logical_or", "logical_xor", "bitwise_not", "bitwise_and", "bitwise_or",
@@ -26,7 +26,7 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- binary core
-def _prep(a, b, op):
+def promote_operands(a, b, op):
     """Coerce ``a``/``b`` to Tensors and compute torch's result dtype."""
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if ta and tb:
@@ -55,7 +55,7 @@ def _prep(a, b, op):
 
 
 def _apply2(cls, a, b, op, floating=False, **kw):
-    a, b, npd = _prep(a, b, op)
+    a, b, npd = promote_operands(a, b, op)
     if floating:
         npd = float_np(npd)
     try:
@@ -143,7 +143,7 @@ class Pow(_Binary):
             ga = gy * b * pow(a, b - 1)
         if self._edges[1] is not None:
             # torch: the exponent's gradient is 0 where a == 0 (and b >= 0)
-            safe = where(a == 0, 1.0, a)
+            safe = pick(a == 0, 1.0, a)
             gb = gy * pow(a, b) * log(safe)
         return ga, gb
 
@@ -267,7 +267,7 @@ def div(input, other, rounding_mode=None):
     if rounding_mode == "trunc":
         q = _apply2(Div, input, other, "div", floating=True)
         res = trunc(q)
-        a, b, npd = _prep(input, other, "div")
+        a, b, npd = promote_operands(input, other, "div")
         return res if npd.kind == "f" else cast(res, npd)
     raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
 
@@ -301,7 +301,7 @@ def floor_divide(input, other):
 
 
 def _cmp(ufunc, a, b, op):
-    a, b, npd = _prep(a, b, op)
+    a, b, npd = promote_operands(a, b, op)
     try:
         return _Compare(npd, ufunc)(a, b)
     except ValueError:
@@ -346,7 +346,7 @@ def logical_xor(input, other):
 
 
 def _bitwise(ufunc, a, b, op):
-    a, b, npd = _prep(a, b, op)
+    a, b, npd = promote_operands(a, b, op)
     if npd.kind not in "iub":
         raise RuntimeError(f"{op}: only integer and bool tensors are supported, got "
                            f"{D.from_np_dtype(npd)}")
@@ -825,35 +825,27 @@ class Where(Function):
     def backward(self, gy):  # gy routed by the condition
         c = _make(self.cond)
         z = gy * 0
-        ga = where(c, gy, z) if self._edges[1] is not None else None
-        gb = where(c, z, gy) if self._edges[2] is not None else None
+        ga = pick(c, gy, z) if self._edges[1] is not None else None
+        gb = pick(c, z, gy) if self._edges[2] is not None else None
         return None, ga, gb
 
     def _release_extra(self):
         self.cond = None
 
 
-def where(condition, input=None, other=None):
-    """``where(cond, a, b)`` picks from ``a`` where ``cond`` else ``b``;
-    ``where(cond)`` returns the indices of the true elements (like nonzero)."""
-    if input is None and other is None:
-        from chainrule.functional.indexing import nonzero
-        return nonzero(condition, as_tuple=True)
+def pick(condition, input, other):
+    """The elementwise ternary op: ``input`` where ``condition`` else ``other``
+    (torch.where's three-argument form; ``masking.where`` is the public op)."""
     condition = as_tensor_arg(condition, None, "where")
     if condition._data.dtype != np.bool_:
         condition = _make(condition._data.astype(bool))
-    a, b, npd = _prep(input, other, "where")
+    a, b, npd = promote_operands(input, other, "where")
     try:
         return Where(npd)(condition, a, b)
     except ValueError:
         raise RuntimeError(f"where: condition {tuple(condition.shape)}, input "
                            f"{tuple(a.shape)} and other {tuple(b.shape)} are not "
                            f"broadcastable") from None
-
-
-def where_method(self, condition, other):
-    """``tensor.where(condition, other)``."""
-    return where(condition, self, other)
 
 
 def lerp(input, end, weight):

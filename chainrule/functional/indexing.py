@@ -1,4 +1,4 @@
-"""Indexing: ``x[index]``, ``x[index] = value``, masks, ``take``, ``nonzero``.
+"""Indexing: ``x[index]``, ``x[index] = value``, ``take``; the gather/scatter primitives.
 
 An index is parsed once into an :class:`_Idx`: a *basic* part (ints, slices,
 None) that NumPy applies as a view, then an optional *advanced* part (integer
@@ -21,12 +21,11 @@ import numpy as np
 from chainrule import backend as B
 from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
-from chainrule.core.tensor import Tensor, _make
-from chainrule.functional._util import as_tensor_arg, const
-from chainrule.functional.shape import broadcast_to, reshape, sum_to
+from chainrule.core.tensor import Tensor
+from chainrule.functional._util import as_tensor_arg
+from chainrule.functional.shape import reshape, sum_to
 
-__all__ = ["getitem", "setitem_", "index_put", "masked_fill", "masked_select", "take",
-           "nonzero", "argwhere"]
+__all__ = ["getitem", "setitem_", "index_put", "take"]
 
 _VALID = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte or bool "
           "tensors are valid indices")
@@ -58,6 +57,12 @@ class _Idx:
         t = a if self.basic is None else a[self.basic]
         if self.adv is None:
             t += v
+        elif len(self.adv) == 1 and getattr(self.adv[0], "ndim", 0) >= 1:  # rows: t[a] += v
+            a = self.adv[0]
+            rows = a.shape + t.shape[1:]
+            if getattr(v, "shape", None) == rows:  # flat indices take the backend's fast path
+                a, v = a.reshape(-1), v.reshape((a.size,) + t.shape[1:])
+            B.scatter_add(t, a, v)
         else:  # repeated indices are summed
             B.scatter_add(t, self.adv, v)
 
@@ -201,18 +206,26 @@ class _Take(Function):
 
 
 class _TakeGrad(Function):
-    """``y = zeros(shape); y[idx] += g`` (the adjoint of ``_Take``)."""
+    """``y = zeros(shape); y[idx] += g``, then ``y[zero] = 0`` when ``zero`` (an
+    ``_Idx``) is given (the adjoint of ``_Take``)."""
     save_inputs = False
 
-    def __init__(self, idx, shape):
-        self.idx, self.shape = idx, shape
+    def __init__(self, idx, shape, zero=None):
+        self.idx, self.shape, self.zero = idx, shape, zero
 
     def forward(self, g):
         y = B.xp_of(g).zeros(self.shape, dtype=g.dtype)
-        self.idx.add(y, g)
+        if self.idx.adv is None:  # a basic index reaches each element once: assign
+            self.idx.assign(y, g)
+        else:
+            self.idx.add(y, g)
+        if self.zero is not None:
+            self.zero.assign(y, 0)
         return y
 
-    def backward(self, gg):  # adjoint of scatter-add is gather
+    def backward(self, gg):  # adjoint of scatter-add is gather (the zeroed region masked)
+        if self.zero is not None:
+            gg = _ZeroAt(self.zero)(gg)
         return _Take(self.idx)(gg)
 
 
@@ -287,11 +300,17 @@ class _AddAt(Function):
 
 # named subclasses, so that grad_fn reads like torch's
 class Slice(_Take):
-    """Basic indexing: a view sharing memory and the version counter."""
+    """Basic indexing (``x[1:, 2]``, ``narrow``, halves of ``glu``): a view
+    sharing memory and the version counter; the gradient fills zeros around ``gy``."""
     is_view = True
 
     def forward(self, x):
         return self.idx.get(x)
+
+
+def slice_dim(input, dim, start, stop):
+    """``input[..., start:stop, ...]`` along ``dim`` (non-negative, in range): a view."""
+    return Slice(_Idx((slice(None),) * dim + (slice(start, stop), Ellipsis), None))(input)
 
 
 class Index(_Take):
@@ -413,57 +432,7 @@ def index_put(input, indices, values, accumulate=False):
         _assign_error(input, idx, values._data, op, e)
 
 
-# ---------------------------------------------------------------- masks
-def _mask_arg(mask, op):
-    if not isinstance(mask, Tensor):
-        mask = as_tensor_arg(mask, None, op)
-    if mask._data.dtype != np.bool_:
-        raise RuntimeError(f"{op}: only supports boolean masks, but got mask with dtype "
-                           f"{mask.dtype}")
-    return mask
-
-
-def _broadcast_shape(a, b, op, what):
-    try:
-        return tuple(np.broadcast_shapes(tuple(a), tuple(b)))
-    except ValueError:
-        raise RuntimeError(f"{op}: {what} {tuple(b)} is not broadcastable with input "
-                           f"{tuple(a)}") from None
-
-
-def masked_fill(input, mask, value):
-    """``input`` with ``value`` (a number or 0-d tensor, differentiable) where
-    the boolean ``mask`` (broadcast with ``input``) is True."""
-    from chainrule.functional.elementwise import cast, where
-    op = "masked_fill"
-    mask = _mask_arg(mask, op)
-    _broadcast_shape(input.shape, mask.shape, op, "mask")
-    if isinstance(value, Tensor):
-        if value.ndim != 0:
-            raise RuntimeError(f"{op}: only supports a 0-dimensional value tensor, but got "
-                               f"tensor with {value.ndim} dimension(s)")
-        value = cast(value, input.dtype)
-    else:
-        if not isinstance(value, (numbers.Number, np.generic)):
-            raise TypeError(f"{op}: value must be a number or a 0-d Tensor, got "
-                            f"{type(value).__name__}")
-        value = const(value, input._data.dtype, input)
-    return where(mask, value, input)
-
-
-def masked_select(input, mask):
-    """The elements of ``input`` where ``mask`` is True, as a 1-D tensor
-    (``input`` and ``mask`` broadcast together)."""
-    op = "masked_select"
-    mask = _mask_arg(mask, op)
-    shape = _broadcast_shape(input.shape, mask.shape, op, "mask")
-    x = broadcast_to(input, shape)
-    xp = B.xp_of(input._data)
-    m = xp.broadcast_to(mask._data, shape)
-    return MaskedSelect(_Idx(None, tuple(xp.nonzero(m))))(x)
-
-
-# ---------------------------------------------------------------- take / nonzero
+# ---------------------------------------------------------------- take
 def take(input, index):
     """``input`` read as 1-D at ``index`` (int64; negative values count from the
     end); the result has ``index``'s shape."""
@@ -478,20 +447,3 @@ def take(input, index):
         raise IndexError(f"{op}: out of range: tried to access index {bad} on a tensor "
                          f"of {n} elements")
     return Take(_Idx(None, (a,)))(reshape(input, (n,)))
-
-
-def nonzero(input, *, as_tuple=False):
-    """Indices of the non-zero elements: an int64 ``(n, ndim)`` tensor, or with
-    ``as_tuple=True`` one 1-D tensor per dimension.  Not differentiable."""
-    a = input._data if isinstance(input, Tensor) else np.asarray(input)
-    xp = B.xp_of(a)
-    if as_tuple:
-        if a.ndim == 0:
-            a = a.reshape(1)
-        return tuple(_make(i.astype(np.int64)) for i in xp.nonzero(a))
-    return _make(xp.argwhere(a).astype(np.int64))
-
-
-def argwhere(input):
-    """Same as ``nonzero(input)``."""
-    return nonzero(input)

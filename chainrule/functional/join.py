@@ -1,7 +1,7 @@
 """Slicing and its adjoints: cat/stack/split/chunk/unbind, narrow/pad, diagonals.
 
 The primitives come in adjoint pairs, so every backward is another primitive:
-``Slice`` (narrow) and ``ConstantPad``, ``Cat`` and ``Split``, ``Diagonal``
+``ConstantPad`` (with negative amounts, a crop), ``Cat`` and ``Split``, ``Diagonal``
 and ``DiagEmbed``; ``Unbind``'s adjoint is :func:`stack`.  Reflect, replicate
 and circular padding are composed of narrow, flip, expand and cat and need no
 backward of their own.
@@ -14,6 +14,8 @@ from chainrule.core import dtype as D
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
 from chainrule.functional._util import norm_dim
+from chainrule.functional.elementwise import clone
+from chainrule.functional.indexing import slice_dim
 from chainrule.functional.shape import _ints, _shape_of, expand, flip, reshape, unsqueeze
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "split", "chunk",
@@ -33,24 +35,7 @@ def _tensors(tensors, op):
     return tensors
 
 
-# ---------------------------------------------------------------- slice / constant pad
-class Slice(Function):
-    """``x[..., start:stop, ...]`` along one dim (a view)."""
-    save_inputs = False
-    is_view = True
-
-    def __init__(self, dim, start, stop):
-        self.dim, self.start, self.stop = dim, start, stop
-
-    def forward(self, x):
-        return x[(slice(None),) * self.dim + (slice(self.start, self.stop),)]
-
-    def backward(self, gy):  # zero-pad back to the input's extent
-        pads = [(0, 0)] * gy.ndim
-        pads[self.dim] = (self.start, self._in_meta[0][0][self.dim] - self.stop)
-        return ConstantPad(tuple(pads), 0)(gy)
-
-
+# ---------------------------------------------------------------- narrow / constant pad
 class ConstantPad(Function):
     """Pad (or, for negative amounts, crop) every dim by ``pads[d] = (before, after)``."""
     save_inputs = False
@@ -88,7 +73,7 @@ def narrow(input, dim, start, length):
     if length < 0 or start + length > n:
         raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
                            f"size ({n}) of input shape {tuple(input.shape)}")
-    return Slice(d, start, start + length)(input)
+    return slice_dim(input, d, start, start + length)
 
 
 # ---------------------------------------------------------------- cat / split
@@ -279,7 +264,6 @@ def pad(input, pad, mode="constant", value=None):
         if pairs[d] != (0, 0):
             out = _pad_dim(out, d, *pairs[d], mode, shape)
     if out is input or all(a <= 0 and b <= 0 for a, b in pairs):
-        from chainrule.functional.elementwise import clone
         out = clone(out)  # pad never returns a view of its input
     return out
 
@@ -396,6 +380,5 @@ def diag(input, diagonal=0):
         n = input.shape[0] + abs(k)
         return DiagEmbed((n, n), k, 0, 1)(input)
     if input.ndim == 2:
-        from chainrule.functional.elementwise import clone
         return clone(Diagonal(k, 0, 1)(input))
     raise RuntimeError(f"diag: expected a 1-D or 2-D tensor, got shape {_shape_of(input)}")

@@ -18,7 +18,7 @@ from chainrule.functional.elementwise import mul, add
 from chainrule.functional.shape import reshape, broadcast_to
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "einsum",
-           "addmm", "addmv", "baddbmm", "tensordot", "linear"]
+           "addmm", "addmv", "baddbmm", "tensordot", "linear", "bilinear"]
 
 
 # ---------------------------------------------------------------- helpers
@@ -385,3 +385,19 @@ def linear(input, weight, bias=None):
     if bias is None:
         return Linear()(input, weight)
     return Linear()(input, weight, bias)
+
+
+# ---------------------------------------------------------------- bilinear
+def bilinear(input1, input2, weight, bias=None):
+    """``y[..., o] = sum_ij input1[..., i] * weight[o, i, j] * input2[..., j] + bias[o]``."""
+    if weight.ndim != 3:
+        raise RuntimeError(f"bilinear(): weight must be 3-D (out, in1, in2), got "
+                           f"{tuple(weight.shape)}")
+    if tuple(input1.shape[:-1]) != tuple(input2.shape[:-1]):
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got "
+                           f"{tuple(input1.shape)} and {tuple(input2.shape)}")
+    if input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(f"bilinear(): inputs {tuple(input1.shape)} and "
+                           f"{tuple(input2.shape)} don't match weight {tuple(weight.shape)}")
+    y = einsum("...i,oij,...j->...o", input1, weight, input2)
+    return y if bias is None else y + bias

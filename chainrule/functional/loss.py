@@ -1,4 +1,5 @@
-"""Loss functions (torch.nn.functional's names, arguments and reductions).
+"""Classification, regression and likelihood losses (torch.nn.functional's names,
+arguments and reductions); margin, ranking and embedding losses are in ``loss_margin.py``.
 
 Most losses are compositions of differentiable ops and need no backward of
 their own.  Two pieces are Functions here:
@@ -14,6 +15,8 @@ their own.  Two pieces are Functions here:
 Every loss takes ``reduction='none'|'mean'|'sum'`` and the deprecated
 ``size_average``/``reduce`` where torch does.
 """
+import math
+import numbers
 import warnings
 
 import numpy as np
@@ -23,134 +26,71 @@ from chainrule.core.function import Function
 from chainrule.core import grad_mode as _gm
 from chainrule.core.tensor import Tensor, _make
 from chainrule.functional.activation import log_softmax, softmax, logsigmoid
-from chainrule.functional.elementwise import abs as _abs, clamp, log, where
-from chainrule.functional.reduction import sum as _sum, mean as _mean
+from chainrule.functional.elementwise import abs as _abs, clamp, exp, log
+from chainrule.functional.masking import where
+from chainrule.functional.reduction import sum as _sum
 from chainrule.functional.shape import reshape
+from chainrule.functional.loss_util import (
+    ClassTargets, PickClass, bcast_class, check_floating, check_pair, check_reduction, class_mask,
+    class_weight, const_like, legacy_reduction, reduce_loss, reduction_mode, shape_of)
 
 __all__ = [
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
+    "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div",
+    "poisson_nll_loss", "gaussian_nll_loss",
 ]
 
 
 # ---------------------------------------------------------------- helpers
-def _legacy_reduction(size_average, reduce, reduction):
-    """torch's ``_Reduction.legacy_get_string``: the deprecated flags win."""
-    if size_average is None and reduce is None:
-        return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    ret = "mean" if size_average and reduce else "sum" if reduce else "none"
-    warnings.warn(f"size_average and reduce args will be deprecated, please use "
-                  f"reduction='{ret}' instead.", stacklevel=4)
-    return ret
-
-
-def _check_reduction(reduction, op, allowed=("none", "mean", "sum")):
-    if reduction not in allowed:
-        raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction "
-                         f"(expected one of {', '.join(map(repr, allowed))})")
-
-
-def _reduction(op, size_average, reduce, reduction):
-    """The validated reduction (the deprecated flags win, as in torch)."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, op)
-    return reduction
-
-
-def _reduce(loss, reduction):
-    if reduction == "mean":
-        return _mean(loss)
-    if reduction == "sum":
-        return _sum(loss)
-    return loss
-
-
-def _shape(x):
-    return tuple(x.shape)
-
-
-def _floating(x, op, what="input"):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected {what} to be a Tensor, got {type(x).__name__}")
-    if x._data.dtype.kind != "f":
-        raise RuntimeError(f"{op}: expected {what} to be a floating-point tensor, "
-                           f"got {x.dtype}")
-    return x
-
-
-def _const(array, like):
-    """A constant tensor (no grad) of ``like``'s dtype."""
-    return _make(B.xp_of(like._data).asarray(array, dtype=like._data.dtype))
-
-
-def _pair(input, target, op):
-    """Check an (input, target) pair of a pointwise loss; warn like torch when
-    the shapes differ (and so broadcast)."""
-    _floating(input, op)
-    _floating(target, op, "target")
-    if _shape(target) != _shape(input):
-        try:
-            np.broadcast_shapes(_shape(input), _shape(target))
-        except ValueError:
-            raise RuntimeError(f"{op}: target {_shape(target)} is not broadcastable to "
-                               f"input {_shape(input)}") from None
-        warnings.warn(f"{op}: Using a target size ({_shape(target)}) that is different to "
-                      f"the input size ({_shape(input)}). This will likely lead to "
-                      f"incorrect results due to broadcasting. Please ensure they have "
-                      f"the same size.", stacklevel=3)
-
-
 def _elementwise_weight(loss, weight, input, reduction, op, mean_by_weight=True):
     """Per-element ``weight`` (same shape as ``input``), as torch's mse/l1/huber."""
     if weight is None:
-        return _reduce(loss, reduction)
-    if _shape(weight) != _shape(input):
+        return reduce_loss(loss, reduction)
+    if shape_of(weight) != shape_of(input):
         raise ValueError(f"{op}: Weights and input must have the same size, got weight "
-                         f"{_shape(weight)} for input {_shape(input)}")
+                         f"{shape_of(weight)} for input {shape_of(input)}")
     loss = loss * weight
     if reduction == "mean" and mean_by_weight:
         return _sum(loss) / _sum(weight)
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 # ---------------------------------------------------------------- regression
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error ``(input - target)^2`` (optionally weighted per element)."""
-    reduction = _reduction("mse_loss", size_average, reduce, reduction)
-    _pair(input, target, "mse_loss")
+    reduction = reduction_mode("mse_loss", size_average, reduce, reduction)
+    check_pair(input, target, "mse_loss")
     d = input - target
     return _elementwise_weight(d * d, weight, input, reduction, "mse_loss")
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error ``|input - target|``."""
-    reduction = _reduction("l1_loss", size_average, reduce, reduction)
-    _pair(input, target, "l1_loss")
+    reduction = reduction_mode("l1_loss", size_average, reduce, reduction)
+    check_pair(input, target, "l1_loss")
     return _elementwise_weight(_abs(input - target), weight, input, reduction, "l1_loss")
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
                    beta=1.0):
     """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``."""
-    reduction = _reduction("smooth_l1_loss", size_average, reduce, reduction)
-    _pair(input, target, "smooth_l1_loss")
+    reduction = reduction_mode("smooth_l1_loss", size_average, reduce, reduction)
+    check_pair(input, target, "smooth_l1_loss")
     if beta < 0:
         raise RuntimeError(f"smooth_l1_loss does not support negative values for beta, "
                            f"got {beta}")
     d = input - target
     ad = _abs(d)
     if beta == 0:
-        return _reduce(ad, reduction)
+        return reduce_loss(ad, reduction)
     quad = _make(ad._data < beta)
-    return _reduce(where(quad, d * d * (0.5 / beta), ad - 0.5 * beta), reduction)
+    return reduce_loss(where(quad, d * d * (0.5 / beta), ad - 0.5 * beta), reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``."""
-    _check_reduction(reduction, "huber_loss")
-    _pair(input, target, "huber_loss")
+    check_reduction(reduction, "huber_loss")
+    check_pair(input, target, "huber_loss")
     if delta <= 0:
         raise RuntimeError(f"huber_loss does not support non-positive values for delta, "
                            f"got {delta}")
@@ -188,12 +128,12 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          reduction="mean"):
     """Binary cross-entropy between probabilities ``input`` and ``target``."""
     op = "binary_cross_entropy"
-    reduction = _reduction(op, size_average, reduce, reduction)
-    _floating(input, op)
-    _floating(target, op, "target")
-    if _shape(target) != _shape(input):
-        raise ValueError(f"{op}: Using a target size ({_shape(target)}) that is different "
-                         f"to the input size ({_shape(input)}) is deprecated. Please ensure "
+    reduction = reduction_mode(op, size_average, reduce, reduction)
+    check_floating(input, op)
+    check_floating(target, op, "target")
+    if shape_of(target) != shape_of(input):
+        raise ValueError(f"{op}: Using a target size ({shape_of(target)}) that is different "
+                         f"to the input size ({shape_of(input)}) is deprecated. Please ensure "
                          f"they have the same size.")
     x = input._data
     if x.size and not bool(((x >= 0) & (x <= 1)).all()):
@@ -201,7 +141,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     loss = BinaryCrossEntropy()(input, target)
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
@@ -209,12 +149,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     """``binary_cross_entropy(sigmoid(input), target)`` computed stably as
     ``(1 - y) x + (1 + (pos_weight - 1) y) softplus(-x)``."""
     op = "binary_cross_entropy_with_logits"
-    reduction = _reduction(op, size_average, reduce, reduction)
-    _floating(input, op)
-    _floating(target, op, "target")
-    if _shape(target) != _shape(input):
-        raise ValueError(f"{op}: Target size ({_shape(target)}) must be the same as input "
-                         f"size ({_shape(input)})")
+    reduction = reduction_mode(op, size_average, reduce, reduction)
+    check_floating(input, op)
+    check_floating(target, op, "target")
+    if shape_of(target) != shape_of(input):
+        raise ValueError(f"{op}: Target size ({shape_of(target)}) must be the same as input "
+                         f"size ({shape_of(input)})")
     neg_softplus = logsigmoid(input)  # log sigmoid(x) = -softplus(-x), finite everywhere
     if pos_weight is None:
         loss = (1 - target) * input - neg_softplus
@@ -222,91 +162,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         loss = (1 - target) * input - ((pos_weight - 1) * target + 1) * neg_softplus
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
-
-
-# ---------------------------------------------------------------- class targets
-class PickClass(Function):
-    """``x`` at the target class along ``dim`` (``idx`` has size 1 there); the
-    class dim is dropped."""
-    save_inputs = False
-
-    def __init__(self, idx, dim):
-        self.idx, self.dim = idx, dim
-
-    def forward(self, x):
-        return B.xp_of(x).take_along_axis(x, self.idx, axis=self.dim).squeeze(self.dim)
-
-    def backward(self, gy):  # scatter gy into zeros at the target classes
-        return PutClass(self.idx, self.dim, self._in_meta[0][0])(gy)
-
-
-class PutClass(Function):
-    """Zeros of ``shape`` with ``g`` placed at the target classes (adjoint of PickClass)."""
-    save_inputs = False
-
-    def __init__(self, idx, dim, shape):
-        self.idx, self.dim, self.shape = idx, dim, shape
-
-    def forward(self, g):
-        xp = B.xp_of(g)
-        return xp.where(_class_mask(xp, self.idx, self.dim, self.shape[self.dim]),
-                        xp.expand_dims(g, self.dim), g.dtype.type(0))
-
-    def backward(self, gg):  # adjoint of scatter is gather
-        return PickClass(self.idx, self.dim)(gg)
-
-
-def _class_mask(xp, idx, dim, n):
-    """Boolean one-hot along ``dim`` (``idx`` has size 1 there)."""
-    shape = [1] * idx.ndim
-    shape[dim] = n
-    return idx == xp.arange(n).reshape(shape)
-
-
-class _Targets:
-    """Validated class-index targets of ``input`` (class dim 1, or 0 when unbatched)."""
-
-    def __init__(self, input, target, weight, ignore_index, op):
-        x = input._data
-        self.dim = 0 if x.ndim == 1 else 1
-        self.n = n = x.shape[self.dim]
-        want = _shape(input)[:self.dim] + _shape(input)[self.dim + 1:]
-        t = target._data
-        if t.dtype.kind not in "iu":
-            raise RuntimeError(f"{op}: expected target of class indices with an integer "
-                               f"dtype (like int64), got {target.dtype}")
-        if t.shape != want:
-            raise ValueError(f"{op}: expected target {want} for input {_shape(input)}, "
-                             f"got {tuple(t.shape)}")
-        xp = B.xp_of(x)
-        valid = t != ignore_index
-        bad = valid & ((t < 0) | (t >= n))
-        if bad.any():
-            raise IndexError(f"{op}: target {int(t[bad].reshape(-1)[0])} is out of bounds "
-                             f"for {n} classes (input {_shape(input)})")
-        self.idx = xp.expand_dims(xp.where(valid, t, 0).astype(np.int64), self.dim)
-        self.valid = valid
-        self.w = _class_weight(weight, n, op, x.dtype)
-        self.wy = valid.astype(x.dtype) if self.w is None else \
-            xp.where(valid, self.w[self.idx.squeeze(self.dim)], 0).astype(x.dtype)
-
-
-def _class_weight(weight, n, op, dtype):
-    if weight is None:
-        return None
-    if not isinstance(weight, Tensor) or _shape(weight) != (n,):
-        shape = _shape(weight) if isinstance(weight, Tensor) else type(weight).__name__
-        raise RuntimeError(f"{op}: weight tensor should be defined either for all {n} "
-                           f"classes or no classes but got weight tensor of shape: {shape}")
-    return weight._data.astype(dtype, copy=False)
-
-
-def _bcast_class(vec, dim, ndim):
-    """A (C,) vector shaped to broadcast along class dim ``dim``."""
-    shape = [1] * ndim
-    shape[dim] = vec.shape[0]
-    return vec.reshape(shape)
+    return reduce_loss(loss, reduction)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -317,21 +173,21 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     'mean' divides by the summed weights of the non-ignored targets.
     """
     op = "nll_loss"
-    reduction = _reduction(op, size_average, reduce, reduction)
-    _floating(input, op)
+    reduction = reduction_mode(op, size_average, reduce, reduction)
+    check_floating(input, op)
     if input.ndim < 1:
-        raise ValueError(f"{op}: input must have at least 1 dimension, got {_shape(input)}")
+        raise ValueError(f"{op}: input must have at least 1 dimension, got {shape_of(input)}")
     if not isinstance(target, Tensor):
         raise TypeError(f"{op}: expected target to be a Tensor, got {type(target).__name__}")
-    tg = _Targets(input, target, weight, ignore_index, op)
-    loss = -PickClass(tg.idx, tg.dim)(input) * _const(tg.wy, input)
+    tg = ClassTargets(input, target, weight, ignore_index, op)
+    loss = -PickClass(tg.idx, tg.dim)(input) * const_like(tg.wy, input)
     if reduction == "none":
         return loss
     total = _sum(loss)
     if reduction == "sum":
         return total
     with np.errstate(invalid="ignore", divide="ignore"):
-        return total / _const(tg.wy.sum(), input)
+        return total / const_like(tg.wy.sum(), input)
 
 
 class CrossEntropy(Function):
@@ -349,7 +205,7 @@ class CrossEntropy(Function):
         self.w = tg.w if tg is not None else w
 
     def _wb(self, ndim):
-        return _bcast_class(self.w, self.dim, ndim)
+        return bcast_class(self.w, self.dim, ndim)
 
     def forward(self, x, t=None):
         xp, d = B.xp_of(x), self.dim
@@ -386,11 +242,11 @@ class CrossEntropy(Function):
     def _class_q(self, xp, dtype, ndim):
         """The dense effective target (for the higher-order path)."""
         tg, d, eps = self.tg, self.dim, self.eps
-        q = xp.where(_class_mask(xp, tg.idx, d, tg.n),
+        q = xp.where(class_mask(xp, tg.idx, d, tg.n),
                      xp.expand_dims(tg.wy * (1 - eps), d), 0).astype(dtype)
         if eps:
             w = xp.ones(tg.n, dtype=dtype) if self.w is None else self.w
-            q += _bcast_class(w, d, ndim) * (eps / tg.n) * xp.expand_dims(tg.valid, d)
+            q += bcast_class(w, d, ndim) * (eps / tg.n) * xp.expand_dims(tg.valid, d)
         return q
 
     def _scale(self, gy):
@@ -422,7 +278,7 @@ class CrossEntropy(Function):
             cur = xp.take_along_axis(gx, tg.idx, axis=d)
             xp.put_along_axis(gx, tg.idx, cur - a, axis=d)
         else:  # pragma: no cover - array modules without put_along_axis
-            gx -= xp.where(_class_mask(xp, tg.idx, d, tg.n), a, 0)
+            gx -= xp.where(class_mask(xp, tg.idx, d, tg.n), a, 0)
         if eps:
             w = 1.0 if self.w is None else self._wb(p.ndim)
             gx -= w * xp.expand_dims(s * tg.valid, d) * (eps / tg.n)
@@ -433,12 +289,12 @@ class CrossEntropy(Function):
         if len(self.inputs) == 1:
             if not _gm._State.enabled:
                 return self._class_grad(gy._data),
-            q = _const(self._class_q(B.xp_of(x._data), x._data.dtype, x.ndim), x)
+            q = const_like(self._class_q(B.xp_of(x._data), x._data.dtype, x.ndim), x)
         else:
             t = self.inputs[1]
             q = t * (1 - self.eps) + self.eps / x.shape[d] if self.eps else t
             if self.w is not None:
-                q = q * _const(self._wb(x.ndim), x)
+                q = q * const_like(self._wb(x.ndim), x)
         g = self._scale(gy)
         gx = gt = None
         if self.needs_input_grad[0]:
@@ -449,7 +305,7 @@ class CrossEntropy(Function):
         if self.needs_input_grad[1]:
             gt = g * log_softmax(x, d) * -(1 - self.eps)
             if self.w is not None:
-                gt = gt * _const(self._wb(x.ndim), x)
+                gt = gt * const_like(self._wb(x.ndim), x)
         return gx, gt
 
     def _release_extra(self):
@@ -471,36 +327,117 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     True
     """
     op = "cross_entropy"
-    reduction = _reduction(op, size_average, reduce, reduction)
-    _floating(input, op)
+    reduction = reduction_mode(op, size_average, reduce, reduction)
+    check_floating(input, op)
     if not isinstance(target, Tensor):
         raise TypeError(f"{op}: expected target to be a Tensor, got {type(target).__name__}")
     if input.ndim < 1:
-        raise ValueError(f"{op}: input must have at least 1 dimension, got {_shape(input)}")
+        raise ValueError(f"{op}: input must have at least 1 dimension, got {shape_of(input)}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be between 0.0 and 1.0, got "
                          f"{label_smoothing}")
     x = input._data
     eps = float(label_smoothing)
-    if target._data.dtype.kind == "f" and _shape(target) == _shape(input):
+    if target._data.dtype.kind == "f" and shape_of(target) == shape_of(input):
         if ignore_index >= 0:
             raise RuntimeError(f"{op}: ignore_index is not supported for floating point "
                                f"target")
         dim = 0 if x.ndim == 1 else 1
         n = x.shape[dim]
-        w = _class_weight(weight, n, op, x.dtype)
+        w = class_weight(weight, n, op, x.dtype)
         denom = float(x.size // n) if n else 0.0
         return CrossEntropy(dim, reduction, denom, w=w, eps=eps)(input, target)
     if target._data.dtype.kind == "f":
-        want = _shape(input)[:1] + _shape(input)[2:] if x.ndim > 1 else ()
+        want = shape_of(input)[:1] + shape_of(input)[2:] if x.ndim > 1 else ()
         raise ValueError(f"{op}: expected target {want} of class indices (integer dtype) "
-                         f"or {_shape(input)} of class probabilities for input "
-                         f"{_shape(input)}, got {_shape(target)} {target.dtype}")
-    tg = _Targets(input, target, weight, ignore_index, op)
+                         f"or {shape_of(input)} of class probabilities for input "
+                         f"{shape_of(input)}, got {shape_of(target)} {target.dtype}")
+    tg = ClassTargets(input, target, weight, ignore_index, op)
     return CrossEntropy(tg.dim, reduction, float(tg.wy.sum()), tg=tg, eps=eps)(input)
 
 
-from chainrule.functional.loss_extra import *  # noqa: F401,F403,E402
-from chainrule.functional.loss_extra import __all__ as _extra_all  # noqa: E402
+# ---------------------------------------------------------------- divergences
+def _xlogx(t):
+    """``t log t`` with ``0 log 0 = 0``."""
+    pos = _make(t._data > 0)
+    return where(pos, t * log(where(pos, t, 1.0)), 0.0)
 
-__all__ += _extra_all
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean",
+           log_target=False):
+    """KL divergence ``target * (log target - input)``, ``input`` in log space.
+
+    ``reduction='batchmean'`` divides the sum by the batch size (the true KL
+    divergence); 'mean' divides by the number of elements and warns like torch.
+    """
+    op = "kl_div"
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and "
+                      "the support size.'batchmean' divides only by the batch size, and "
+                      "aligns with the KL div math definition.'mean' will be changed to "
+                      "behave the same as 'batchmean' in the next major release.",
+                      stacklevel=2)
+    check_reduction(reduction, op, ("none", "batchmean", "mean", "sum"))
+    check_pair(input, target, op)
+    if log_target:
+        loss = exp(target) * (target - input)
+    else:
+        loss = _xlogx(target) - target * input
+    if reduction == "batchmean":
+        total = _sum(loss)
+        return total / input.shape[0] if input.ndim else total
+    return reduce_loss(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """Poisson negative log-likelihood: ``exp(input) - target * input`` when
+    ``log_input``, else ``input - target * log(input + eps)``; ``full`` adds
+    Stirling's approximation of ``log(target!)`` for targets above 1."""
+    op = "poisson_nll_loss"
+    reduction = reduction_mode(op, size_average, reduce, reduction)
+    check_pair(input, target, op)
+    if log_input:
+        loss = exp(input) - target * input
+    else:
+        loss = input - target * log(input + eps)
+    if full:
+        big = _make(target._data > 1)
+        ts = where(big, target, 2.0)
+        stirling = ts * log(ts) - ts + log(ts * (2 * math.pi)) * 0.5
+        loss = loss + where(big, stirling, 0.0)
+    return reduce_loss(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """Gaussian negative log-likelihood ``0.5 (log var + (input - target)^2 / var)``.
+
+    ``var`` has the input's shape, or one fewer trailing dim / a trailing 1
+    (homoscedastic), or is a number.  It is clamped at ``eps`` for the value
+    only; the gradient passes through as in torch.
+    """
+    op = "gaussian_nll_loss"
+    check_floating(input, op)
+    if isinstance(var, numbers.Real):
+        if var < 0:
+            raise ValueError(f"{op}: var has negative entry/entries")
+        var = const_like(B.xp_of(input._data).full(input._data.shape, float(var)), input)
+    elif bool((var._data < 0).any()):
+        raise ValueError(f"{op}: var has negative entry/entries")
+    if shape_of(var) != shape_of(input):
+        if shape_of(input)[:-1] == shape_of(var):
+            var = reshape(var, shape_of(var) + (1,))
+        elif not (var.ndim == input.ndim and sum(
+                b for a, b in zip(shape_of(input), shape_of(var)) if a != b) == 1):
+            raise ValueError(f"{op}: var is of incorrect size: {shape_of(var)} for input "
+                             f"{shape_of(input)}")
+    check_reduction(reduction, op)
+    v = var._data
+    var = var + const_like(B.xp_of(v).maximum(v, eps) - v, var)  # clamp the value, not the grad
+    d = input - target
+    loss = (log(var) + d * d / var) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return reduce_loss(loss, reduction)

@@ -20,7 +20,7 @@ from chainrule import backend as B
 from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
-from chainrule.functional.elementwise import rsqrt
+from chainrule.functional.elementwise import cast, rsqrt
 from chainrule.functional.join import narrow, pad
 from chainrule.functional.shape import _sum_to_array, reshape
 
@@ -299,7 +299,6 @@ def _affine_eval(input, mean, var, w, b, eps, c):
     if b is not None:
         shift = shift + b
     if input._data.dtype != scale._data.dtype:
-        from chainrule.functional.elementwise import cast
         scale, shift = cast(scale, input._data.dtype), cast(shift, input._data.dtype)
     return input * scale + shift
 

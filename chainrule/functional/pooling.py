@@ -1,7 +1,7 @@
 """Pooling over 1 or 2 spatial dims: max, average, adaptive, unpooling.
 
 torch's names, arguments, output sizes and indices.  The kernels in
-``_window`` loop over kernel offsets only (never pixels or batch items) and
+``backend/kernels/window.py`` loop over kernel offsets only (never pixels or batch items) and
 reduce one spatial dim at a time.  Every backward is itself a differentiable
 Function, so double backward works:
 
@@ -20,6 +20,7 @@ from chainrule import backend as B
 from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
+from chainrule.functional.elementwise import relu, sign, abs as _abs, pow as _pow
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -376,7 +377,6 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
 
 
 def _lp_pool(input, nd, op, norm_type, kernel_size, stride, ceil_mode):
-    from chainrule.functional.elementwise import relu, sign, abs as _abs, pow as _pow
     k = _tuple(kernel_size, nd, "kernel_size", op)
     avg = _avg_pool(_pow(input, norm_type), nd, op, k, stride, 0, ceil_mode, True, None)
     return _pow(sign(avg) * relu(_abs(avg)) * float(math.prod(k)), 1.0 / norm_type)

@@ -15,7 +15,8 @@ from chainrule.core import dtype as D
 from chainrule.core.function import Function
 from chainrule.core.tensor import _make
 from chainrule.functional._util import norm_dim, norm_dims, float_np
-from chainrule.functional.elementwise import abs, cast, isnan, sign, sqrt, where
+from chainrule.functional.elementwise import abs, cast, isnan, sign, sqrt
+from chainrule.functional.masking import where
 from chainrule.functional.shape import broadcast_to, reshape
 
 __all__ = ["sum", "mean", "nansum", "prod", "var", "std", "logsumexp", "norm", "amax",

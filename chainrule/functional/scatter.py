@@ -12,6 +12,7 @@ from chainrule import backend as B
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
 from chainrule.functional._util import norm_dim
+from chainrule.functional.elementwise import cast
 from chainrule.functional.indexing import (_AddAt, _Idx, _Put, _Take, check_range,
                                            getitem)
 from chainrule.functional.shape import reshape
@@ -291,6 +292,5 @@ def index_fill(input, dim, index, value):
         if value.ndim != 0:
             raise RuntimeError(f"{op}: only supports a 0-dimensional value tensor, got "
                                f"shape {tuple(value.shape)}")
-        from chainrule.functional.elementwise import cast
         return _back(IndexFill(idx)(x, cast(value, input.dtype)), input)
     return _back(IndexFill(idx, value)(x), input)

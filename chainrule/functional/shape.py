@@ -15,6 +15,7 @@ import operator
 from chainrule import backend as B
 from chainrule.core.function import Function
 from chainrule.functional._util import norm_dim, norm_dims
+from chainrule.functional.elementwise import cast
 
 __all__ = [
     "sum_to", "broadcast_to", "reshape", "view", "view_as", "reshape_as", "flatten",
@@ -156,7 +157,6 @@ def reshape(input, *shape):
 def view(input, *shape):
     """Like :func:`reshape` (NumPy copies only when a view is impossible)."""
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)):
-        from chainrule.functional.elementwise import cast
         return cast(input, shape[0])
     shape = _infer_shape(shape, input._data.size, "view", input.shape)
     return Reshape(shape)(input)

@@ -9,7 +9,8 @@ Constructor arguments, attribute names and buffers (``weight``,
 >>> round(loss(cr.tensor([[0.0, 0.0]]), cr.tensor([1])).item(), 4)
 0.6931
 """
-from chainrule.functional import loss as F
+from chainrule.functional.loss_util import legacy_reduction
+from chainrule.nn import functional as F
 from chainrule.nn.modules.module import Module
 
 __all__ = [
@@ -24,7 +25,7 @@ class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
         if size_average is not None or reduce is not None:
-            reduction = F._legacy_reduction(size_average, reduce, reduction)
+            reduction = legacy_reduction(size_average, reduce, reduction)
         self.reduction = reduction
 
 

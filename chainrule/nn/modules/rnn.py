@@ -20,7 +20,7 @@ import warnings
 
 from chainrule.core.creation import empty, zeros
 from chainrule.functional.join import cat, stack
-from chainrule.functional.activation import dropout as _dropout
+from chainrule.functional.dropout import dropout as _dropout
 from chainrule.functional.rnn import recurrent_layer
 from chainrule.functional.scatter import index_select
 from chainrule.nn import init

@@ -1,14 +1,76 @@
-"""Channel-wise ("feature") dropout: zero whole channels, torch's functional forms.
+"""Dropout: element-wise (``dropout``, ``alpha_dropout``) and channel-wise
+("feature") dropout (``dropout1d/2d/3d``, ``feature_alpha_dropout``), one
+``Dropout`` Function (``x * mask``) for all of them.
 
-(The file is not called ``dropout.py`` so that it cannot shadow the
-``dropout`` function in the ``chainrule.functional`` namespace.)
+``chainrule.functional.dropout`` names the function (the package re-exports it
+over this module's name); import the module as ``chainrule.functional.dropout``
+with ``from ... import``.
 """
+import numbers
 import warnings
 
 from chainrule import backend as B
-from chainrule.functional.activation import Dropout, _check_p, _floating, _inplace
+from chainrule.core.function import Function
+from chainrule.core.tensor import _make
+from chainrule.functional.activation import (
+    SELU_ALPHA, SELU_SCALE, maybe_inplace, require_floating)
 
-__all__ = ["dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout"]
+__all__ = ["dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d",
+           "dropout3d"]
+
+
+class Dropout(Function):
+    save_inputs = False
+
+    def forward(self, x):
+        return x * self.mask
+
+    def backward(self, gy):  # mask / (1 - p)
+        return gy * _make(self.mask)
+
+    def _release_extra(self):
+        self.mask = None
+
+
+def _check_p(p, op):
+    if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op} probability has to be between 0 and 1, but got {p}")
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Inverted dropout: zero each element with probability ``p``, scale the
+    rest by ``1/(1-p)``; identity when not training."""
+    _check_p(p, "dropout")
+    if not training or p == 0:
+        return input
+    require_floating(input, "dropout")
+    x = input._data
+    xp = B.xp_of(x)
+    if p == 1:
+        mask = xp.zeros(x.shape, dtype=x.dtype)
+    else:
+        keep = B.get_rng(xp).random(x.shape) >= p
+        mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+    fn = Dropout()
+    fn.mask = mask
+    return maybe_inplace(input, inplace, fn, "dropout")
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout for SELU networks: keeps mean and variance of a unit normal input."""
+    _check_p(p, "alpha_dropout")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0
+    x = input._data
+    xp = B.xp_of(x)
+    alpha_p = -SELU_ALPHA * SELU_SCALE
+    a = ((1 - p) * (1 + p * alpha_p ** 2)) ** -0.5
+    b = -a * alpha_p * p
+    keep = (B.get_rng(xp).random(x.shape) >= p).astype(x.dtype)
+    keep_t = _make(keep)
+    return (input * keep_t + (1 - keep_t) * alpha_p) * a + b
 
 
 def _feature_dropout(input, p, training, inplace, op):
@@ -16,7 +78,7 @@ def _feature_dropout(input, p, training, inplace, op):
     _check_p(p, op)
     if not training or p == 0:
         return input
-    _floating(input, op)
+    require_floating(input, op)
     x = input._data
     xp = B.xp_of(x)
     shape = x.shape[:2] + (1,) * (x.ndim - 2)
@@ -27,7 +89,7 @@ def _feature_dropout(input, p, training, inplace, op):
         mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
     fn = Dropout()
     fn.mask = mask
-    return _inplace(input, inplace, fn, op)
+    return maybe_inplace(input, inplace, fn, op)
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
@@ -87,8 +149,6 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
 
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Alpha dropout of whole channels (SELU networks)."""
-    from chainrule.functional.activation import _SELU_ALPHA, _SELU_SCALE
-    from chainrule.core.tensor import _make
     _check_p(p, "feature_alpha_dropout")
     if not training or p == 0:
         return input
@@ -96,7 +156,7 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
         return input * 0
     x = input._data
     xp = B.xp_of(x)
-    alpha_p = -_SELU_ALPHA * _SELU_SCALE
+    alpha_p = -SELU_ALPHA * SELU_SCALE
     a = ((1 - p) * (1 + p * alpha_p ** 2)) ** -0.5
     b = -a * alpha_p * p
     keep = _make((B.get_rng(xp).random(x.shape[:2] + (1,) * (x.ndim - 2)) >= p)

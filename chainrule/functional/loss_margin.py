@@ -1,0 +1,132 @@
+"""Margin, ranking and embedding losses (torch.nn.functional's names).
+
+They share ``loss_util``'s helpers with ``loss.py``; all are compositions of
+differentiable ops with no backward of their own.
+"""
+from chainrule import backend as B
+from chainrule.core.tensor import Tensor, _make
+from chainrule.functional.activation import logsigmoid, pairwise_distance
+from chainrule.functional.elementwise import clamp, minimum, sqrt
+from chainrule.functional.masking import where
+from chainrule.functional.shape import reshape
+from chainrule.functional.loss_util import (
+    ClassTargets, PickClass, check_floating, check_pair, class_mask, const_like, reduce_loss,
+    reduction_mode, shape_of)
+
+__all__ = ["margin_ranking_loss", "triplet_margin_loss", "cosine_embedding_loss",
+           "hinge_embedding_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
+           "multi_margin_loss"]
+
+
+# ---------------------------------------------------------------- margins and embeddings
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """``max(0, -target * (input1 - input2) + margin)``, target in {1, -1}."""
+    op = "margin_ranking_loss"
+    reduction = reduction_mode(op, size_average, reduce, reduction)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise RuntimeError(f"{op}: All input tensors should have same dimension but got "
+                           f"sizes: input1: {shape_of(input1)}, input2: {shape_of(input2)}, "
+                           f"target: {shape_of(target)}")
+    return reduce_loss(clamp(-target * (input1 - input2) + margin, min=0.0), reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with ``d`` the p-norm pairwise distance;
+    ``swap`` uses ``min(d(a, n), d(p, n))`` as the negative distance."""
+    op = "triplet_margin_loss"
+    reduction = reduction_mode(op, size_average, reduce, reduction)
+    if margin <= 0:
+        raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
+    a, pz, n = anchor.ndim, positive.ndim, negative.ndim
+    if not a == pz == n:
+        raise RuntimeError(f"{op}: The anchor, positive, and negative tensors are expected "
+                           f"to have the same number of dimensions, but got: anchor {a}D, "
+                           f"positive {pz}D, and negative {n}D inputs")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return reduce_loss(clamp(d_pos - d_neg + margin, min=0.0), reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                          reduction="mean"):
+    """``1 - cos(x1, x2)`` for target 1, ``max(0, cos(x1, x2) - margin)`` for -1."""
+    op = "cosine_embedding_loss"
+    reduction = reduction_mode(op, size_average, reduce, reduction)
+    td = target.ndim
+    if td not in (0, 1):
+        raise RuntimeError(f"{op}: 0D or 1D target tensor expected, multi-target not "
+                           f"supported, got target {shape_of(target)}")
+    if not input1.ndim == input2.ndim == td + 1:
+        raise RuntimeError(f"{op}: expected {td + 1}D inputs for a {td}D target "
+                           f"{shape_of(target)}, got input1 {shape_of(input1)} and input2 "
+                           f"{shape_of(input2)}")
+    prod = (input1 * input2).sum(td)
+    mag = sqrt(((input1 * input1).sum(td) + 1e-12) * ((input2 * input2).sum(td) + 1e-12))
+    cos = prod / mag
+    t = target._data
+    loss = where(_make(t == 1), 1 - cos, 0.0) + \
+        where(_make(t == -1), clamp(cos - margin, min=0.0), 0.0)
+    return reduce_loss(loss, reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    """``input`` where target is 1, ``max(0, margin - input)`` where it is -1."""
+    op = "hinge_embedding_loss"
+    reduction = reduction_mode(op, size_average, reduce, reduction)
+    t = target._data
+    loss = where(_make(t != 1), clamp(margin - input, min=0.0), 0.0) + \
+        where(_make(t != -1), input, 0.0)
+    return reduce_loss(loss, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Two-class logistic loss ``log(1 + exp(-target * input))`` (stable)."""
+    op = "soft_margin_loss"
+    reduction = reduction_mode(op, size_average, reduce, reduction)
+    check_pair(input, target, op)
+    return reduce_loss(-logsigmoid(input * target), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    """Multi-label one-vs-all logistic loss, averaged over the classes (last dim)."""
+    op = "multilabel_soft_margin_loss"
+    reduction = reduction_mode(op, size_average, reduce, reduction)
+    check_pair(input, target, op)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    c = input.ndim - 1
+    loss = loss.sum(c) / input.shape[c]
+    return reduce_loss(loss, reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
+                      reduce=None, reduction="mean"):
+    """Multi-class hinge loss: ``sum_{j != y} max(0, margin - x_y + x_j)^p / C``,
+    scaled by ``weight[y]``.  input (N, C) or (C,), target (N,) or ()."""
+    op = "multi_margin_loss"
+    reduction = reduction_mode(op, size_average, reduce, reduction)
+    check_floating(input, op)
+    if p not in (1, 2):
+        raise ValueError(f"{op}: only p == 1 and p == 2 supported, got {p}")
+    if input.ndim not in (1, 2):
+        raise ValueError(f"{op}: expected input (N, C) or (C,), got {shape_of(input)}")
+    if not isinstance(target, Tensor):
+        raise TypeError(f"{op}: expected target to be a Tensor, got {type(target).__name__}")
+    tg = ClassTargets(input, target, weight, -(2 ** 62), op)
+    d = tg.dim
+    xy = reshape(PickClass(tg.idx, d)(input), shape_of(input)[:d] + (1,))
+    h = clamp(input - xy + margin, min=0.0)
+    if p == 2:
+        h = h * h
+    others = ~class_mask(B.xp_of(input._data), tg.idx, d, tg.n)
+    loss = (h * const_like(others, input)).sum(d) / tg.n
+    if weight is not None:
+        loss = loss * const_like(tg.wy, input)
+    return reduce_loss(loss, reduction)
