@@ -16,7 +16,29 @@ from chainrule.core.tensor import Tensor  # noqa: F401
 from chainrule.core.creation import *  # noqa: F401,F403
 from chainrule.core.grad_mode import (  # noqa: F401
     no_grad, enable_grad, set_grad_enabled, is_grad_enabled)
-from chainrule.functional import *  # noqa: F401,F403
+# The ops torch has as torch.<name> (F-only ops such as gelu live in chainrule.nn.functional;
+# tests/test_namespace.py checks both lists against torch's).
+from chainrule.functional import (  # noqa: F401
+    abs, acos, adaptive_avg_pool1d, add, addcdiv, addcmul, addmm, addmv, all, allclose,
+    alpha_dropout, amax, amin, any, argmax, argmin, argsort, argwhere, asin, atan,
+    atan2, avg_pool1d, baddbmm, bilinear, bitwise_and, bitwise_not, bitwise_or,
+    bitwise_xor, bmm, broadcast_to, cat, ceil, celu, chunk, clamp, clip, clone, concat,
+    concatenate, conv1d, conv2d, conv_transpose1d, conv_transpose2d, cos, cosh,
+    cosine_similarity, count_nonzero, cumprod, cumsum, diag, diag_embed, diagonal, div,
+    dot, dropout, einsum, eq, equal, erf, exp, exp2, expm1, feature_alpha_dropout,
+    flatten, flip, fliplr, flipud, floor, floor_divide, fmod, frac, gather, ge, ger,
+    group_norm, gru_cell, gt, hardshrink, hstack, index_add, index_copy, index_fill,
+    index_put, index_select, inner, isclose, isfinite, isinf, isnan, layer_norm, le,
+    lerp, log, log10, log1p, log2, log_softmax, logical_and, logical_not, logical_or,
+    logical_xor, logsumexp, lt, masked_fill, masked_select, matmul, max, max_pool1d,
+    max_pool2d, maximum, mean, median, min, minimum, mm, moveaxis, movedim, mul, mv,
+    nansum, narrow, ne, neg, nonzero, norm, outer, pairwise_distance, permute, pow,
+    prelu, prod, reciprocal, relu, remainder, reshape, return_types, rms_norm,
+    rnn_relu_cell, rnn_tanh_cell, roll, round, rsqrt, scatter, scatter_add, selu,
+    sigmoid, sign, sin, sinh, softmax, sort, split, sqrt, square, squeeze, stack, std,
+    sub, sum, swapaxes, swapdims, t, take, take_along_dim, tan, tanh, tensordot,
+    threshold, tile, topk, transpose, tril, triu, trunc, unbind, unflatten, unsqueeze,
+    var, vdot, vstack, where)
 from chainrule import autograd  # noqa: F401,E402
 
 __version__ = "0.1.0"

@@ -103,3 +103,12 @@ def test_one_object_where_torch_has_one_op():
     differ = [n for n in BOTH if (hasattr(cr, n) or hasattr(NF, n))
               and getattr(cr, n, None) is not getattr(NF, n, None)]
     assert not differ, f"torch has one op in both places; chainrule has two: {differ}"
+
+
+def test_chainrule_has_only_torch_names():
+    """``chainrule.*`` holds torch.* names only (our subpackages aside): no internal
+    helper and no torch.nn.functional-only op leaks into the top level."""
+    import types
+    extra = sorted(n for n in _public(cr) if n not in TORCH
+                   and not isinstance(getattr(cr, n), types.ModuleType))
+    assert not extra, f"chainrule.* names that torch.* does not have: {extra}"

@@ -6,7 +6,7 @@ import numpy as np
 from chainrule import backend as B
 from chainrule.core.tensor import Tensor, _make
 from chainrule.functional._util import as_tensor_arg, const
-from chainrule.functional.elementwise import cast, pick
+from chainrule.functional.binary import cast, pick
 from chainrule.functional.indexing import MaskedSelect, _Idx
 from chainrule.functional.shape import broadcast_to
 

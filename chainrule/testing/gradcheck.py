@@ -77,44 +77,63 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
             return _fail(f"gradcheck: gradient of input {i} has shape {a.shape}, "
                          f"expected {orig.shape}", raise_exception)
         try:
+            msg = None
             if orig.size <= _FULL_LIMIT:
-                flat = orig.copy().reshape(-1)
-                num = np.empty(flat.size)
-                for j in range(flat.size):
-                    v = flat[j]
-                    flat[j] = v + eps
-                    t.array = flat.reshape(orig.shape)
-                    hi = scalar()
-                    flat[j] = v - eps
-                    lo = scalar()
-                    flat[j] = v
-                    num[j] = (hi - lo) / (2 * eps)
-                num = num.reshape(orig.shape)
-                err = np.abs(a - num) - (atol + rtol * np.abs(num))
-                if err.size and err.max() > 0:
-                    k = np.unravel_index(int(np.argmax(err)), err.shape)
-                    return _fail(
-                        f"gradcheck: Jacobian mismatch for input {i} (shape {orig.shape}) at "
-                        f"element {tuple(int(x) for x in k)}: analytic {a[k]:.8g}, numerical "
-                        f"{num[k]:.8g} (atol={atol}, rtol={rtol}); "
-                        f"{int((err > 0).sum())} of {err.size} elements differ",
-                        raise_exception)
-            for d in range(n_directions):
-                u = rng.standard_normal(orig.shape)
-                t.array = np.asarray(orig + eps * u)
-                hi = scalar()
-                t.array = np.asarray(orig - eps * u)
-                lo = scalar()
-                numd = (hi - lo) / (2 * eps)
-                anad = float((a * u).sum())
-                if abs(anad - numd) > atol * max(1, np.sqrt(u.size)) + rtol * abs(numd):
-                    return _fail(
-                        f"gradcheck: directional derivative mismatch for input {i} (shape "
-                        f"{orig.shape}), direction {d}: analytic {anad:.8g}, numerical "
-                        f"{numd:.8g}", raise_exception)
+                msg = _check_full(t, i, a, scalar, eps, atol, rtol)
+            for d in range(n_directions if msg is None else 0):
+                msg = _check_direction(t, i, a, scalar, rng.standard_normal(orig.shape), d,
+                                       eps, atol, rtol)
+                if msg is not None:
+                    break
         finally:
             t.array = orig
+        if msg is not None:
+            return _fail(msg, raise_exception)
     return True
+
+
+def _check_full(t, i, a, scalar, eps, atol, rtol):
+    """Compare analytic gradient ``a`` of input ``i`` with central differences in
+    every element; returns a message naming the worst element, or None."""
+    orig = t.array
+    flat = orig.copy().reshape(-1)
+    num = np.empty(flat.size)
+    for j in range(flat.size):
+        v = flat[j]
+        flat[j] = v + eps
+        t.array = flat.reshape(orig.shape)
+        hi = scalar()
+        flat[j] = v - eps
+        lo = scalar()
+        flat[j] = v
+        num[j] = (hi - lo) / (2 * eps)
+    num = num.reshape(orig.shape)
+    err = np.abs(a - num) - (atol + rtol * np.abs(num))
+    if not (err.size and err.max() > 0):
+        return None
+    k = np.unravel_index(int(np.argmax(err)), err.shape)
+    return (f"gradcheck: Jacobian mismatch for input {i} (shape {orig.shape}) at "
+            f"element {tuple(int(x) for x in k)}: analytic {a[k]:.8g}, numerical "
+            f"{num[k]:.8g} (atol={atol}, rtol={rtol}); "
+            f"{int((err > 0).sum())} of {err.size} elements differ")
+
+
+def _check_direction(t, i, a, scalar, u, d, eps, atol, rtol):
+    """Compare the derivative of input ``i`` along direction ``u`` with a central
+    difference; returns a message or None."""
+    orig = t.array
+    t.array = np.asarray(orig + eps * u)
+    hi = scalar()
+    t.array = np.asarray(orig - eps * u)
+    lo = scalar()
+    t.array = orig
+    numd = (hi - lo) / (2 * eps)
+    anad = float((a * u).sum())
+    if abs(anad - numd) > atol * max(1, np.sqrt(u.size)) + rtol * abs(numd):
+        return (f"gradcheck: directional derivative mismatch for input {i} (shape "
+                f"{orig.shape}), direction {d}: analytic {anad:.8g}, numerical "
+                f"{numd:.8g}")
+    return None
 
 
 def _float_outputs_nograd(outs, n):

@@ -2,17 +2,18 @@
 import numpy as np
 
 import chainrule as cr
+import chainrule.functional as FN  # the op floor: method-only ops (view, expand) are not in cr.*
 from chainrule.testing.opinfo import OpInfo, Sample, nograd, unary_samples, binary_samples
 
 
 def _un(name, low=-2.0, high=2.0, ref=None, **kw):
-    crf = getattr(cr, name)
+    crf = getattr(FN, name)
     reff = ref or (lambda t, x, _n=name: getattr(t, _n)(x))
     return OpInfo(name, crf, reff, unary_samples(low, high), **kw)
 
 
 def _bin(name, low=-2.0, high=2.0, low2=None, high2=None, scalar=1.5, ref=None, **kw):
-    crf = getattr(cr, name)
+    crf = getattr(FN, name)
     reff = ref or (lambda t, a, b, _n=name: getattr(t, _n)(a, b) if isinstance(a, t.Tensor)
                    else getattr(t, _n)(t.tensor(a, dtype=b.dtype), b))
     return OpInfo(name, crf, reff, binary_samples(low, high, low2, high2, scalar=scalar), **kw)

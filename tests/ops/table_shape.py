@@ -1,5 +1,5 @@
 """Op table: shape ops (views, transposes, expand/repeat, joins, splits, flips, pads)."""
-import chainrule as cr
+import chainrule.functional as FN  # the op floor: method-only ops (view, expand) are not in cr.*
 import chainrule.nn.functional as CF
 from chainrule.testing.opinfo import OpInfo, Sample, nograd
 
@@ -25,7 +25,7 @@ def _gen(*specs):
 
 def _op(name, specs, fn=None, tname=None, **kw):
     """``cr.<fn or name>`` against ``torch.<tname or fn or name>``."""
-    crf = getattr(cr, fn or name)
+    crf = getattr(FN, fn or name)
     tn = tname or fn or name
     return OpInfo(name, crf, lambda t, *a, _n=tn, **k: getattr(t, _n)(*a, **k),
                   _gen(*specs), **kw)
@@ -33,7 +33,7 @@ def _op(name, specs, fn=None, tname=None, **kw):
 
 def _meth(name, method, specs, **kw):
     """``cr.<name>`` against the torch Tensor method ``x.<method>(...)``."""
-    return OpInfo(name, getattr(cr, name), lambda t, x, *a, _m=method: getattr(x, _m)(*a),
+    return OpInfo(name, getattr(FN, name), lambda t, x, *a, _m=method: getattr(x, _m)(*a),
                   _gen(*specs), **kw)
 
 
@@ -42,7 +42,7 @@ def _like(name, method, pairs):
     def gen(rng):
         return [Sample((_arr(rng, a), nograd(_arr(rng, b))), {}, f"{a} as {b}")
                 for a, b in pairs]
-    return OpInfo(name, getattr(cr, name), lambda t, x, y, _m=method: getattr(x, _m)(y), gen)
+    return OpInfo(name, getattr(FN, name), lambda t, x, y, _m=method: getattr(x, _m)(y), gen)
 
 
 def _pad(name, mode, specs):
