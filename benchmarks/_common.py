@@ -95,3 +95,21 @@ def memory_in_child(script, framework, extra_args=()):
 
 def fmt_bytes(n):
     return f"{n / 2**20:8.1f} MiB"
+
+
+def print_setup():
+    """One line naming the BLAS kernel that runs (threadpoolctl), its threads, and
+    whether chainrule's CPU tuning is on, so that ratios can be compared."""
+    import chainrule
+    from chainrule.backend import cpu
+    try:
+        from threadpoolctl import threadpool_info
+        blas = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
+                f"x{i.get('num_threads')}" for i in threadpool_info()
+                if i.get("user_api") == "blas"]
+    except ImportError:
+        blas = ["unknown (pip install threadpoolctl)"]
+    tuned = "tuned" if cpu.blas_control_enabled() or cpu.malloc_tuned() else "untuned"
+    print(f"BLAS: {'; '.join(blas)} | chainrule {tuned}, {chainrule.get_num_threads()} "
+          f"kernel threads | OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}",
+          flush=True)

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import _threads  # noqa: F401,E402  (pins BLAS threads before NumPy loads)
 
 import numpy as np  # noqa: E402
-from _common import (bench, fmt_bytes, fmt_time, memory_in_child, peak_rss_bytes,  # noqa: E402
+from _common import (bench, fmt_bytes, fmt_time, memory_in_child, peak_rss_bytes, print_setup,  # noqa: E402,E501
                      reset_peak_rss, rss_bytes)
 
 SIZES = (784, 256, 256, 10)
@@ -82,6 +82,8 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--memory", help=argparse.SUPPRESS)
     a = p.parse_args()
+    if not a.memory:
+        print_setup()
     os.environ["BENCH_THREADS"] = str(a.threads)
     if a.memory:
         return memory_worker(a.memory, a.batch_size)

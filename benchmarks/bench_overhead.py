@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import _threads  # noqa: F401,E402  (pins BLAS threads before NumPy loads)
 
 import numpy as np  # noqa: E402
-from _common import bench, report  # noqa: E402
+from _common import print_setup, bench, report  # noqa: E402
 
 import chainrule as cr  # noqa: E402
 
@@ -32,6 +32,7 @@ def chain(mod, x):
 
 
 def main():
+    print_setup()
     a = np.random.default_rng(0).standard_normal(16).astype(np.float32)
     rows = []
     ca, cb = cr.tensor(a), cr.tensor(a)

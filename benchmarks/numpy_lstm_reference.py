@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import _threads  # noqa: F401,E402  (pins BLAS threads before NumPy loads)
 
 import numpy as np  # noqa: E402
-from _common import fmt_time  # noqa: E402
+from _common import fmt_time, print_setup  # noqa: E402
 from bench_lstm import (BATCH, EMBED, HIDDEN, STEPS, VOCAB, _data, interleaved,  # noqa: E402
                         make_step)
 
@@ -122,6 +122,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=5)
     a = p.parse_args()
+    print_setup()
     steps = {"numpy": numpy_step(), "chainrule": make_step("chainrule")}
     try:
         import torch
