@@ -19,6 +19,7 @@ three layouts, or ``None`` and the reason the layout does not apply:
     ops need distinct values along it (ties, full rank) opt out in the op
     table.
 
+NumPy arrays give NumPy views and CuPy arrays CuPy views (the device axis).
 Wrap the view with :func:`chainrule.core.tensor.from_array` so the op
 receives it as is; give the reference the same values with
 ``np.ascontiguousarray(view)``.
@@ -32,6 +33,8 @@ receives it as is; give the reference the same values with
 """
 import numpy as np
 
+from chainrule import backend as B
+
 __all__ = ["LAYOUTS", "make_layout"]
 
 LAYOUTS = ("transposed", "strided", "broadcast")
@@ -40,7 +43,7 @@ LAYOUTS = ("transposed", "strided", "broadcast")
 def _transposed(a):
     if sum(d > 1 for d in a.shape) < 2:
         return None, f"transposed needs two axes of size > 1, got shape {a.shape}"
-    buf = np.empty(a.shape[::-1], a.dtype)
+    buf = B.xp_of(a).empty(a.shape[::-1], a.dtype)
     view = buf.T
     view[...] = a
     return view, ""
@@ -49,7 +52,7 @@ def _transposed(a):
 def _strided(a):
     if a.size <= 1:
         return None, f"strided needs more than one element, got shape {a.shape}"
-    buf = np.full(tuple(2 * d for d in a.shape), np.nan, a.dtype)
+    buf = B.xp_of(a).full(tuple(2 * d for d in a.shape), np.nan, a.dtype)
     view = buf[(slice(None, None, 2),) * a.ndim]
     view[...] = a
     return view, ""
@@ -62,17 +65,19 @@ def _broadcast(a):
                       f"got shape {a.shape}")
     k = axes[0]
     first = a[(slice(None),) * k + (slice(0, 1),)].copy()
-    return np.broadcast_to(first, a.shape), ""
+    return B.xp_of(a).broadcast_to(first, a.shape), ""
 
 
 _MAKERS = {"transposed": _transposed, "strided": _strided, "broadcast": _broadcast}
 
 
 def make_layout(array, layout):
-    """``(view, "")`` holding ``array``'s values in ``layout``, or ``(None, reason)``."""
+    """``(view, "")`` holding ``array``'s values in ``layout``, or ``(None, reason)``.
+
+    The view lives where ``array`` does (NumPy or CuPy)."""
     if layout not in _MAKERS:
         raise ValueError(f"make_layout: unknown layout {layout!r}; expected one of {LAYOUTS}")
-    a = np.asarray(array)
+    a = B.xp_of(array).asarray(array)
     if a.dtype.kind != "f":
         return None, f"{layout} applies to float arrays, got {a.dtype}"
     return _MAKERS[layout](a)

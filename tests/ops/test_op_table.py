@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.testing import gradcheck, gradgradcheck
+from chainrule import backend as B
 from chainrule.core.tensor import from_array
+from chainrule.testing import gradcheck, gradgradcheck
 from chainrule.testing.layouts import LAYOUTS, make_layout
 from chainrule.testing.opinfo import nograd
 
@@ -367,3 +368,76 @@ def test_layouts_gradcheck(info, k, layout):
     if not any(o.requires_grad for o in fn(*diff)):
         pytest.skip("output does not require grad for this sample")
     assert gradcheck(fn, tuple(diff), eps=info.gc_eps, atol=info.gc_atol, rtol=info.gc_rtol)
+
+
+# ------------------------------------------------------------------ device axis
+# Where CuPy sees a GPU, every row and sample runs on 'cuda' (contiguous and in
+# each layout) and must give the CPU's outputs and gradients.
+
+_NO_CUDA = ("no CUDA device (CuPy missing or sees no GPU): CPU CI runs the layout "
+            "axis only")
+
+
+def _on_device(arg, device, layout, grad=True):
+    """A sample argument as leaves on ``device``, float inputs in ``layout``."""
+    if isinstance(arg, np.generic):
+        arg = np.asarray(arg)
+    if isinstance(arg, nograd):
+        return from_array(B.to_device(_to_cr(arg).array, device))
+    if isinstance(arg, np.ndarray):
+        a = B.to_device(_to_cr(arg, grad=False).array, device)
+        diff = grad and a.dtype.kind == "f"
+        view = make_layout(a, layout)[0] if diff and layout else None
+        return from_array(a if view is None else view, requires_grad=diff)
+    if isinstance(arg, (list, tuple)) and arg and all(isinstance(a, np.ndarray) for a in arg):
+        return type(arg)(_on_device(a, device, layout, grad) for a in arg)
+    return arg
+
+
+def _device_run(info, s, device, layout=None):
+    """Outputs and (via backward) input gradients of one sample, as NumPy arrays."""
+    cargs = [_on_device(a, device, layout) for a in s.args]
+    ckw = {key: _on_device(v, device, None, grad=False) for key, v in s.kwargs.items()}
+    outs = _outputs(info, info.op(*cargs, **ckw))
+    got = [B.asnumpy(o.array) if isinstance(o, cr.Tensor) else np.asarray(o) for o in outs]
+    diff = [o for o in outs if isinstance(o, cr.Tensor) and o.requires_grad]
+    if info.grad and diff:
+        rng = np.random.default_rng(7)
+        cr.autograd.backward(diff, [from_array(B.to_device(rng.standard_normal(o.shape)
+                                                           .astype(o.array.dtype), device))
+                                    for o in diff])
+        got += [None if t.grad is None else B.asnumpy(t.grad.array)
+                for t in _flat_tensors(cargs, cr.Tensor) if t.requires_grad]
+    return got
+
+
+def _device_matches_cpu(info, s, device):
+    """Every layout the row runs: ``device`` agrees with the CPU."""
+    for layout in (None,) + LAYOUTS:
+        if layout and info.layout_skip(layout):
+            continue
+        want = _device_run(info, s, "cpu", layout)
+        got = _device_run(info, s, device, layout)
+        assert len(got) == len(want), f"{info.name}: {len(got)} results vs {len(want)} on CPU"
+        for i, (g, w) in enumerate(zip(got, want)):
+            what = f"{info.name} result {i} [{s.desc}, {layout or 'contiguous'}] on {device}"
+            assert (g is None) == (w is None), f"{what}: gradient present on one device only"
+            if w is not None:
+                assert g.shape == w.shape and g.dtype == w.dtype, \
+                    f"{what}: {g.shape} {g.dtype} vs CPU {w.shape} {w.dtype}"
+                np.testing.assert_allclose(g, w, atol=info.atol * 10, rtol=info.rtol * 10,
+                                           err_msg=what)
+
+
+def _all_cases():
+    return [pytest.param(info, k, id=f"{info.name}-{k}")
+            for info in OPS for k, _ in enumerate(_samples(info))]
+
+
+@pytest.mark.skipif(not B.cuda_available(), reason=_NO_CUDA)
+@pytest.mark.parametrize("info,k", _all_cases())
+def test_cuda_matches_cpu(info, k):
+    why = info.layout_skip("cuda")
+    if why:
+        pytest.skip(f"{info.name} opts out of the cuda axis: {why}")
+    _device_matches_cpu(info, _sample(info, k), "cuda")
