@@ -11,6 +11,9 @@ three layouts, or ``None`` and the reason the layout does not apply:
     every other element (step 2 on each axis) of a twice-as-large array
     whose other elements are NaN, so an op that reads past the view's
     strides shows it.
+``channels_last``
+    for inputs of three or more axes, axis 1 (channels) innermost in memory
+    (NHWC for an NCHW image): the layout the conv and norm fast paths look for.
 ``broadcast``
     the first slice along the first axis of size > 1, broadcast back to the
     full shape (stride 0 on that axis, read-only).  The values change (that
@@ -37,7 +40,7 @@ from chainrule import backend as B
 
 __all__ = ["LAYOUTS", "make_layout"]
 
-LAYOUTS = ("transposed", "strided", "broadcast")
+LAYOUTS = ("transposed", "strided", "channels_last", "broadcast")
 
 
 def _transposed(a):
@@ -45,6 +48,16 @@ def _transposed(a):
         return None, f"transposed needs two axes of size > 1, got shape {a.shape}"
     buf = B.xp_of(a).empty(a.shape[::-1], a.dtype)
     view = buf.T
+    view[...] = a
+    return view, ""
+
+
+def _channels_last(a):
+    if a.ndim < 3 or a.shape[1] <= 1 or a.size == 0:
+        return None, f"channels_last needs 3+ axes and 2+ channels, got shape {a.shape}"
+    perm = (0,) + tuple(range(2, a.ndim)) + (1,)
+    buf = B.xp_of(a).empty(tuple(a.shape[p] for p in perm), a.dtype)
+    view = buf.transpose(tuple(int(i) for i in np.argsort(perm)))
     view[...] = a
     return view, ""
 
@@ -68,7 +81,8 @@ def _broadcast(a):
     return B.xp_of(a).broadcast_to(first, a.shape), ""
 
 
-_MAKERS = {"transposed": _transposed, "strided": _strided, "broadcast": _broadcast}
+_MAKERS = {"transposed": _transposed, "strided": _strided, "channels_last": _channels_last,
+           "broadcast": _broadcast}
 
 
 def make_layout(array, layout):

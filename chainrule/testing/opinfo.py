@@ -9,13 +9,15 @@ the transposed layout) with every differentiable input replaced by a
 non-contiguous view of the same values (see :mod:`chainrule.testing.layouts`),
 and a device axis compares CUDA with CPU when CuPy sees a GPU.  A row opts
 out of an axis only by naming it, with the reason, in ``skip_layouts``
-(keys: ``"transposed"``, ``"strided"``, ``"broadcast"``, ``"cuda"``, or
-``"*"`` for every layout).  Users can describe their own ops the same way.
+(keys: a layout of :data:`chainrule.testing.layouts.LAYOUTS`, ``"cuda"``,
+or ``"*"`` for every layout).  Users can describe their own ops the same way.
 """
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import numpy as np
+
+from chainrule.testing.layouts import LAYOUTS
 
 __all__ = ["OpInfo", "Sample", "nograd", "unary_samples", "binary_samples",
            "UNARY_SHAPES", "BINARY_SHAPES"]
@@ -62,7 +64,7 @@ class OpInfo:
         return self.skip_layouts.get(axis, "")
 
     def __post_init__(self):
-        bad = set(self.skip_layouts) - {"*", "cuda", "transposed", "strided", "broadcast"}
+        bad = set(self.skip_layouts) - {"*", "cuda", *LAYOUTS}
         if bad:
             raise ValueError(f"OpInfo {self.name}: unknown skip_layouts keys {sorted(bad)}")
         empty = [k for k, why in self.skip_layouts.items() if not why]

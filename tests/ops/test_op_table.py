@@ -345,23 +345,24 @@ def _layout_args(info, s, layout):
 
     def to_cr(arg):
         return _layout_pair(arg, layout, [], [])[0]
-    return [p[0] for p in pairs], [p[1] for p in pairs], to_cr
+    label = layout + (f" (other inputs contiguous: {'; '.join(skipped)})" if skipped else "")
+    return [p[0] for p in pairs], [p[1] for p in pairs], to_cr, label
 
 
 @pytest.mark.skipif(torch is None, reason="torch (the test oracle) is not installed")
 @pytest.mark.parametrize("info,k,layout", _layout_cases("torch"))
 def test_layouts_match_torch(info, k, layout):
     s = _sample(info, k)
-    cargs, targs, _ = _layout_args(info, s, layout)
+    cargs, targs, _, label = _layout_args(info, s, layout)
     ckw = {key: _to_cr(v, grad=False) for key, v in s.kwargs.items()}
     tkw = {key: _to_torch(v, grad=False) for key, v in s.kwargs.items()}
-    _compare_with_torch(info, s, cargs, targs, ckw, tkw, layout=layout)
+    _compare_with_torch(info, s, cargs, targs, ckw, tkw, layout=label)
 
 
 @pytest.mark.parametrize("info,k,layout", _layout_cases("grad"))
 def test_layouts_gradcheck(info, k, layout):
     s = _sample(info, k)
-    _, _, to_cr = _layout_args(info, s, layout)
+    _, _, to_cr, _ = _layout_args(info, s, layout)
     fn, diff = _wrapped(info, s, to_cr)
     if not diff:
         pytest.skip("sample has no differentiable input")
