@@ -4,7 +4,13 @@ For each OpInfo and each of its samples:
 * forward and input gradients match torch in float64 (when torch is installed
   and the op has a torch reference);
 * with float32 inputs the output dtype matches torch's;
-* float64 gradcheck passes, and gradgradcheck for primitives.
+* float64 gradcheck passes, and gradgradcheck for primitives;
+* layout axis: forward and gradients (via backward into the leaves) match torch
+  again with each differentiable input a non-contiguous view of the same
+  values (transposed, strided, channels_last, broadcast), and gradcheck passes
+  on the transposed layout;
+* device axis: where CuPy sees a GPU, 'cuda' gives the CPU's results.
+A row skips an axis only through ``OpInfo.skip_layouts``, with its reason.
 """
 import importlib.util
 import pathlib
