@@ -228,7 +228,11 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation: ``sqrt(var(...))`` with the same arguments."""
     dim, correction = _correction("std", dim, unbiased, correction)
-    return sqrt(var(input, dim, keepdim=keepdim, correction=correction))
+    v = var(input, dim, keepdim=keepdim, correction=correction)
+    flat = v.detach() == 0  # zero variance: gradient 0 like torch's, not 0 * inf = nan
+    if not flat._data.any():
+        return sqrt(v)
+    return where(flat, 0.0, sqrt(where(flat, 1.0, v)))
 
 
 # ---------------------------------------------------------------- extrema

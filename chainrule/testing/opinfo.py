@@ -4,12 +4,20 @@ An entry names the chainrule callable, the torch reference (or None when
 torch lacks the op) and a sample generator.  ``tests/ops/test_op_table.py``
 turns every entry into: forward and gradients against torch (float64),
 output dtype against torch (float32), float64 gradcheck and, for primitives,
-gradgradcheck.  Users can describe their own ops the same way.
+gradgradcheck.  A layout axis re-runs the torch comparison (and gradcheck on
+the transposed layout) with every differentiable input replaced by a
+non-contiguous view of the same values (see :mod:`chainrule.testing.layouts`),
+and a device axis compares CUDA with CPU when CuPy sees a GPU.  A row opts
+out of an axis only by naming it, with the reason, in ``skip_layouts``
+(keys: a layout of :data:`chainrule.testing.layouts.LAYOUTS`, ``"cuda"``,
+or ``"*"`` for every layout).  Users can describe their own ops the same way.
 """
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import numpy as np
+
+from chainrule.testing.layouts import LAYOUTS
 
 __all__ = ["OpInfo", "Sample", "nograd", "unary_samples", "binary_samples",
            "UNARY_SHAPES", "BINARY_SHAPES"]
@@ -47,6 +55,21 @@ class OpInfo:
     outputs: Optional[Callable] = None  # pick the compared outputs from a result
     note: str = ""
     extra: Any = None
+    skip_layouts: dict = field(default_factory=dict)  # axis -> why this row skips it
+
+    def layout_skip(self, axis):
+        """The reason this row skips ``axis`` (a layout or ``"cuda"``), or ``""``."""
+        if axis != "cuda" and "*" in self.skip_layouts:
+            return self.skip_layouts["*"]
+        return self.skip_layouts.get(axis, "")
+
+    def __post_init__(self):
+        bad = set(self.skip_layouts) - {"*", "cuda", *LAYOUTS}
+        if bad:
+            raise ValueError(f"OpInfo {self.name}: unknown skip_layouts keys {sorted(bad)}")
+        empty = [k for k, why in self.skip_layouts.items() if not why]
+        if empty:
+            raise ValueError(f"OpInfo {self.name}: skip_layouts {empty} need a reason")
 
 
 UNARY_SHAPES = [(), (5,), (2, 3), (0, 3), (1, 4, 1)]

@@ -93,6 +93,10 @@ OPS = [
     OpInfo("std_correction0", lambda x: cr.std(x, dim=-1, correction=0, keepdim=True),
            lambda t, x: t.std(x, dim=-1, correction=0, keepdim=True),
            _gen(_normal, [((3, 4), {})])),
+    OpInfo("std_constant_row", lambda x: cr.std(x, dim=-1), lambda t, x: t.std(x, dim=-1),
+           lambda rng: [Sample((np.stack([np.full(4, 0.5), rng.standard_normal(4)]),), {},
+                               "row 0 constant (a broadcast input's values)")],
+           gradgrad=False, note="std has a kink at zero variance: gradient 0 there, as torch"),
     # extrema
     _op("amax", cr.amax, lambda t, x, **k: t.amax(x, **k), _distinct, _ALL + _DIMS[:5]),
     _op("amin", cr.amin, lambda t, x, **k: t.amin(x, **k), _distinct, _ALL + _DIMS[:5]),
