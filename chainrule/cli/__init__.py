@@ -16,6 +16,7 @@ import sys
 
 from chainrule.cli import demo, evaluate, generate, graph, listing, train
 from chainrule.cli.common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, USER_ERRORS)
+from chainrule.train.run import chainrule_version
 
 __all__ = ["main", "build_parser"]
 
@@ -42,8 +43,7 @@ def main(argv=None):
     except SystemExit as e:  # argparse: --help (0) or a usage error (2)
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     if args.version:
-        import chainrule
-        print(chainrule.__version__)
+        print(chainrule_version())
         return EXIT_OK
     if not getattr(args, "func", None):
         parser.print_help()
