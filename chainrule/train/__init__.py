@@ -16,8 +16,8 @@ from chainrule.train.config import ConfigError, RunConfig  # noqa: F401
 from chainrule.train.run import DataError, Run, RunResult, build, train  # noqa: F401
 
 __all__ = ["RunConfig", "ConfigError", "train", "build", "Run", "RunResult", "DataError",
-           "make_callbacks", "Trainer", "fit", "evaluate", "TrainingDiverged", "Callback", "ProgressBar",
-           "EarlyStopping", "ModelCheckpoint", "HistoryWriter", "CurvePlotter",
+           "make_callbacks", "Trainer", "fit", "evaluate", "TrainingDiverged", "Callback",
+           "ProgressBar", "EarlyStopping", "ModelCheckpoint", "HistoryWriter", "CurvePlotter",
            "write_history", "save_checkpoint", "load_checkpoint", "CheckpointError",
            "Meter", "Mean", "Loss", "Accuracy", "TopKAccuracy", "Perplexity", "MAE", "RMSE",
            "LogRMSE", "get_metric", "plot_history"]

@@ -16,7 +16,8 @@ import sys
 
 from chainrule.utils.serialization import atomic_write_bytes
 
-__all__ = ["make_callbacks", "Callback", "ProgressBar", "EarlyStopping", "ModelCheckpoint", "HistoryWriter",
+__all__ = ["make_callbacks", "Callback", "ProgressBar", "EarlyStopping", "ModelCheckpoint",
+           "HistoryWriter",
            "CurvePlotter", "format_logs", "is_better"]
 
 

@@ -11,7 +11,6 @@ callbacks, trainer, with the checkpoint resumed); :func:`train` also fits it and
 evaluates the final model.  ``chainrule train`` is ``train(config)``.
 """
 import dataclasses
-import os
 import sys
 import time
 

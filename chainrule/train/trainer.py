@@ -283,7 +283,8 @@ def fit(model, train_loader, val_loader=None, loss_fn=None, optimizer=None, sche
     """
     config = config if config is not None else RunConfig()
     if config.epochs is None:
-        raise ValueError("fit: config.epochs is unset; e.g. fit(..., config=RunConfig(epochs=10))")
+        raise ValueError("fit: config.epochs is unset; e.g. fit(..., "
+                         "config=RunConfig(epochs=10))")
     if config.seed is not None:
         manual_seed(config.seed)
         np.random.seed(config.seed)
