@@ -1,5 +1,3 @@
-import sys
+from chainrule.cli import console_main
 
-from chainrule.cli import main
-
-sys.exit(main())
+console_main()

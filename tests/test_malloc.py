@@ -75,3 +75,13 @@ def test_reallocating_a_large_array_does_not_fault_pages_again():
     tuned, system = faults("tune"), faults("system")
     assert tuned < 500, tuned               # the pages are reused
     assert system > 10 * max(tuned, 500)    # ~10,000 page faults per step otherwise
+
+
+def test_cli_process_is_tuned_unless_told_not_to():
+    code = ("import sys, chainrule.cli as c; from chainrule.backend import cpu\n"
+            "c.main = lambda: print(cpu.blas_control_enabled() or cpu.malloc_tuned()) or 0\n"
+            "c.console_main()")
+    assert _run(code) in ("True", "False")  # False only where neither applies (no glibc/OpenBLAS)
+    if malloc._glibc() is not None:
+        assert _run(code) == "True"
+    assert _run(code, CHAINRULE_CPU_TUNE="0") == "False"

@@ -14,10 +14,12 @@ Exit codes (scripts can rely on them):
 import argparse
 import sys
 
+from chainrule.backend.cpu import tune_from_env
 from chainrule.cli import demo, evaluate, generate, graph, listing, train
 from chainrule.cli.common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, USER_ERRORS)
+from chainrule.train.run import chainrule_version
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "console_main", "build_parser"]
 
 
 def build_parser():
@@ -42,8 +44,7 @@ def main(argv=None):
     except SystemExit as e:  # argparse: --help (0) or a usage error (2)
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     if args.version:
-        import chainrule
-        print(chainrule.__version__)
+        print(chainrule_version())
         return EXIT_OK
     if not getattr(args, "func", None):
         parser.print_help()
@@ -64,4 +65,12 @@ def main(argv=None):
 
 
 if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+
+def console_main():
+    """The ``chainrule`` command and ``python -m chainrule``: a process of chainrule's
+    own, so the CPU tuning is on unless ``CHAINRULE_CPU_TUNE=0`` (see
+    :mod:`chainrule.backend.cpu`); then :func:`main`."""
+    tune_from_env(default=True)
     sys.exit(main())

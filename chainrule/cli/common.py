@@ -49,18 +49,6 @@ def positive_float(text):
     return v
 
 
-def nonneg_float(text):
-    """argparse type: a finite number >= 0."""
-    import argparse
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (v >= 0 and np.isfinite(v)):
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return v
-
-
 def hidden_sizes(text):
     """argparse type: ``256,128`` -> (256, 128); ``''`` or ``none`` -> ()."""
     import argparse

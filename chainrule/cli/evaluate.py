@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 
-import chainrule as cr
+from chainrule.core.grad_mode import no_grad
 from chainrule.cli.common import EXIT_OK, UsageError, load_data, model_from_checkpoint
 from chainrule.train.factory import make_loss
 from chainrule.train.recipes import get_recipe, transform_inputs
@@ -107,7 +107,7 @@ def run_predict(args):
             x = transform_inputs(recipe, raw, read_inputs(path))
         except ValueError as e:
             raise UsageError(f"{path}: {e}") from None
-        with cr.no_grad():
+        with no_grad():
             out = model(x).numpy()
         for i, row in enumerate(out):
             print(f"{path}[{i}]: " + (_describe_class(row, meta.get("classes"), args.top_k)

@@ -1,6 +1,7 @@
 """``chainrule graph``: the backward graph of a registered model (or of a small
 expression when no model is named), as Graphviz DOT text or an image."""
-import chainrule as cr
+from chainrule.backend import manual_seed
+from chainrule.core.creation import tensor
 from chainrule import models
 from chainrule.cli.common import EXIT_OK, UsageError, load_data
 from chainrule.train.factory import make_loss
@@ -26,8 +27,8 @@ def add_parser(sub):
 
 
 def _expression():
-    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    w = cr.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    x = tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = tensor([0.5, -1.0, 2.0], requires_grad=True)
     return ((x * w).tanh() + x.exp()).sum(), {"x": x, "w": w}, "expression"
 
 
@@ -37,7 +38,7 @@ def _model_loss(name, data, batch_size):
     bundle = load_data(data, batch_size=batch_size, train=False)
     models.check_task(name, bundle.task, data)
     kwargs = models.data_kwargs(name, bundle.input_shape, bundle.task, bundle.num_outputs)
-    cr.manual_seed(0)
+    manual_seed(0)
     model = models.get_model(name, **kwargs)
     x, y = next(iter(bundle.val_loader))
     loss = make_loss(bundle.task)(model(x), y)

@@ -30,6 +30,7 @@ class OneCycleLR(LRScheduler):
         final_div_factor (float): ``min_lr = initial_lr / final_div_factor``. Default: 1e4.
         three_phase (bool): use three phases instead of two. Default: False.
     """
+    step_per = "batch"  # step() after every optimizer step
 
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
                  pct_start=0.3, anneal_strategy="cos", cycle_momentum=True,

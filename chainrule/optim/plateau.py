@@ -35,6 +35,7 @@ class ReduceLROnPlateau(LRScheduler):
         >>> sched.get_last_lr()
         [0.1]
     """
+    needs_metric = True  # step(metric) with the monitored value, once per epoch
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):

@@ -40,7 +40,15 @@ class LRScheduler:
         last_epoch (int): index of the last epoch; ``-1`` starts afresh and
             records each group's ``initial_lr``.  Resuming (``>= 0``) needs
             ``initial_lr`` in every group.
+
+    Class attributes (what a training loop such as ``chainrule.train.Trainer`` reads):
+        step_per (str): ``'epoch'`` (call ``step()`` once per epoch) or ``'batch'``
+            (after every optimizer step, e.g. :class:`OneCycleLR`).
+        needs_metric (bool): ``step()`` takes the monitored value, as in
+            :class:`ReduceLROnPlateau`.
     """
+    step_per = "epoch"
+    needs_metric = False
     _is_initial = False
 
     def __init__(self, optimizer, last_epoch=-1):

@@ -16,7 +16,8 @@ import sys
 
 from chainrule.utils.serialization import atomic_write_bytes
 
-__all__ = ["Callback", "ProgressBar", "EarlyStopping", "ModelCheckpoint", "HistoryWriter",
+__all__ = ["make_callbacks", "Callback", "ProgressBar", "EarlyStopping", "ModelCheckpoint",
+           "HistoryWriter",
            "CurvePlotter", "format_logs", "is_better"]
 
 
@@ -257,3 +258,16 @@ class CurvePlotter(Callback):
     def _plot(self, trainer):
         from chainrule.train.plots import plot_history
         plot_history(trainer.history, self.path)
+
+
+def make_callbacks(config, monitor, extra=()):
+    """The callbacks of a run: progress bar and epoch lines, then ``extra``, then
+    checkpoints, history files and curves in ``config.out`` (when set), then early
+    stopping on ``monitor`` (when ``config.patience`` is set)."""
+    cbs = [ProgressBar(config.progress, config.verbose)] + list(extra)
+    if config.out is not None:
+        cbs += [ModelCheckpoint(config.out, monitor), HistoryWriter(config.out),
+                CurvePlotter(os.path.join(config.out, "curves.png"))]
+    if config.patience is not None:
+        cbs.append(EarlyStopping(monitor, config.patience))
+    return cbs

@@ -13,8 +13,8 @@ tokens of the epoch (not the mean of per-batch perplexities).
 import math
 import time
 
-import chainrule as cr
 import chainrule.nn.functional as F
+from chainrule.core.grad_mode import no_grad
 from chainrule.nn.utils import clip_grad_norm_
 from chainrule.text.batching import detach_state
 from chainrule.train.trainer import Trainer
@@ -71,7 +71,7 @@ def evaluate_lm(model, loader, carry_state=None):
     model.eval()
     total, count, state = 0.0, 0, None
     try:
-        with cr.no_grad():
+        with no_grad():
             for X, Y in loader:
                 loss, _, state = lm_loss(model, X, Y, state if carry else None)
                 total += float(loss.item()) * Y.numel()

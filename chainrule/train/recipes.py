@@ -14,8 +14,9 @@ import math
 
 import numpy as np
 
-import chainrule as cr
-
+from chainrule.core.creation import tensor
+from chainrule.core.grad_mode import no_grad
+from chainrule.core.tensor import Tensor
 from chainrule.data import DataLoader, Subset, datasets
 from chainrule.data import transforms as T
 from chainrule.train.metrics import RMSE, get_metric
@@ -192,10 +193,10 @@ def transform_inputs(recipe, raw_input, array):
         a = a.astype(raw_dtype)
     else:
         a = a.astype(np.float32)
-    x = cr.tensor(a) if raw_input.get("tensor") else a
+    x = tensor(a) if raw_input.get("tensor") else a
     if recipe.transform is not None:
         return recipe.transform.apply_batch(x)
-    return x if isinstance(x, cr.Tensor) else cr.tensor(x)
+    return x if isinstance(x, Tensor) else tensor(x)
 
 
 def start_at_mean(model, targets):
@@ -210,8 +211,8 @@ def start_at_mean(model, targets):
     if last is None or last.bias is None:
         return
     mean = np.asarray(targets, np.float64).reshape(len(targets), -1).mean(0)
-    with cr.no_grad():
-        last.bias.copy_(cr.tensor(np.broadcast_to(mean, last.bias.shape).astype(np.float32)))
+    with no_grad():
+        last.bias.copy_(tensor(np.broadcast_to(mean, last.bias.shape).astype(np.float32)))
 
 
 def get_recipe(name):

@@ -6,26 +6,26 @@
 >>> _ = cr.manual_seed(0)
 >>> X = cr.randn(64, 3); y = X @ cr.tensor([[1.0], [-2.0], [0.5]])
 >>> model = nn.Linear(3, 1)
+>>> from chainrule.train import RunConfig
 >>> hist = fit(model, DataLoader(TensorDataset(X, y), batch_size=16, shuffle=True),
 ...            loss_fn=nn.MSELoss(), optimizer=optim.SGD(model.parameters(), lr=0.1),
-...            epochs=30, metrics=(), progress=False, verbose=False)
+...            config=RunConfig(epochs=30, metrics=(), progress=False, verbose=False))
 >>> hist[-1]["train_loss"] < 1e-3
 True
 """
-import inspect
 import math
 import time
 
 import numpy as np
 
-import chainrule as cr
+from chainrule.backend import manual_seed
+from chainrule.core.grad_mode import no_grad
 from chainrule.train import callbacks as C
 from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+from chainrule.train.config import RunConfig
 from chainrule.train.metrics import Loss, get_metric, to_numpy
 
 __all__ = ["Trainer", "fit", "evaluate", "TrainingDiverged"]
-
-_STEP_SCHEDULERS = ("OneCycleLR", "CyclicLR")
 
 
 class TrainingDiverged(RuntimeError):
@@ -51,19 +51,27 @@ class Trainer:
 
     ``history`` is a list with one dict per epoch: ``epoch``, ``train_loss``,
     ``train_<metric>``, ``val_loss``, ``val_<metric>``, ``lr`` and ``time``.
+
+    The scheduler says when it steps: ``scheduler.step_per`` is ``'epoch'`` (after each
+    epoch) or ``'batch'`` (after each optimizer step, e.g. ``OneCycleLR``), and
+    ``scheduler.needs_metric`` (``ReduceLROnPlateau``) makes the epoch step pass the
+    validation loss (the training loss without validation data).  Set the attribute on
+    an instance to change it, e.g. ``sched.step_per = 'batch'`` for a per-batch
+    ``LambdaLR``.
     """
 
     def __init__(self, model, loss_fn, optimizer=None, scheduler=None, metrics=("acc",),
-                 clip_grad_norm=None, callbacks=(), scheduler_interval=None, meta=None,
-                 log=None, device=None):
+                 clip_grad_norm=None, callbacks=(), *, meta=None, log=None, device=None):
         if clip_grad_norm is not None and not clip_grad_norm > 0:
             raise ValueError(f"clip_grad_norm must be > 0, got {clip_grad_norm}")
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.scheduler, self.clip_grad_norm = scheduler, clip_grad_norm
         self.metric_specs = tuple(metrics or ())
         self.callbacks = sorted(callbacks, key=lambda c: c.order)
-        self.scheduler_interval = scheduler_interval or (
-            "step" if type(scheduler).__name__ in _STEP_SCHEDULERS else "epoch")
+        self.step_per = getattr(scheduler, "step_per", "epoch")
+        if self.step_per not in ("epoch", "batch"):
+            raise ValueError(f"Trainer: {type(scheduler).__name__}.step_per must be 'epoch' "
+                             f"or 'batch', got {self.step_per!r}")
         self.meta, self.device = dict(meta or {}), device
         self._log = log
         self.history, self.epoch, self.epochs = [], 0, 0
@@ -161,14 +169,14 @@ class Trainer:
         if val_loader is not None:
             logs.update(self.evaluate(val_loader, prefix="val_"))
         logs["lr"], logs["time"] = lr, round(time.perf_counter() - t0, 3)
-        if self.scheduler is not None and self.scheduler_interval == "epoch":
+        if self.scheduler is not None and self.step_per == "epoch":
             self._step_scheduler_epoch(logs)
         self.epoch = epoch
         self.history.append(logs)
         self._emit("on_epoch_end", logs)
 
     def _step_scheduler_epoch(self, logs):
-        if "metrics" in inspect.signature(self.scheduler.step).parameters:  # plateau
+        if getattr(self.scheduler, "needs_metric", False):  # e.g. ReduceLROnPlateau
             key = "val_loss" if "val_loss" in logs else "train_loss"
             self.scheduler.step(logs[key])
         else:
@@ -200,7 +208,7 @@ class Trainer:
             if self.clip_grad_norm is not None:
                 clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
             self.optimizer.step()
-            if self.scheduler is not None and self.scheduler_interval == "step":
+            if self.scheduler is not None and self.step_per == "batch":
                 self.scheduler.step()
             out = out.detach()
             loss_meter.update(out, y, value)
@@ -221,7 +229,7 @@ class Trainer:
         self.model.eval()
         loss_meter, meters = Loss(), self._meters()
         try:
-            with cr.no_grad():
+            with no_grad():
                 self.begin_pass(loader, False)
                 for batch in loader:
                     x, y = map(self._to, _split_batch(batch))
@@ -250,48 +258,44 @@ def _collect(prefix, loss_meter, meters):
     return out
 
 
-def fit(model, train_loader, val_loader=None, loss_fn=None, optimizer=None, epochs=1,
-        scheduler=None, metrics=("acc",), clip_grad_norm=None, callbacks=(), out_dir=None,
-        patience=None, monitor=None, progress=None, verbose=True, resume=None, seed=None,
-        meta=None, scheduler_interval=None, device=None):
-    """Train ``model`` for ``epochs`` epochs and return the history (one dict per epoch).
+def fit(model, train_loader, val_loader=None, loss_fn=None, optimizer=None, scheduler=None,
+        config=None, callbacks=(), meta=None):
+    """Train ``model`` as ``config`` says and return the history (one dict per epoch).
 
     Args:
         loss_fn: e.g. ``nn.CrossEntropyLoss()``; called as ``loss_fn(model(x), y)``.
-        scheduler: an ``optim.lr_scheduler`` object, stepped every epoch (every batch
-            for OneCycleLR/CyclicLR; with the monitored loss for ReduceLROnPlateau).
-        metrics: meter names or objects (``'acc'``, ``'top5_acc'``, ``'rmse'``, ...).
-        clip_grad_norm: clip the global gradient norm to this value each step.
+        scheduler: an ``optim.lr_scheduler`` object, stepped as its ``step_per`` and
+            ``needs_metric`` say (see :class:`Trainer`).
+        config: a :class:`~chainrule.train.RunConfig`; ``fit`` reads ``epochs``
+            (required), ``metrics`` (default ``('acc',)``), ``clip_grad_norm``,
+            ``out`` (write ``last.ckpt``, ``best.ckpt``, ``history.csv``/``.json`` and
+            ``curves.png`` there), ``patience`` and ``monitor`` (default ``val_loss``,
+            or ``train_loss`` without validation data), ``progress``, ``verbose``,
+            ``resume`` (a checkpoint to continue from), ``seed`` (seed chainrule and
+            NumPy first) and ``device``.  The names (``model``, ``data``,
+            ``optimizer``...) are for :func:`chainrule.train.train`, which builds
+            everything itself.
         callbacks: extra :class:`~chainrule.train.callbacks.Callback` objects.
-        out_dir: write ``last.ckpt``, ``best.ckpt``, ``history.csv``/``.json`` and
-            ``curves.png`` there.
-        patience: stop early when ``monitor`` has not improved for this many epochs.
-        monitor: the column that decides "best" and early stopping (default
-            ``val_loss``, or ``train_loss`` without validation data).
-        progress: tqdm bars (``None``: only on a terminal or in a notebook).
-        verbose: print one summary line per epoch.
-        resume: a checkpoint to continue from (model, optimizer, scheduler, RNG, history).
-        seed: call ``chainrule.manual_seed(seed)`` and seed NumPy first.
         meta: stored in checkpoints (e.g. the model's registry name and arguments).
 
     Raises :class:`TrainingDiverged` when the loss becomes NaN/Inf (the previous
     checkpoint stays intact).
     """
-    if seed is not None:
-        cr.manual_seed(seed)
-        np.random.seed(seed)
-    monitor = monitor or ("val_loss" if val_loader is not None else "train_loss")
-    cbs = [C.ProgressBar(progress, verbose)] + list(callbacks)
-    if out_dir is not None:
-        cbs += [C.ModelCheckpoint(out_dir, monitor), C.HistoryWriter(out_dir),
-                C.CurvePlotter(f"{out_dir}/curves.png")]
-    if patience is not None:
-        cbs.append(C.EarlyStopping(monitor, patience))
-    trainer = Trainer(model, loss_fn, optimizer, scheduler, metrics, clip_grad_norm, cbs,
-                      scheduler_interval, meta, device=device)
-    if resume is not None:
-        trainer.resume(resume)
-    return trainer.fit(train_loader, val_loader, epochs)
+    config = config if config is not None else RunConfig()
+    if config.epochs is None:
+        raise ValueError("fit: config.epochs is unset; e.g. fit(..., "
+                         "config=RunConfig(epochs=10))")
+    if config.seed is not None:
+        manual_seed(config.seed)
+        np.random.seed(config.seed)
+    monitor = config.monitor or ("val_loss" if val_loader is not None else "train_loss")
+    metrics = ("acc",) if config.metrics is None else config.metrics
+    trainer = Trainer(model, loss_fn, optimizer, scheduler, metrics, config.clip_grad_norm,
+                      C.make_callbacks(config, monitor, callbacks), meta=meta,
+                      device=config.device)
+    if config.resume is not None:
+        trainer.resume(config.resume)
+    return trainer.fit(train_loader, val_loader, config.epochs)
 
 
 def evaluate(model, loader, loss_fn, metrics=("acc",), device=None):

@@ -101,9 +101,9 @@ def test_generate_errors(tmp_path, capsys):
 
 def test_zaremba_schedule_halves_after_epoch_4():
     from chainrule import nn, optim
-    from chainrule.cli.train_lm import _scheduler
+    from chainrule.train.factory import make_scheduler
     opt = optim.SGD(nn.Linear(2, 2).parameters(), lr=20.0)
-    sched = _scheduler("zaremba", opt, 13)
+    sched = make_scheduler("zaremba", opt, 13, 100)
     lrs = []
     for _ in range(7):
         lrs.append(opt.param_groups[0]["lr"])

@@ -86,7 +86,9 @@ def test_factory_names_values_and_regression_loss():
         assert make_optimizer(name, model.parameters(), 0.01).param_groups[0]["lr"] == 0.01
     with pytest.raises(UnknownNameError, match="did you mean 'adam'"):
         make_optimizer("adma", model.parameters(), 0.1)
-    with pytest.raises(ValueError, match="learning rate must be a positive number"):
+    # values are checked by RunConfig (tests/train/test_config.py) and, as in torch, by
+    # the optimizer itself
+    with pytest.raises(ValueError, match="Invalid learning rate: -0.1"):
         make_optimizer("sgd", model.parameters(), -0.1)
     opt = optim.SGD(model.parameters(), lr=0.1)
     assert make_scheduler("none", opt, 10, 5) is None

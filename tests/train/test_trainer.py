@@ -9,7 +9,7 @@ import pytest
 import chainrule as cr
 from chainrule import nn, optim
 from chainrule.data import DataLoader, TensorDataset
-from chainrule.train import (Callback, EarlyStopping, ModelCheckpoint, Trainer,
+from chainrule.train import (Callback, EarlyStopping, ModelCheckpoint, RunConfig, Trainer,
                              TrainingDiverged, evaluate, fit, load_checkpoint)
 
 
@@ -35,14 +35,15 @@ def setup(seed=0, lr=0.1, dropout=0.2, scheduler=None, batch_size=32):
 
 def run(tmp=None, epochs=3, resume=None, **kw):
     model, opt, sched, train, val = setup(**kw)
-    return fit(model, train, val, nn.CrossEntropyLoss(), opt, epochs, scheduler=sched,
-               out_dir=tmp, progress=False, verbose=False, resume=resume)
+    return fit(model, train, val, nn.CrossEntropyLoss(), opt, sched,
+               RunConfig(epochs=epochs, out=tmp, progress=False, verbose=False, resume=resume))
 
 
 def test_fit_learns_and_writes_outputs(tmp_path, capsys):
     model, opt, _, train, val = setup()
-    hist = fit(model, train, val, nn.CrossEntropyLoss(), opt, 4, metrics=("acc", "top2_acc"),
-               out_dir=tmp_path, progress=False)
+    hist = fit(model, train, val, nn.CrossEntropyLoss(), opt,
+               config=RunConfig(epochs=4, metrics=("acc", "top2_acc"), out=tmp_path,
+                                progress=False))
     assert [h["epoch"] for h in hist] == [1, 2, 3, 4]
     assert set(hist[0]) == {"epoch", "train_loss", "train_acc", "train_top2_acc", "val_loss",
                             "val_acc", "val_top2_acc", "lr", "time"}
@@ -96,8 +97,8 @@ def test_nan_loss_stops_with_epoch_and_step_and_keeps_the_checkpoint(tmp_path):
 
     with pytest.raises(TrainingDiverged, match=r"loss is nan at epoch 2, step 3.*"
                        r"last good checkpoint .*last.ckpt\) is left intact") as info:
-        fit(model, train, val, loss_fn, opt, 5, out_dir=tmp_path, progress=False,
-            verbose=False)
+        fit(model, train, val, loss_fn, opt,
+            config=RunConfig(epochs=5, out=tmp_path, progress=False, verbose=False))
     assert (info.value.epoch, info.value.step) == (2, 3)
     ckpt = load_checkpoint(tmp_path / "last.ckpt")
     assert ckpt["epoch"] == 1 and len(ckpt["history"]) == 1
@@ -108,14 +109,15 @@ def test_nan_loss_stops_with_epoch_and_step_and_keeps_the_checkpoint(tmp_path):
 def test_exploding_lr_is_detected():
     model, opt, _, train, val = setup(lr=1e12, dropout=0.0)
     with pytest.raises(TrainingDiverged, match="epoch 1, step"):
-        fit(model, train, None, nn.CrossEntropyLoss(), opt, 3, progress=False, verbose=False)
+        fit(model, train, None, nn.CrossEntropyLoss(), opt,
+            config=RunConfig(epochs=3, progress=False, verbose=False))
 
 
 def test_early_stopping(capsys):
     model, opt, _, train, val = setup()
     stop = EarlyStopping("val_loss", patience=2, min_delta=100.0)  # nothing counts as better
-    hist = fit(model, train, val, nn.CrossEntropyLoss(), opt, 10, callbacks=[stop],
-               progress=False)
+    hist = fit(model, train, val, nn.CrossEntropyLoss(), opt,
+               config=RunConfig(epochs=10, progress=False), callbacks=[stop])
     assert len(hist) == 3 and stop.best_epoch == 1 and stop.stopped_epoch == 3
     assert "early stopping after epoch 3: val_loss has not improved for 2 epochs" in \
         capsys.readouterr().out
@@ -160,8 +162,8 @@ def test_clip_grad_norm_limits_the_step():
             norms.append(math.sqrt(sum(float((x ** 2).sum()) for x in g)))
 
     model, opt, _, train, _ = setup(lr=0.01)
-    fit(model, train, None, nn.CrossEntropyLoss(), opt, 1, clip_grad_norm=0.05,
-        callbacks=[Spy()], progress=False, verbose=False)
+    fit(model, train, None, nn.CrossEntropyLoss(), opt, callbacks=[Spy()],
+        config=RunConfig(epochs=1, clip_grad_norm=0.05, progress=False, verbose=False))
     assert max(norms) <= 0.05 + 1e-6
     with pytest.raises(ValueError, match="clip_grad_norm must be > 0"):
         Trainer(model, nn.CrossEntropyLoss(), opt, clip_grad_norm=0)
@@ -171,7 +173,7 @@ def test_schedulers_step_per_epoch_per_batch_or_on_plateau():
     model, opt, _, train, val = setup()
     cyc = optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=16)
     t = Trainer(model, nn.CrossEntropyLoss(), opt, cyc)
-    assert t.scheduler_interval == "step"
+    assert t.step_per == "batch"
     hist = t.fit(train, val, 2)
     assert hist[1]["lr"] > hist[0]["lr"]  # lr at the start of each epoch, warming up
     model, opt, _, train, val = setup()
@@ -182,11 +184,16 @@ def test_schedulers_step_per_epoch_per_batch_or_on_plateau():
 
 def test_fit_rejects_bad_arguments():
     model, opt, _, train, _ = setup()
+    with pytest.raises(ValueError, match=r"RunConfig.epochs: must be >= 1, got 0"):
+        fit(model, train, None, nn.CrossEntropyLoss(), opt,
+            config=RunConfig(epochs=0, progress=False))
+    with pytest.raises(ValueError, match="fit: config.epochs is unset"):
+        fit(model, train, None, nn.CrossEntropyLoss(), opt)
     with pytest.raises(ValueError, match="epochs must be >= 1"):
-        fit(model, train, None, nn.CrossEntropyLoss(), opt, 0, progress=False)
+        Trainer(model, nn.CrossEntropyLoss(), opt).fit(train, None, 0)
     with pytest.raises(TypeError, match=r"expected batches of \(input, target\)"):
-        fit(model, [cr.ones(2, 4)], None, nn.CrossEntropyLoss(), opt, 1, progress=False,
-            verbose=False)
+        fit(model, [cr.ones(2, 4)], None, nn.CrossEntropyLoss(), opt,
+            config=RunConfig(epochs=1, progress=False, verbose=False))
 
 
 def test_regression_with_meter_objects_and_classes():
@@ -197,7 +204,8 @@ def test_regression_with_meter_objects_and_classes():
     model = nn.Linear(3, 1)
     opt = optim.SGD(model.parameters(), lr=0.1)
     loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True)
-    hist = fit(model, loader, loader, nn.MSELoss(), opt, 40, metrics=(MAE, RMSE(name="err")),
-               progress=False, verbose=False, monitor="val_err", patience=3)
+    hist = fit(model, loader, loader, nn.MSELoss(), opt,
+               config=RunConfig(epochs=40, metrics=(MAE, RMSE(name="err")), progress=False,
+                                verbose=False, monitor="val_err", patience=3))
     assert hist[-1]["val_err"] < 0.01 and hist[-1]["val_mae"] < 0.01
     assert hist[-1]["val_err"] == pytest.approx(math.sqrt(hist[-1]["val_loss"]))

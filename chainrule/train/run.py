@@ -1,0 +1,239 @@
+"""Build and train a run from a :class:`~chainrule.train.config.RunConfig`.
+
+>>> from chainrule.train import RunConfig, train
+>>> result = train(RunConfig(data="digits", epochs=1, out=str(tmp / "run"), progress=False,
+...                          verbose=False, model_args={"hidden_sizes": (16,)}))  # doctest: +SKIP
+>>> result.final["acc"] > 0.5                                                    # doctest: +SKIP
+True
+
+:func:`build` makes the pieces (:class:`Run`: model, data, optimizer, scheduler,
+callbacks, trainer, with the checkpoint resumed); :func:`train` also fits it and
+evaluates the final model.  ``chainrule train`` is ``train(config)``.
+"""
+import dataclasses
+import sys
+import time
+
+import numpy as np
+
+from chainrule import models
+from chainrule.backend import manual_seed
+from chainrule.train.callbacks import make_callbacks
+from chainrule.train.checkpoint import load_checkpoint
+from chainrule.train.config import ConfigError
+from chainrule.train.factory import make_loss, make_optimizer, make_scheduler
+from chainrule.train.lm import LMTrainer
+from chainrule.train.lm_recipes import prepare_lm_data
+from chainrule.train.recipes import prepare_data, start_at_mean
+from chainrule.train.trainer import Trainer
+
+__all__ = ["Run", "RunResult", "build", "train", "DataError",
+           "chainrule_version"]
+
+
+class DataError(ValueError):
+    """The run's data could not be loaded (missing offline, bad checksum...)."""
+
+
+def chainrule_version():
+    """``chainrule.__version__`` (the root package is loaded before any of its
+    subpackages, so this reads it without importing the root from this floor)."""
+    return sys.modules["chainrule"].__version__
+
+
+@dataclasses.dataclass
+class Run:
+    """A built run: ``trainer.fit(data.train_loader, data.val_loader, config.epochs)``
+    trains it (:meth:`fit`)."""
+    config: object          # the resolved RunConfig (out filled in)
+    model: object
+    data: object            # recipes.DataBundle or lm_recipes.LMData
+    optimizer: object
+    scheduler: object
+    trainer: object
+    monitor: str
+    meta: dict
+
+    def fit(self):
+        return self.trainer.fit(self.data.train_loader, self.data.val_loader,
+                                self.config.epochs)
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What :func:`train` returns."""
+    run: Run
+    history: list
+    split: str              # where ``final`` was measured: 'test', 'validation', 'train'
+    final: dict             # e.g. {'loss': ..., 'acc': ...} or {'ppl': ...}
+    seconds: float
+    target_met: bool = None  # None without config.target
+    target_miss: str = None  # the message when the target was missed
+
+
+def _seed(seed):
+    manual_seed(seed)
+    np.random.seed(seed)
+
+
+def build(config):
+    """Resolve ``config`` and build its :class:`Run` (seeded, the resumed checkpoint
+    loaded, a line printed about what is trained)."""
+    cfg = config.resolved()
+    cfg = dataclasses.replace(cfg, out=cfg.default_out())
+    if cfg.note:
+        print(cfg.note)
+    return _build_lm(cfg) if cfg.is_lm else _build_dataset(cfg)
+
+
+def _param_groups(model, cfg):
+    """All parameters, or for fine-tuning the backbone (at a smaller lr, or frozen) and
+    the head, after loading the source run's weights."""
+    ft = cfg.finetune_settings
+    if not ft:
+        return model.parameters()
+    if cfg.finetune:
+        loaded, skipped = models.load_matching(model, load_checkpoint(cfg.finetune)["model"])
+        if not loaded:
+            raise ConfigError("finetune", f"none of the weights of {cfg.finetune} fit "
+                              f"this model")
+        print(f"fine-tuning from {cfg.finetune}: loaded {len(loaded)} tensors; new head "
+              f"{models.finetune.head_name(model)!r}"
+              + (f"; skipped {', '.join(skipped)}" if skipped else ""))
+    return models.finetune_param_groups(model, cfg.lr, ft["backbone_lr_mult"],
+                                        ft["freeze_backbone"])
+
+
+def _load(what, name, fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except (RuntimeError, OSError) as e:
+        raise DataError(f"can't load {what} {name!r}: {e}") from None
+
+
+def _build_dataset(cfg):
+    _seed(cfg.seed)
+    bundle = _load("dataset", cfg.data, prepare_data, cfg.data, batch_size=cfg.batch_size,
+                   val_fraction=cfg.val_fraction, num_workers=cfg.num_workers,
+                   augment=bool(cfg.augment))
+    recipe = bundle.recipe
+    kwargs = {**models.data_kwargs(cfg.model, bundle.input_shape, recipe.task,
+                                   bundle.num_outputs), **cfg.model_args}
+    model = models.get_model(cfg.model, **kwargs)
+    if recipe.task == "regression":
+        start_at_mean(model, bundle.train_targets)
+    optimizer = make_optimizer(cfg.optimizer, _param_groups(model, cfg), cfg.lr,
+                               cfg.momentum, cfg.weight_decay)
+    scheduler = make_scheduler(cfg.scheduler, optimizer, cfg.epochs, len(bundle.train_loader))
+    split = "val" if bundle.val_loader is not None else "train"
+    monitor = cfg.monitor or f"{split}_{recipe.primary}"
+    meta = {"model": cfg.model, "model_kwargs": kwargs, "dataset": cfg.data,
+            "task": recipe.task, "input_shape": list(bundle.input_shape),
+            "classes": bundle.classes, "train_args": cfg.train_args(),
+            "chainrule": chainrule_version()}
+    trainer = Trainer(model, make_loss(recipe.task, cfg.label_smoothing), optimizer,
+                      scheduler, cfg.metrics, cfg.clip_grad_norm,
+                      make_callbacks(cfg, monitor), meta=meta, device=cfg.device)
+    if cfg.resume:
+        trainer.resume(cfg.resume)
+        print(f"resuming {cfg.model} on {cfg.data} from {cfg.resume} after epoch "
+              f"{trainer.epoch}")
+    else:
+        n_params = sum(p.numel() for p in model.parameters())
+        print(f"training {cfg.model} ({n_params:,} parameters) on {cfg.data}: "
+              f"{len(bundle.train_loader.dataset)} training samples, {cfg.epochs} epochs, "
+              f"{cfg.optimizer} lr {cfg.lr:g}, batch {cfg.batch_size}, seed {cfg.seed}")
+    columns = _columns(recipe, bundle)
+    if monitor not in columns:
+        raise ConfigError("monitor", f"{monitor!r} is not a history column; choose from "
+                          f"{', '.join(columns)}")
+    return Run(cfg, model, bundle, optimizer, scheduler, trainer, monitor, meta)
+
+
+def _columns(recipe, bundle):
+    cols = ["train_loss"] + [f"train_{m}" for m in recipe.metric_names]
+    if bundle.val_loader is not None:
+        cols += ["val_loss"] + [f"val_{m}" for m in recipe.metric_names]
+    return cols
+
+
+def _build_lm(cfg):
+    _seed(cfg.seed)
+    lm = _load("corpus", cfg.data, prepare_lm_data, cfg.data, cfg.batch_size, cfg.num_steps,
+               cfg.batch_mode, cfg.max_tokens, seed=cfg.seed)
+    recipe = lm.recipe
+    kwargs = {"vocab_size": len(lm.vocab), **cfg.model_args}
+    model = models.get_model(cfg.model, **kwargs)
+    optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum,
+                               cfg.weight_decay)
+    scheduler = make_scheduler(cfg.scheduler, optimizer, cfg.epochs, len(lm.train_loader))
+    monitor = cfg.monitor or ("val_ppl" if lm.val_loader is not None else "train_ppl")
+    meta = {"model": cfg.model, "model_kwargs": kwargs, "dataset": lm.name,
+            "task": "language_model", "token": recipe.token, "vocab": lm.vocab.state_dict(),
+            "train_args": cfg.train_args(), "chainrule": chainrule_version()}
+    trainer = LMTrainer(model, optimizer, scheduler, cfg.metrics, cfg.clip_grad_norm,
+                        make_callbacks(cfg, monitor), meta=meta, device=cfg.device)
+    if cfg.resume:
+        trainer.resume(cfg.resume)
+        print(f"resuming {cfg.model} on {cfg.data} from {cfg.resume} after epoch "
+              f"{trainer.epoch}")
+    else:
+        n = sum(p.numel() for p in model.parameters())
+        print(f"training {cfg.model} ({n:,} parameters) on {lm.name} ({recipe.token} level, "
+              f"vocab {len(lm.vocab)}): {len(lm.train_loader)} batches of "
+              f"{cfg.batch_size}x{cfg.num_steps} ({cfg.batch_mode}), "
+              f"{cfg.epochs} epochs, {cfg.optimizer} lr {cfg.lr:g}, "
+              f"clip {cfg.clip_grad_norm}, seed {cfg.seed}")
+    return Run(cfg, model, lm, optimizer, scheduler, trainer, monitor, meta)
+
+
+def train(config):
+    """Build the run of ``config``, train it, print and return the final metrics
+    (:class:`RunResult`).  Raises :class:`~chainrule.train.TrainingDiverged` when the
+    loss becomes NaN/Inf, :class:`~chainrule.train.config.ConfigError` for bad
+    settings."""
+    run = build(config)
+    t0 = time.perf_counter()
+    history = run.fit()
+    split, final = _final(run)
+    seconds = time.perf_counter() - t0
+    cfg, out = run.config, run.config.out
+    if cfg.is_lm:
+        print(f"final {split} perplexity ({run.trainer.epoch} epochs, {seconds:.1f}s):"
+              f" {final['ppl']:.3f}")
+    else:
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in final.items())
+        print(f"final {split} metrics ({run.trainer.epoch} epochs, {seconds:.1f}s): {shown}")
+    print(f"wrote {out}/last.ckpt, best.ckpt, history.csv, history.json, curves.png")
+    result = RunResult(run, history, split, final, seconds)
+    _check_target(result)
+    return result
+
+
+def _final(run):
+    """``(split, metrics)`` of the trained model: the test split, else the held-out
+    validation part (dataset runs) or the training text's perplexity (LM runs)."""
+    trainer, data = run.trainer, run.data
+    if run.config.is_lm:
+        if data.test_loader is not None:
+            return "test", trainer.evaluate(data.test_loader)
+        return "train", {"ppl": trainer.history[-1]["train_ppl"]}
+    recipe = data.recipe
+    loader, split = ((data.test_loader, "test") if data.test_loader is not None else
+                     (data.val_loader, "test" if recipe.test_split else "validation"))
+    return split, (trainer.evaluate(loader) if loader is not None else {})
+
+
+def _check_target(result):
+    cfg = result.run.config
+    primary = "ppl" if cfg.is_lm else result.run.data.recipe.primary
+    value = result.final.get(primary)
+    if cfg.target is None or value is None:
+        return
+    mode = "min" if cfg.is_lm else result.run.data.recipe.primary_mode
+    result.target_met = value >= cfg.target if mode == "max" else value <= cfg.target
+    if not result.target_met:
+        what = "perplexity" if cfg.is_lm else primary
+        digits = 3 if cfg.is_lm else 4
+        result.target_miss = (f"{result.split} {what} {value:.{digits}f} misses the target "
+                              f"{cfg.target}")
