@@ -168,11 +168,13 @@ def test_no_import_cycle():
         "\n".join(" <-> ".join(c) for c in cycles)
 
 
-@pytest.mark.parametrize("pkg", sorted(p for p in FLOOR if p != "__main__"))
+@pytest.mark.parametrize("pkg", sorted(p for p in FLOOR
+                                        if p not in ("__main__", "core", "functional", "backend")))
 def test_no_private_core_constructor(pkg):
-    """Only core and functional build tensors with the private ``_make``."""
-    if pkg in ("core", "functional", "backend"):
-        return
+    """Only core and functional build tensors with the private ``_make`` or reach
+    into ``._data``; the floors above use ``from_array`` and ``Tensor.array``."""
     bad = [f"{os.path.relpath(p, PKG)}:{i}" for m, p in MODULES.items() if _package(m) == pkg
-           for i, line in enumerate(open(p), 1) if re.search(r"\b_make\b", line.split("#")[0])]
-    assert not bad, "use chainrule.core.tensor.from_array, not _make:\n" + "\n".join(bad)
+           for i, line in enumerate(open(p), 1)
+           if re.search(r"\b_make\b|\._data\b", line.split("#")[0])]
+    assert not bad, ("use chainrule.core.tensor.from_array and Tensor.array, not _make and "
+                     "._data:\n" + "\n".join(bad))
