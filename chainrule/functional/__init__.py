@@ -18,6 +18,8 @@ from chainrule.functional.pooling import (  # noqa: F401
 from chainrule.functional.normalization import layer_norm, group_norm, rms_norm  # noqa: F401
 from chainrule.functional.conv import *  # noqa: F401,F403
 from chainrule.functional.rnn_cells import gru_cell, rnn_relu_cell, rnn_tanh_cell  # noqa: F401
+from chainrule.functional.attention import (  # noqa: F401
+    masked_softmax, multi_head_attention_forward, scaled_dot_product_attention)
 
 from chainrule.core.ops import ops as _ops  # noqa: E402
 

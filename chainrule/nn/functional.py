@@ -5,6 +5,8 @@ names are the same object here).  ``tests/test_namespace.py`` checks the
 names against torch's."""
 from chainrule.functional.activation import *  # noqa: F401,F403
 from chainrule.functional.activation import __all__ as _activation
+from chainrule.functional.attention import (  # noqa: F401
+    multi_head_attention_forward, scaled_dot_product_attention)
 from chainrule.functional.conv import *  # noqa: F401,F403
 from chainrule.functional.conv import __all__ as _conv
 from chainrule.functional.dropout import *  # noqa: F401,F403
@@ -27,5 +29,6 @@ from chainrule.functional.resample import __all__ as _resample
 from chainrule.functional.unfold import fold, unfold  # noqa: F401
 
 __all__ = ["relu", "sigmoid", "tanh", "pad", "linear", "bilinear", "fold", "unfold",
+           "multi_head_attention_forward", "scaled_dot_product_attention",
            *_activation, *_conv, *_dropout, *_embedding, *_loss, *_loss_margin,
            *_normalization, *_pooling, *_resample]

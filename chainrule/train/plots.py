@@ -2,7 +2,7 @@
 with the Agg canvas, so no display or pyplot state is involved)."""
 import os
 
-__all__ = ["plot_history"]
+__all__ = ["plot_history", "save_heatmaps"]
 
 
 def _series(history):
@@ -43,4 +43,36 @@ def plot_history(history, path, title=None):
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fig.savefig(path, dpi=100)
+    return path
+
+
+def save_heatmaps(matrices, path, xlabel="Keys", ylabel="Queries", titles=None, cmap="Reds"):
+    """Draw attention weights as heatmaps (d2l's ``show_heatmaps``) and save to ``path``.
+
+    ``matrices``: ``(rows, cols, queries, keys)`` (a Tensor or array; 2-D and 3-D
+    inputs are taken as one row); one panel per ``(row, col)``, one colour bar."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    m = matrices.detach().numpy() if hasattr(matrices, "detach") else np.asarray(matrices)
+    m = m.reshape((1, 1) + m.shape) if m.ndim == 2 else m
+    m = m.reshape((1,) + m.shape) if m.ndim == 3 else m
+    if m.ndim != 4:
+        raise ValueError(f"save_heatmaps: expected (rows, cols, queries, keys), got {m.shape}")
+    rows, cols = m.shape[:2]
+    fig = Figure(figsize=(2.5 * cols + 0.6, 2.5 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
+    for i in range(rows):
+        for j in range(cols):
+            ax = axes[i, j]
+            pcm = ax.imshow(m[i, j], cmap=cmap, vmin=0.0, vmax=max(float(m.max()), 1e-12))
+            if i == rows - 1:
+                ax.set_xlabel(xlabel)
+            if j == 0:
+                ax.set_ylabel(ylabel)
+            if titles:
+                ax.set_title(titles[j])
+    fig.colorbar(pcm, ax=axes, shrink=0.6)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path)
     return path

@@ -24,3 +24,6 @@ __all__ += _pool.__all__ + _norm.__all__ + _ups.__all__
 from chainrule.nn.modules.conv import *  # noqa: F401,F403,E402
 from chainrule.nn.modules import conv as _conv  # noqa: E402
 __all__ += _conv.__all__
+from chainrule.nn.modules.transformer import *  # noqa: F401,F403,E402
+from chainrule.nn.modules import transformer as _transformer  # noqa: E402
+__all__ += _transformer.__all__
