@@ -140,15 +140,23 @@ def gen_linalg(b, x):
 
 
 def gen_nn(b, x):
+    if not b.val(x).is_floating_point():
+        return None   # chainrule refuses integer inputs here (docs/torch_differences.md)
     return [f"{b.new()} = " + _sub(b.choice(NN), x=x)]
 
 
 def gen_loss(b, x):
+    if not b.val(x).is_floating_point():
+        return None   # chainrule refuses integer inputs here (docs/torch_differences.md)
     y = b.partner(x, broadcast=False)
+    if not b.val(y).is_floating_point():
+        y = b.input(tuple(b.val(x).shape), b.val(x).dtype)
     return [f"{b.new()} = " + _sub(b.choice(LOSS), x=x, y=y)]
 
 
 def gen_conv(b, x):
+    if not b.val(x).is_floating_point():
+        return None   # chainrule refuses integer inputs here (docs/torch_differences.md)
     v = b.val(x)
     if v.dim() not in (3, 4) or v.shape[1] == 0:
         return None

@@ -210,6 +210,8 @@ class Program:
         head = list(HEADER)
         if torch_name != "torch":
             head = ["import chainrule as torch", "import chainrule.nn.functional as F"]
-        lits = [f"{leaf} = torch.tensor({_literal(a)}, dtype=torch.{a.dtype.name}"
-                + (", requires_grad=True)" if rg else ")") for leaf, a, rg in self.inputs]
+        lits = [f"{leaf} = " + (f"torch.tensor({_literal(a)}" if a.size else
+                                f"torch.zeros({tuple(a.shape)}")
+                + f", dtype=torch.{a.dtype.name}" + (", requires_grad=True)" if rg else ")")
+                for leaf, a, rg in self.inputs]
         return "\n".join(head + lits + self.lines + self.grad_lines())
