@@ -26,7 +26,7 @@ from chainrule.functional import (  # noqa: F401
     concatenate, conv1d, conv2d, conv_transpose1d, conv_transpose2d, cos, cosh,
     cosine_similarity, count_nonzero, cumprod, cumsum, diag, diag_embed, diagonal, div,
     dot, dropout, einsum, eq, equal, erf, exp, exp2, expm1, feature_alpha_dropout,
-    flatten, flip, fliplr, flipud, floor, floor_divide, fmod, frac, gather, ge, ger,
+    flatten, flip, fliplr, select, flipud, floor, floor_divide, fmod, frac, gather, ge, ger,
     group_norm, gru_cell, gt, hardshrink, hstack, index_add, index_copy, index_fill,
     index_put, index_select, inner, isclose, isfinite, isinf, isnan, layer_norm, le,
     lerp, log, log10, log1p, log2, log_softmax, logical_and, logical_not, logical_or,

@@ -12,7 +12,7 @@ except Exception:  # pragma: no cover - CuPy absent or broken
 
 __all__ = ["np", "xp_of", "Device", "device_of", "to_device", "asnumpy", "is_array",
            "is_device_array", "array_types", "scatter_add", "cuda_available", "get_rng",
-           "manual_seed", "get_rng_state", "set_rng_state"]
+           "manual_seed", "get_rng_state", "set_rng_state", "view_positions"]
 
 array_types = (np.ndarray,) if _cupy is None else (np.ndarray, _cupy.ndarray)
 
@@ -172,3 +172,31 @@ def get_rng_state():
 
 def set_rng_state(state):
     _RNGState.np_gen.bit_generator.state = state
+
+
+def _addresses(xp, a):
+    """The byte address of every element of ``a`` (an int64 array of its shape)."""
+    ptr = a.data.ptr if hasattr(a.data, "ptr") else a.__array_interface__["data"][0]
+    addr = xp.full(a.shape, ptr, dtype=xp.int64)
+    for k, (n, s) in enumerate(zip(a.shape, a.strides)):
+        shape = [1] * a.ndim
+        shape[k] = n
+        addr = addr + (xp.arange(n, dtype=xp.int64) * s).reshape(shape)
+    return addr
+
+
+def view_positions(base, view):
+    """For each element of ``view`` (an array sharing ``base``'s memory), its flat
+    C-order index in ``base``: ``base.reshape(-1)[view_positions(base, view)]``
+    has ``view``'s values.  Raises ValueError if ``view`` is not inside ``base``."""
+    xp = xp_of(base)
+    if view.size == 0:
+        return xp.zeros(view.shape, xp.int64)
+    ab = _addresses(xp, base).reshape(-1)
+    order = xp.argsort(ab, kind="stable")
+    av = _addresses(xp, view)
+    pos = xp.clip(xp.searchsorted(ab[order], av), 0, max(ab.size - 1, 0))
+    idx = order[pos]
+    if ab.size == 0 or not bool((ab[idx] == av).all()):
+        raise ValueError("view_positions: the view is not inside the base array")
+    return idx

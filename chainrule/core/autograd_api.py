@@ -4,6 +4,7 @@ from chainrule.core.creation import tensor, zeros_like
 from chainrule.core.engine import run_backward
 from chainrule.core.ops import ops
 from chainrule.core.tensor import Tensor, _make
+from chainrule.core import views as _views  # noqa: F401  (registers in-place on views)
 
 __all__ = ["backward", "grad"]
 

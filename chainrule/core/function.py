@@ -62,26 +62,30 @@ class Function:
         # single output: the hot path, kept free of generators and imports
         if not isinstance(ys, _ARRAY_TYPES):
             ys = xp_of(ys).asarray(ys)
-        if _gm._State.enabled and self.differentiable:
+        if _gm._State.enabled and self.differentiable and ys.dtype.kind == "f":
             for t in inputs:
                 if t.requires_grad:
                     return self._wrap_outputs(inputs, (ys,))[0]
         if self.is_view:
-            return _make(ys, False, None, 0, inputs[0]._version, True)
+            return _make(ys, False, None, 0, inputs[0]._version, True, _view_base(inputs[0]))
         return _make(ys)
 
     def _wrap_outputs(self, inputs, ys):
         """Wrap output arrays as Tensors, recording this node when needed."""
         ys = tuple(y if isinstance(y, _ARRAY_TYPES) else xp_of(y).asarray(y) for y in ys)
         record = False
-        if _gm._State.enabled and self.differentiable:
+        # like torch, only floating-point outputs carry gradients: a cast to an
+        # integer or bool dtype, argmax or a comparison is cut from the graph
+        if _gm._State.enabled and self.differentiable and any(y.dtype.kind == "f" for y in ys):
             for t in inputs:
                 if t.requires_grad:
                     record = True
                     break
         if not record:
             if self.is_view:
-                return tuple(_make(y, False, None, 0, inputs[0]._version, True) for y in ys)
+                base = _view_base(inputs[0])
+                return tuple(_make(y, False, None, 0, inputs[0]._version, True, base)
+                             for y in ys)
             return tuple(_make(y) for y in ys)
         gen = 0
         edges = []
@@ -100,21 +104,43 @@ class Function:
         self.generation = gen + 1
         self._edges = edges
         self._in_meta = meta
+        if not all(y.dtype.kind == "f" for y in ys):
+            return self._wrap_mixed(inputs, ys)
         if len(ys) == 1:
             y = ys[0]
             self._out_meta = ((y.shape, y.dtype),)
             if self.is_view:
-                outs = (_make(y, True, self, 0, inputs[0]._version, True),)
+                outs = (_make(y, True, self, 0, inputs[0]._version, True,
+                              _view_base(inputs[0])),)
             else:
                 outs = (_make(y, True, self, 0),)
         else:
             self._out_meta = tuple((y.shape, y.dtype) for y in ys)
             self._xp = xp_of(ys[0])
             if self.is_view:
-                outs = tuple(_make(y, True, self, i, inputs[0]._version, True)
+                base = _view_base(inputs[0])
+                outs = tuple(_make(y, True, self, i, inputs[0]._version, True, base)
                              for i, y in enumerate(ys))
             else:
                 outs = tuple(_make(y, True, self, i) for i, y in enumerate(ys))
+        if self.save_inputs:
+            self.inputs = inputs
+            self._in_versions = [t._version[0] for t in inputs]
+        if self.save_output:
+            self._ys = ys
+            self._y_versions = tuple((o._version, o._version[0]) for o in outs)
+        return outs
+
+    def _wrap_mixed(self, inputs, ys):
+        """Outputs of mixed dtypes (``max(dim)``'s values and indices): only the
+        floating-point ones are attached to this node."""
+        self._out_meta = tuple((y.shape, y.dtype) for y in ys)
+        self._xp = xp_of(ys[0])
+        ver = inputs[0]._version if self.is_view else None
+        base = _view_base(inputs[0]) if self.is_view else None
+        outs = tuple(_make(y, True, self, i, ver, self.is_view, base) if y.dtype.kind == "f"
+                     else _make(y, False, None, 0, ver, self.is_view, base)
+                     for i, y in enumerate(ys))
         if self.save_inputs:
             self.inputs = inputs
             self._in_versions = [t._version[0] for t in inputs]
@@ -183,6 +209,14 @@ class Function:
 
     def _release_extra(self):
         """Ops that keep extra arrays for backward drop them here."""
+
+
+def _view_base(t):
+    """The tensor a new view of ``t`` looks into (tracked only under grad mode,
+    where an in-place op on the view must rebase it)."""
+    if not _gm._State.enabled:
+        return None
+    return t if t._base is None else t._base
 
 
 class AccumulateGrad:

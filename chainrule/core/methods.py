@@ -92,6 +92,10 @@ class OpMethods:
     __gt__ = _fwd("gt")
     __ge__ = _fwd("ge")
 
+    def flip(self, *dims):
+        """``x.flip(0, 1)`` or ``x.flip((0, 1))``."""
+        return F.flip(self, dims[0] if len(dims) == 1 else dims)
+
     def __pos__(self):
         return self
 
@@ -168,9 +172,9 @@ class OpMethods:
     movedim = _fwd("movedim"); t = _fwd("t"); expand = _fwd("expand")  # noqa: E702
     expand_as = _fwd("expand_as"); repeat = _fwd("repeat"); tile = _fwd("tile")  # noqa: E702
     split = _fwd("split"); chunk = _fwd("chunk"); unbind = _fwd("unbind")  # noqa: E702
-    flip = _fwd("flip"); roll = _fwd("roll"); tril = _fwd("tril")  # noqa: E702
+    roll = _fwd("roll"); tril = _fwd("tril")  # noqa: E702
     triu = _fwd("triu"); diag = _fwd("diag"); diagonal = _fwd("diagonal")  # noqa: E702
-    narrow = _fwd("narrow"); view_as = _fwd("view_as")  # noqa: E702
+    narrow = _fwd("narrow"); select = _fwd("select"); view_as = _fwd("view_as")  # noqa: E702
     reshape_as = _fwd("reshape_as")
     # indexing
     gather = _fwd("gather"); scatter = _fwd("scatter")  # noqa: E702

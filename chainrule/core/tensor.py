@@ -6,6 +6,8 @@ the node's outputs it is.  ``_version`` is a one-element list shared by a
 tensor and its views; in-place ops bump it so that backward can detect a
 value it saved having been overwritten.
 """
+from weakref import WeakSet
+
 import numpy as np
 
 from chainrule import backend as B
@@ -20,9 +22,16 @@ __all__ = ["Tensor", "from_array"]
 _new = object.__new__
 
 
-def _make(data, requires_grad=False, grad_fn=None, idx=0, version=None, is_view=False):
-    """Fast internal constructor (no checks, no copy)."""
+def _make(data, requires_grad=False, grad_fn=None, idx=0, version=None, is_view=False,
+          base=None):
+    """Fast internal constructor (no checks, no copy).  ``base``: the tensor a
+    differentiable view looks into (it keeps a weak set of its live views)."""
     t = _new(Tensor)
+    t._base = base
+    if base is not None:
+        if base._views is None:
+            base._views = WeakSet()
+        base._views.add(t)
     t._data = data
     t.requires_grad = requires_grad
     t.grad = None
@@ -31,6 +40,7 @@ def _make(data, requires_grad=False, grad_fn=None, idx=0, version=None, is_view=
     t._version = [0] if version is None else version
     t._is_view = is_view
     t._hooks = None
+    t._views = None
     return t
 
 
@@ -42,7 +52,9 @@ def from_array(array, requires_grad=False):
     its dtype as it is (no promotion, no checks): pass one of chainrule's
     dtypes.  Use :func:`chainrule.tensor` for Python data or to copy.
 
-    >>> import numpy as np
+    >>> from weakref import WeakSet
+
+import numpy as np
     >>> from_array(np.zeros(2, np.float32))
     tensor([0., 0.])
     """
@@ -56,7 +68,7 @@ class Tensor(OpMethods):
     ``Tensor(data)`` works too and behaves like ``chainrule.tensor(data)``.
     """
     __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_out_idx", "_version",
-                 "_is_view", "_hooks", "__weakref__")
+                 "_is_view", "_hooks", "_base", "_views", "__weakref__")
     __array_priority__ = 1000  # make ndarray <op> Tensor defer to Tensor
 
     def __init__(self, data=(), dtype=None, requires_grad=False, device=None):
@@ -67,6 +79,7 @@ class Tensor(OpMethods):
         self._version = [0]
         self._is_view = False
         self._hooks = None
+        self._base = self._views = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -340,11 +353,14 @@ class Tensor(OpMethods):
     def _inplace(self, fn, name, *args, **kwargs):
         """Compute ``fn(self, *args)`` and write it into this tensor's memory.
 
-        Under autograd the tensor is rebased onto the new node (like torch);
-        a leaf that requires grad, or a view of one, raises instead.
+        Under autograd the tensor is rebased onto the new node (like torch); a
+        view's base is rebased too (``core/views.py``); a leaf that requires
+        grad, or a view of one, raises instead.
         """
         recording = _gm._State.enabled and (self.requires_grad or any(
             isinstance(a, Tensor) and a.requires_grad for a in args))
+        if recording and self._base is not None:
+            return F.inplace_on_view(self, fn, name, args, kwargs)
         if not recording:
             with _gm.no_grad():
                 out = fn(self, *args, **kwargs)
@@ -356,11 +372,6 @@ class Tensor(OpMethods):
                 f"{name}: a leaf Variable that requires grad (shape {self.shape}) is being "
                 f"used in an in-place operation. Use an out-of-place op, or modify it "
                 f"inside `with chainrule.no_grad():`.")
-        if self._is_view and self.requires_grad:
-            raise RuntimeError(
-                f"{name}: in-place operation on a view of a tensor that requires grad "
-                f"is not supported; clone() the view first, or use x[index] = value "
-                f"on the base tensor.")
         old = _make(self._data, self.requires_grad, self.grad_fn, self._out_idx,
                     [self._version[0]])
         out = fn(old, *args, **kwargs)
@@ -370,6 +381,8 @@ class Tensor(OpMethods):
         self._write(out._data, name)
         self.grad_fn, self._out_idx, self.requires_grad = node, out._out_idx, True
         self._version[0] += 1
+        if self._views:
+            F.regenerate_views(self)
         return self
 
     def _write(self, res, name):

@@ -108,6 +108,8 @@ def celu(input, alpha=1.0, inplace=False):
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("hardtanh: min_val cannot be greater than max_val")
+    if input._data.dtype.kind in "iu":   # torch keeps integer inputs integer
+        min_val, max_val = int(min_val), int(max_val)
     return maybe_inplace(input, inplace, lambda t: clamp(t, min_val, max_val), "hardtanh")
 
 

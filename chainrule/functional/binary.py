@@ -129,19 +129,30 @@ class Pow(_Binary):
     def forward(self, a, b):
         a, b = self.cast(a), self.cast(b)
         if self.npd.kind in "iu" and (b < 0).any():
-            raise RuntimeError("pow: integers to negative integer powers are not allowed")
+            return _int_pow(a, b)
         return a ** b
 
     def backward(self, gy):  # d(a^b) = (b a^(b-1), a^b log a)
         a, b = self.inputs
         ga = gb = None
         if self._edges[0] is not None:
-            ga = gy * b * pow(a, b - 1)
+            # torch: 0 where b == 0 (x^0 is constant, even at x = 0)
+            ga = gy * pick(b == 0, 0.0, b * pow(a, b - 1))
         if self._edges[1] is not None:
             # torch: the exponent's gradient is 0 where a == 0 (and b >= 0)
             safe = pick(a == 0, 1.0, a)
             gb = gy * pow(a, b) * safe.log()
         return ga, gb
+
+
+def _int_pow(a, b):
+    """Integer power with negative exponents like torch: 1 and -1 keep their
+    magnitude, everything else truncates to 0."""
+    xp = B.xp_of(a)
+    a, b = xp.broadcast_arrays(a, b)
+    pos = a ** xp.maximum(b, 0)
+    neg = xp.where(a == 1, 1, xp.where(a == -1, xp.where(b % 2 == 0, 1, -1), 0))
+    return xp.where(b < 0, neg, pos).astype(a.dtype)
 
 
 class Maximum(_Binary):
@@ -216,6 +227,10 @@ class _NoGrad2(_Binary):
 
 class FloorDivide(_NoGrad2):
     ufunc = "floor_divide"
+    differentiable = True   # like torch: the result requires grad, with gradient 0
+
+    def backward(self, gy):  # piecewise constant: zero almost everywhere
+        return gy * 0, gy * 0
 
 
 class _Compare(Function):
@@ -233,16 +248,28 @@ class _Compare(Function):
         return getattr(B.xp_of(a), self.ufunc)(a, b)
 
 
+def _scaled(input, other, alpha, op):
+    """``alpha * other`` in the dtype of ``input op other`` (alpha takes no part
+    in type promotion, like torch)."""
+    if alpha == 1:
+        return input, other
+    a, b, npd = promote_operands(input, other, op)
+    if npd.kind != "f" and isinstance(alpha, float):
+        raise RuntimeError(f"{op}: for integral input tensors, argument alpha must not be a "
+                           f"floating point number")
+    if b._data.dtype != npd:
+        b = cast(b, npd)
+    return a, mul(b, alpha)
+
+
 def add(input, other, alpha=1):
     """``input + alpha * other`` with broadcasting."""
-    if alpha != 1:
-        other = mul(other, alpha)
+    input, other = _scaled(input, other, alpha, "add")
     return _apply2(Add, input, other, "add")
 
 
 def sub(input, other, alpha=1):
-    if alpha != 1:
-        other = mul(other, alpha)
+    input, other = _scaled(input, other, alpha, "sub")
     if isinstance(input, Tensor) and input._data.dtype == np.bool_ and \
             isinstance(other, Tensor) and other._data.dtype == np.bool_:
         raise RuntimeError("sub: subtraction of two bool tensors is not supported; "

@@ -75,7 +75,10 @@ class Sign(_Unary):
     floating = False
 
     def forward(self, x):
-        return B.xp_of(x).sign(x)
+        xp = B.xp_of(x)
+        if x.dtype.kind == "f":   # torch: sign(nan) is 0
+            return xp.where(xp.isnan(x), x.dtype.type(0), xp.sign(x))
+        return xp.sign(x)
 
     def backward(self, gy):  # piecewise constant
         return gy * 0
@@ -390,7 +393,12 @@ sinh = _unary(Sinh)
 cosh = _unary(Cosh)
 erf = _unary(Erf)
 sigmoid = _unary(Sigmoid)
-relu = _unary(Relu)
+_relu = _unary(Relu)
+
+
+def relu(input, inplace=False):
+    """max(input, 0); ``inplace=True`` writes into ``input`` (like ``relu_``)."""
+    return input._inplace(_relu, "relu_") if inplace else _relu(input)
 floor = _unary(Floor)
 ceil = _unary(Ceil)
 trunc = _unary(Trunc)

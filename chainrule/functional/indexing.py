@@ -400,12 +400,6 @@ def setitem_(input, index, value):
         _raw_assign(input, idx, value, op)
         input._version[0] += 1
         return input
-    if input._is_view and not input.requires_grad:
-        raise RuntimeError(
-            f"{op}: writing a tensor that requires grad into a view (shape "
-            f"{tuple(input.shape)}) of a tensor that does not is not supported: the base "
-            f"tensor would not see the gradient. Assign into the base tensor instead "
-            f"(base[i][j] = v -> base[i, j] = v) or clone() the view first.")
     try:
         return input._inplace(_put, "__setitem__", idx, value)
     except ValueError as e:

@@ -336,12 +336,20 @@ def tensordot(a, b, dims=2):
 
 
 # ---------------------------------------------------------------- linear
+def _lead(shape):
+    """The number of rows of a (rows, last dim) view of ``shape``."""
+    n = 1
+    for d in shape[:-1]:
+        n *= d
+    return n
+
+
 class Linear(Function):
     """``y = x W^T + b`` as one GEMM on a 2-D view of ``x``."""
 
     def forward(self, x, w, b=None):
         out_f, in_f = w.shape
-        x2 = x.reshape(-1, in_f)
+        x2 = x.reshape(_lead(x.shape), in_f)   # explicit: -1 is ambiguous when in_f is 0
         with B.kernels_of(x2).gemm_threads(x2.shape[0], out_f, in_f):
             y = x2 @ w.T
         if b is not None:
@@ -352,12 +360,12 @@ class Linear(Function):
         x, w = self.inputs[0], self.inputs[1]
         out_f, in_f = self._in_meta[1][0]
         x_shape = self._in_meta[0][0]
-        g2 = reshape(gy, (-1, out_f))
+        g2 = reshape(gy, (_lead(x_shape), out_f))
         gx = gw = gb = None
         if self._edges[0] is not None:
             gx = reshape(Matmul()(g2, w), x_shape)
         if self._edges[1] is not None:
-            gw = Matmul()(_swap_last(g2), reshape(x, (-1, in_f)))
+            gw = Matmul()(_swap_last(g2), reshape(x, (_lead(x_shape), in_f)))
         if len(self._edges) > 2 and self._edges[2] is not None:
             gb = g2.sum(0)
         return (gx, gw, gb) if len(self._edges) > 2 else (gx, gw)

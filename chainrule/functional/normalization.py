@@ -87,8 +87,9 @@ class Normalize(Function):
             scale = self.invstd
         gx = None
         if need[0]:   # invstd * (g - mean(g) - xhat * mean(g * xhat))
-            xhat *= sgx * (1.0 / n)
-            gx = g - sg * (1.0 / n)
+            inv_n = 1.0 / max(n, 1)   # n == 0: empty normalized_shape, nothing to scale
+            xhat *= sgx * inv_n
+            gx = g - sg * inv_n
             gx -= xhat
             gx *= scale
         out = [gx] + ([gw] if self.has_weight else []) + ([gb] if self.has_bias else [])

@@ -21,7 +21,7 @@ __all__ = [
     "sum_to", "broadcast_to", "reshape", "view", "view_as", "reshape_as", "flatten",
     "unflatten", "squeeze", "unsqueeze", "permute", "transpose", "swapaxes", "swapdims",
     "movedim", "moveaxis", "t", "expand", "expand_as", "repeat", "tile", "flip", "fliplr",
-    "flipud", "roll", "tril", "triu",
+    "flipud", "roll", "tril", "triu", "select",
 ]
 
 
@@ -382,6 +382,16 @@ class Flip(Function):
 def flip(input, dims):
     """Reverse the order of elements along ``dims`` (int or tuple)."""
     return Flip(norm_dims(dims, input.ndim, "flip"))(input)
+
+
+def select(input, dim, index):
+    """The slice at ``index`` along ``dim``, with that dim removed (a view)."""
+    d = norm_dim(dim, input.ndim, "select")
+    n = input.shape[d]
+    if not -n <= int(index) < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{tuple(input.shape)} at dimension {dim}")
+    return input[(slice(None),) * d + (int(index),)]
 
 
 def fliplr(input):

@@ -25,6 +25,7 @@ def _init_from(t, data, requires_grad):
     t._version = version
     t._is_view = False
     t._hooks = None
+    t._base = t._views = None
     t.requires_grad = False
     if requires_grad:
         t.requires_grad_(True)

@@ -1,0 +1,145 @@
+"""Reproductions the differential fuzzer found (issue #18), each against torch."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as CF
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def _both(src, **inputs):
+    """Run ``src`` (defining ``out`` and maybe ``g``) in chainrule and in torch."""
+    res = []
+    for lib, F in ((cr, CF), (torch, TF)):
+        env = {"torch": lib, "F": F, "np": np}
+        exec(src, env)
+        res.append(env)
+    return res
+
+
+def _close(a, b):
+    if a is None or b is None:
+        assert a is None and b is None
+        return
+    assert tuple(a.shape) == tuple(b.shape)
+    assert str(a.dtype).split(".")[-1] == str(b.dtype).split(".")[-1]
+    np.testing.assert_allclose(a.detach().numpy(force=True), b.detach().numpy(force=True),
+                               rtol=1e-6, atol=1e-9, equal_nan=True)
+
+
+CASES = {
+    "cast_to_int_detaches": """
+x = torch.tensor([3., 1.], requires_grad=True)
+out = torch.where(x.long() > 2, x.long(), x)
+assert not x.long().requires_grad and not x.bool().requires_grad
+g, = torch.autograd.grad(out.sum(), x)""",
+    "floor_divide_requires_grad": """
+x = torch.tensor([3., 1.5], requires_grad=True)
+out = x // 2
+assert out.requires_grad""",
+    "std_zero_variance": """
+x = torch.tensor([[1., 1., 1.]], dtype=torch.float64, requires_grad=True)
+out = x.std(dim=1, unbiased=False) + x.var(dim=1, unbiased=False) + x.var() + x.std()
+g, = torch.autograd.grad(out.sum(), x)""",
+    "pow_zero_at_zero": """
+x = torch.tensor([0., 2.], dtype=torch.float64, requires_grad=True)
+out = x.pow(0)
+g, = torch.autograd.grad(out.sum(), x)""",
+    "pow_second_derivative_exponent": """
+b = torch.tensor([1.5, 2.0], dtype=torch.float64, requires_grad=True)
+e = torch.tensor([0.7, -1.2], dtype=torch.float64, requires_grad=True)
+out = b ** e
+gb, ge = torch.autograd.grad(out.sum(), (b, e), create_graph=True)
+g = torch.autograd.grad((gb * gb).sum() + (ge * ge).sum(), (b, e))[1]""",
+    "int_pow_negative": """
+out = 2 ** torch.tensor([-2, 0, 3])
+out2 = torch.tensor([2, 1, -1]) ** torch.tensor([-1, -2, -3])
+assert out2.tolist() == [0, 1, -1], out2""",
+    "zero_dim_promotion_with_alpha": """
+out = torch.add(torch.tensor(1.5, dtype=torch.float64), torch.tensor([1, 2]), alpha=0.5)""",
+    "hardtanh_keeps_int": """
+out = F.hardtanh(torch.tensor([-3, 0, 2]))""",
+    "addcmul_int": """
+i = torch.tensor([1, 2])
+out = torch.addcmul(i, i, i, value=2)""",
+    "bce_logits_promotes": """
+out = F.binary_cross_entropy_with_logits(torch.ones(2), torch.ones(2, dtype=torch.float64))""",
+    "sign_nan": """
+out = torch.tensor([float('nan'), -2., 0.]).sign()""",
+    "linear_in_features_0": """
+x = torch.ones(3, 0, requires_grad=True)
+w = torch.ones(2, 0, requires_grad=True)
+out = F.linear(x, w)
+g, = torch.autograd.grad(out.sum(), w)""",
+    "layer_norm_size_0": """
+x = torch.ones(2, 0, requires_grad=True)
+out = F.layer_norm(x, (0,))
+g = torch.autograd.grad(out.sum(), x, allow_unused=True)[0]""",
+    "embedding_width_0": """
+w = torch.ones(2, 0, requires_grad=True)
+out = F.embedding(torch.tensor([1, 0, 1]), w)
+g, = torch.autograd.grad(out.sum(), w)""",
+    "nll_loss_unbatched": """
+x = torch.tensor([0.2, 0.5, -1.], requires_grad=True)
+out = F.nll_loss(x.log_softmax(-1), torch.tensor(1))
+g, = torch.autograd.grad(out, x)""",
+    "contiguous_returns_self": """
+x = torch.ones(2, 3)
+out = x.contiguous()
+assert out is x""",
+    "flip_varargs_and_select": """
+x = torch.arange(24.).reshape(2, 3, 4)
+out = x.flip(2, 0, 1).select(1, -1) + torch.select(x, 1, 0)""",
+    "relu_inplace": """
+x = torch.tensor([-1., 2.], requires_grad=True)
+y = x * 1
+out = F.relu(y, inplace=True)
+assert out is y
+g, = torch.autograd.grad(out.sum(), x)""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_agrees_with_torch(name):
+    c, t = _both(CASES[name])
+    _close(c["out"], t["out"])
+    _close(c.get("g"), t.get("g"))
+
+
+VIEW_CASES = {
+    "slice_iadd": "h = x * 1\nh[:, 0] += y\nout = h",
+    "mT_mul_": "h = x * 1\nh.mT.mul_(2)\nout = h",
+    "narrow_mul_": "h = x * 1\nh.narrow(0, 1, 1).mul_(x[0])\nout = h",
+    "view_squeeze_unsqueeze": "h = x * 1\nh.view(-1).add_(1)\nh.unsqueeze(0).squeeze().mul_(y)\nout = h",
+    "leaf_without_grad": "h = torch.zeros(2, 2)\nh[0] += y\nh[:, 1].mul_(y)\nout = h",
+    "stale_view_regenerated": "h = x * 1\nv = h[1]\nh.mul_(3)\nout = v * 1 + h.sum()",
+    "view_of_view": "h = x * 1\nh.t()[0].sub_(y)\nout = h.exp()",
+}
+
+
+@pytest.mark.parametrize("name", sorted(VIEW_CASES))
+def test_inplace_on_views_agrees_with_torch(name):
+    head = ("x = torch.tensor([[1., 2.], [3., 4.]], dtype=torch.float64, requires_grad=True)\n"
+            "y = torch.tensor([0.5, -1.5], dtype=torch.float64, requires_grad=True)\n")
+    tail = ("\ngx, gy = torch.autograd.grad((out * out).sum(), (x, y), create_graph=True, "
+            "allow_unused=True)\ng = torch.autograd.grad(gx.sum(), x, allow_unused=True)[0] "
+            "if gx is not None and gx.requires_grad else None")
+    c, t = _both(head + VIEW_CASES[name] + tail)
+    for k in ("out", "gx", "gy", "g"):
+        _close(c[k], t[k])
+
+
+def test_inplace_on_view_of_saved_tensor_raises_at_backward():
+    x = cr.tensor([1., 2.], requires_grad=True)
+    y = x.exp()
+    y[0] *= 2          # ExpBackward saved y
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_inplace_on_view_of_leaf_raises():
+    x = cr.tensor([1., 2.], requires_grad=True)
+    with pytest.raises(RuntimeError, match="view of a leaf"):
+        x[0].mul_(2)
