@@ -55,10 +55,11 @@ def main():
                                                     beam=beam):
             print(f"  [{label}] {eng} => {pred}, bleu {score:.3f}")
     if a.heatmap and a.model == "seq2seq-attention":
-        predict_seq2seq(net, ENGS[-1], src_vocab, tgt_vocab, 10)
-        w = cr.cat([w for w in net.decoder.attention_weights], 0)
-        save_heatmaps(w.reshape(1, 1, -1, w.shape[-1]), a.heatmap, "Key positions",
-                      "Query positions")
+        _, steps = predict_seq2seq(net, ENGS[-1], src_vocab, tgt_vocab, 10)
+        w = cr.cat([step[0] for step in steps], 0)          # one (1, 1, keys) per step
+        keys = len(ENGS[-1].split()) + 1                      # the source and its <eos>
+        save_heatmaps(w.reshape(1, 1, -1, w.shape[-1])[..., :keys], a.heatmap,
+                      "Key positions", "Query positions")
         print(f"wrote {a.heatmap}")
 
 
