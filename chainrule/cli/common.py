@@ -8,7 +8,7 @@ from chainrule.utils.errors import UnknownNameError
 
 __all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED", "UsageError",
            "USER_ERRORS", "positive_int", "positive_float", "hidden_sizes",
-           "model_from_checkpoint", "load_data"]
+           "model_from_checkpoint", "load_data", "describe_os_error"]
 
 EXIT_OK = 0            # success
 EXIT_FAILED = 1        # training diverged, or the result missed --target
@@ -23,6 +23,14 @@ class UsageError(ValueError):
 # errors that are the user's input, reported in one line with exit code 2
 USER_ERRORS = (UsageError, UnknownNameError, models.IncompatibleDataError, CheckpointError,
                FileNotFoundError, ValueError)
+
+
+def describe_os_error(e):
+    """``PATH: reason`` of an OSError (``reason`` alone when it names no file)."""
+    if getattr(e, "filename", None) is None:
+        return str(e)
+    where = str(e.filename) + (f" -> {e.filename2}" if e.filename2 else "")
+    return f"{where}: {e.strerror or e}"
 
 
 def positive_int(text):

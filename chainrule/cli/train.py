@@ -5,6 +5,7 @@ checks every value) and calls :func:`chainrule.train.train`; language-model flag
 in ``cli/train_lm.py``.
 """
 import argparse
+import sys
 
 from chainrule.cli import train_lm
 from chainrule.cli.common import EXIT_FAILED, EXIT_OK, UsageError, hidden_sizes
@@ -102,7 +103,7 @@ def run(args):
     except ConfigError as e:
         raise _usage(e) from None
     except TrainingDiverged as e:
-        print(f"chainrule train: {e}")
+        print(f"chainrule train: {e}", file=sys.stderr)
         return EXIT_FAILED
     if result.target_met is False:
         print(f"chainrule train: {result.target_miss}")

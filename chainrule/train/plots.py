@@ -1,6 +1,9 @@
 """Learning curves as PNG with matplotlib (imported lazily; a bare ``Figure`` renders
 with the Agg canvas, so no display or pyplot state is involved)."""
+import io
 import os
+
+from chainrule.utils.serialization import atomic_write_bytes
 
 __all__ = ["plot_history"]
 
@@ -40,7 +43,7 @@ def plot_history(history, path, title=None):
         ax.legend()
     if title:
         fig.suptitle(title)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    buf = io.BytesIO()  # rendered in memory, then written atomically (no half a PNG)
+    fig.savefig(buf, dpi=100, format=os.path.splitext(path)[1][1:] or "png")
+    atomic_write_bytes(path, [buf.getvalue()])
     return path

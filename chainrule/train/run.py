@@ -25,6 +25,7 @@ from chainrule.train.factory import make_loss, make_optimizer, make_scheduler
 from chainrule.train.lm import LMTrainer
 from chainrule.train.lm_recipes import prepare_lm_data
 from chainrule.train.recipes import prepare_data, start_at_mean
+from chainrule.train.runfolder import check_folder
 from chainrule.train.trainer import Trainer
 
 __all__ = ["Run", "RunResult", "build", "train", "DataError",
@@ -80,7 +81,7 @@ def build(config):
     """Resolve ``config`` and build its :class:`Run` (seeded, the resumed checkpoint
     loaded, a line printed about what is trained)."""
     cfg = config.resolved()
-    cfg = dataclasses.replace(cfg, out=cfg.default_out())
+    cfg = dataclasses.replace(cfg, out=check_folder(cfg.default_out()))
     if cfg.note:
         print(cfg.note)
     return _build_lm(cfg) if cfg.is_lm else _build_dataset(cfg)

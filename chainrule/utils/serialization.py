@@ -18,13 +18,14 @@ import numpy as np
 from chainrule import backend as B
 from chainrule.core.tensor import Tensor, from_array
 
-__all__ = ["save", "load", "atomic_write_bytes"]
+__all__ = ["save", "load", "atomic_write_bytes", "TEMP_SUFFIX"]
 
 _DT = {"F16": np.float16, "F32": np.float32, "F64": np.float64, "I8": np.int8,
        "U8": np.uint8, "I16": np.int16, "I32": np.int32, "I64": np.int64, "BOOL": np.bool_}
 _NP2ST = {np.dtype(v): k for k, v in _DT.items()}
 _META_KEY = "chainrule.structure"
 _MAX_HEADER = 100 * 1024 * 1024
+TEMP_SUFFIX = ".tmp"  # atomic writes go through '.<name>XXXX.tmp' in the same folder
 
 
 def _encode(obj, tensors, path):
@@ -77,28 +78,48 @@ def _decode(obj, arrays, device):
 
 def atomic_write_bytes(path, chunks):
     """Write ``chunks`` (bytes-like) to ``path`` atomically: a temp file in the
-    same folder, fsync, then rename over the target."""
+    same folder, fsync, then rename over the target.  On any failure (a full disk,
+    a read-only folder) the temp file is removed, ``path`` keeps its previous
+    content, and the OSError names ``path``."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path), suffix=".tmp")
+    tmp = None
     try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path),
+                                   suffix=TEMP_SUFFIX)
         with os.fdopen(fd, "wb") as f:
             for c in chunks:
                 f.write(c)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        try:
-            dfd = os.open(folder, os.O_RDONLY)
-            os.fsync(dfd)
-            os.close(dfd)
-        except OSError:  # pragma: no cover - platforms without directory fsync
-            pass
-    except BaseException:
-        if os.path.exists(tmp):
+        tmp = None
+        _fsync_folder(folder)
+    except OSError as e:
+        raise _naming(e, path) from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        raise
+
+
+def _naming(e, path):
+    """``e`` as an OSError of the same kind whose filename is ``path`` (the final name,
+    not the temp file's)."""
+    if e.errno is None:
+        return e
+    return OSError(e.errno, e.strerror or str(e), path)
+
+
+def _fsync_folder(folder):
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:  # pragma: no cover - platforms without directory fsync
+        pass
 
 
 def save(obj, path):

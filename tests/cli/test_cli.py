@@ -162,7 +162,7 @@ def test_divergence_exits_1(tmp_path, capsys):
     out = tmp_path / "nan"
     assert main(["train", "--lr", "1e30", "--optimizer", "sgd", "--out", str(out),
                  *FAST]) == 1
-    text = capsys.readouterr().out
+    text = capsys.readouterr().err  # a failure: on stderr, not mixed with the epoch lines
     assert "training diverged: the loss is" in text and "at epoch 1, step" in text
 
 
