@@ -74,21 +74,30 @@ def hidden_sizes(text):
 
 def model_from_checkpoint(path):
     """``(model, checkpoint)``: the registered model rebuilt from the checkpoint's
-    ``meta`` with its saved weights, in eval mode."""
+    ``meta`` with its saved weights, in eval mode.  Every failure is a
+    :class:`CheckpointError` ``can't read checkpoint PATH: reason``."""
     ckpt = load_checkpoint(path)
     meta = ckpt.get("meta") or {}
+    bad = f"can't read checkpoint {path}"
     if "model" not in meta:
-        raise CheckpointError(f"{path} does not say which registered model it holds "
+        raise CheckpointError(f"{bad}: it does not say which registered model it holds "
                               f"(no meta['model']); was it written by `chainrule train`?")
+    kwargs = dict(meta.get("model_kwargs") or {})
     try:
-        model = models.get_model(meta["model"], **dict(meta.get("model_kwargs") or {}))
-    except (UnknownNameError, TypeError) as e:
-        raise CheckpointError(f"{path}: can't rebuild model {meta['model']!r}: {e}") from None
+        params = models.model_info(meta["model"])["parameters"]
+        unknown = [k for k in kwargs if k not in params]
+        if unknown:
+            raise TypeError(f"it takes no option {unknown[0]!r}")
+        model = models.get_model(meta["model"], **kwargs)
+    except (UnknownNameError, TypeError, ValueError, KeyError, IndexError,
+            AttributeError, ZeroDivisionError, OverflowError) as e:
+        raise CheckpointError(f"{bad}: can't rebuild model {meta['model']!r}: "
+                              f"{str(e)[:200]}") from None
     try:
         model.load_state_dict(ckpt["model"])
-    except (KeyError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{path}: the saved weights do not fit model "
-                              f"{meta['model']!r}: {e}") from None
+    except (KeyError, ValueError, RuntimeError, TypeError) as e:
+        raise CheckpointError(f"{bad}: the saved weights do not fit model "
+                              f"{meta['model']!r}: {str(e)[:200]}") from None
     model.eval()
     return model, ckpt
 

@@ -16,6 +16,7 @@ import random
 import numpy as np
 
 from chainrule import backend as B
+from chainrule.train.checkpoint_schema import SchemaError, check_checkpoint
 from chainrule.utils.serialization import load, save
 
 __all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "get_rng_states",
@@ -97,17 +98,28 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, restore_rn
         raise CheckpointError(f"can't read checkpoint {path}: {e}") from None
     missing = [k for k in _REQUIRED if not isinstance(ckpt, dict) or k not in ckpt]
     if missing:
-        raise CheckpointError(f"{path} is not a chainrule training checkpoint (no "
+        raise CheckpointError(f"can't read checkpoint {path}: not a chainrule training "
+                              f"checkpoint (no "
                               f"{', '.join(missing)}); plain state_dicts load with "
                               f"chainrule.load")
     if ckpt["format"] != FORMAT:
-        raise CheckpointError(f"{path}: unsupported checkpoint format {ckpt['format']!r} "
-                              f"(this version reads {FORMAT!r})")
+        raise CheckpointError(f"can't read checkpoint {path}: unsupported format "
+                              f"{str(ckpt['format'])[:40]!r} (this version reads {FORMAT!r})")
+    try:
+        check_checkpoint(ckpt)
+    except SchemaError as e:
+        raise CheckpointError(f"can't read checkpoint {path}: {e}") from None
     _load_into(path, "model", model, ckpt["model"])
     _load_into(path, "optimizer", optimizer, ckpt.get("optimizer"))
     _load_into(path, "scheduler", scheduler, ckpt.get("scheduler"))
     if restore_rng and ckpt.get("rng"):
-        set_rng_states(ckpt["rng"])
+        try:
+            set_rng_states(ckpt["rng"])
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError,
+                OverflowError) as e:
+            raise CheckpointError(f"can't read checkpoint {path}: its random generator "
+                                  f"states are broken ({type(e).__name__}: "
+                                  f"{str(e)[:80]})") from None
     return ckpt
 
 
@@ -115,9 +127,11 @@ def _load_into(path, what, obj, state):
     if obj is None:
         return
     if state is None:
-        raise CheckpointError(f"{path} holds no {what} state to resume from")
+        raise CheckpointError(f"can't read checkpoint {path}: it holds no {what} state to "
+                              f"resume from")
     try:
         obj.load_state_dict(state)
-    except (KeyError, ValueError, RuntimeError, TypeError) as e:
-        raise CheckpointError(f"{path}: the saved {what} state does not fit this "
+    except (KeyError, ValueError, RuntimeError, TypeError, IndexError, AttributeError) as e:
+        raise CheckpointError(f"can't read checkpoint {path}: the saved {what} state does "
+                              f"not fit this "
                               f"{type(obj).__name__}: {e}") from None

@@ -26,7 +26,7 @@ import os
 from chainrule import models
 from chainrule.data import datasets
 from chainrule.text.corpora import get_corpus_class
-from chainrule.train.checkpoint import load_checkpoint
+from chainrule.train.checkpoint import CheckpointError, load_checkpoint
 from chainrule.train.factory import OPTIMIZERS, SCHEDULERS
 from chainrule.train.lm_recipes import get_lm_recipe, is_lm_data
 from chainrule.train.recipes import get_recipe
@@ -229,7 +229,37 @@ def _previous(cfg):
     meta = cfg._resumed_meta()
     prev = dict(meta.get("train_args") or {})
     prev.update({"model": meta.get("model"), "dataset": meta.get("dataset")})
+    _check_previous(cfg.resume, prev)
     return prev
+
+
+def _check_previous(path, prev):
+    """The resumed run's settings pass the same checks as given ones (a crafted or
+    damaged checkpoint is named, not blamed on a flag)."""
+    def bad(key, value, good):
+        return CheckpointError(f"can't read checkpoint {path}: its train_args.{key} is "
+                               f"{str(value)[:40]!r} ({good})")
+    for key, value in prev.items():
+        if key in ("model", "dataset") and value is not None and not isinstance(value, str):
+            raise bad(key, value, "must be a name")
+        if value is None and key in HYPER + LM_HYPER and FALLBACK.get(key) is not None:
+            raise bad(key, value, "must be set")
+        check, good = (_CHECKS.get(key) or (None, None))
+        if check is not None and value is not None and not check(value):
+            raise bad(key, value, good)
+        if key in _NAMES and value is not None and value not in _NAMES[key][0]:
+            raise bad(key, value, f"one of {', '.join(_NAMES[key][0])}")
+    for key, value in (prev.get("model_args") or {}).items():
+        check, good = _MODEL_CHECKS.get(key, (None, None))
+        if check is not None and value is not None and not _safe(check, value):
+            raise bad(f"model_args.{key}", value, good)
+
+
+def _safe(check, value):
+    try:
+        return check(value)
+    except TypeError:  # e.g. hidden_sizes that is not a list
+        return False
 
 
 def _fill(cfg, keys, prev, defaults, fixed):
