@@ -22,7 +22,7 @@ FIELDS = ("model", "data", "epochs", "batch_size", "lr", "optimizer", "momentum"
           "weight_decay", "scheduler", "label_smoothing", "seed", "clip_grad_norm",
           "val_fraction", "augment", "num_steps", "batch_mode", "max_tokens", "resume",
           "finetune", "freeze_backbone", "backbone_lr_mult", "patience", "monitor",
-          "num_workers", "target", "out")
+          "num_workers", "target", "out", "overwrite")
 
 
 def add_parser(sub):
@@ -45,6 +45,8 @@ def add_parser(sub):
     p.add_argument("--out", help="output folder (default runs/<model>-<data>, or the "
                    "resumed checkpoint's folder)")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in "
+                   "--out (without it or --resume, a folder that holds files is refused)")
     p.add_argument("--clip-grad-norm", type=float, help="clip the gradient norm")
     p.add_argument("--patience", type=int,
                    help="stop when the monitored value has not improved for N epochs")

@@ -122,6 +122,8 @@ class RunConfig:
         num_steps, batch_mode, max_tokens: language-model runs only.
         out: output folder (default ``runs/<model>-<data>``, or the resumed run's).
         resume: checkpoint to continue from; its settings fill the unset fields.
+        overwrite: replace the run in ``out`` (without it or ``resume``, a folder that
+            holds files is refused: see ``chainrule/train/runfolder.py``).
         finetune, freeze_backbone, backbone_lr_mult: start from another run's weights.
         patience, monitor: early stopping and the column that picks ``best.ckpt``.
         num_workers: data loading threads.
@@ -150,6 +152,7 @@ class RunConfig:
     max_tokens: int = None
     out: str = None
     resume: str = None
+    overwrite: bool = False
     finetune: str = None
     freeze_backbone: bool = False
     backbone_lr_mult: float = None
@@ -179,6 +182,8 @@ class RunConfig:
                 raise ConfigError(f"model_args.{name}", f"{good}, got {value!r}")
         if self.finetune and self.resume:
             raise ConfigError("finetune", "starts a new run; it does not go with resume")
+        if self.overwrite and self.resume:
+            raise ConfigError("overwrite", "replaces a run; it does not go with resume")
         if self.model is not None:
             models.model_info(self.model)  # unknown name -> UnknownNameError with suggestions
 

@@ -25,7 +25,7 @@ from chainrule.train.factory import make_loss, make_optimizer, make_scheduler
 from chainrule.train.lm import LMTrainer
 from chainrule.train.lm_recipes import prepare_lm_data
 from chainrule.train.recipes import prepare_data, start_at_mean
-from chainrule.train.runfolder import check_folder
+from chainrule.train.runfolder import check_folder, open_run_folder
 from chainrule.train.trainer import Trainer
 
 __all__ = ["Run", "RunResult", "build", "train", "DataError",
@@ -80,8 +80,17 @@ def _seed(seed):
 def build(config):
     """Resolve ``config`` and build its :class:`Run` (seeded, the resumed checkpoint
     loaded, a line printed about what is trained)."""
+    return _build(_resolve(config))
+
+
+def _resolve(config):
     cfg = config.resolved()
-    cfg = dataclasses.replace(cfg, out=check_folder(cfg.default_out()))
+    out = dataclasses.replace(cfg, out=check_folder(cfg.default_out()))
+    out.note = cfg.note
+    return out
+
+
+def _build(cfg):
     if cfg.note:
         print(cfg.note)
     return _build_lm(cfg) if cfg.is_lm else _build_dataset(cfg)
@@ -192,12 +201,22 @@ def train(config):
     """Build the run of ``config``, train it, print and return the final metrics
     (:class:`RunResult`).  Raises :class:`~chainrule.train.TrainingDiverged` when the
     loss becomes NaN/Inf, :class:`~chainrule.train.config.ConfigError` for bad
-    settings."""
-    run = build(config)
-    t0 = time.perf_counter()
-    history = run.fit()
-    split, final = _final(run)
-    seconds = time.perf_counter() - t0
+    settings, :class:`~chainrule.train.runfolder.RunFolderError` when the output
+    folder is in use or holds another run (see ``docs/reliability.md``)."""
+    cfg = _resolve(config)
+    with open_run_folder(cfg.out, resume=bool(cfg.resume), overwrite=cfg.overwrite) as lock:
+        if lock.taken_over:
+            print(f"note: took over the lock of {cfg.out} left by process "
+                  f"{lock.taken_over}, which is no longer running")
+        run = _build(cfg)
+        t0 = time.perf_counter()
+        history = run.fit()
+        split, final = _final(run)
+        seconds = time.perf_counter() - t0
+    return _report(run, history, split, final, seconds)
+
+
+def _report(run, history, split, final, seconds):
     cfg, out = run.config, run.config.out
     if cfg.is_lm:
         print(f"final {split} perplexity ({run.trainer.epoch} epochs, {seconds:.1f}s):"

@@ -119,6 +119,6 @@ def test_memory_error_is_one_line(tmp_path, monkeypatch, capsys):
 
     def no_memory(*a, **k):
         raise MemoryError()
-    monkeypatch.setattr(run_mod, "build", no_memory)
+    monkeypatch.setattr(run_mod, "_build", no_memory)
     assert main(["train", "--out", str(tmp_path / "run"), *FAST]) == 2
     assert "out of memory" in one_error_line(capsys)
