@@ -290,6 +290,8 @@ def prepare_data(name, batch_size=64, val_fraction=None, split_seed=0, num_worke
     raw = np.asarray(full.data)
     raw_input = {"shape": list(raw.shape[1:]), "dtype": str(raw.dtype),
                  "tensor": bool(getattr(full, "sample_as_tensor", False))}
+    if raw.size and raw.dtype.kind in "uif":  # the value range predict checks inputs against
+        raw_input.update(min=float(raw.min()), max=float(raw.max()))
     return DataBundle(name, recipe, loader(train_ds, True) if train else None,
                       loader(val_ds, False), loader(test, False) if frac > 0 else None,
                       tuple(sample.shape), n_out, classes, raw_input,

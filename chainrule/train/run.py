@@ -139,7 +139,8 @@ def _build_dataset(cfg):
     monitor = cfg.monitor or f"{split}_{recipe.primary}"
     meta = {"model": cfg.model, "model_kwargs": kwargs, "dataset": cfg.data,
             "task": recipe.task, "input_shape": list(bundle.input_shape),
-            "classes": bundle.classes, "train_args": cfg.train_args(),
+            "classes": bundle.classes, "raw_input": bundle.raw_input,
+            "train_args": cfg.train_args(),
             "chainrule": chainrule_version()}
     trainer = Trainer(model, make_loss(recipe.task, cfg.label_smoothing), optimizer,
                       scheduler, cfg.metrics, cfg.clip_grad_norm,
