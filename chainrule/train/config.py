@@ -81,14 +81,16 @@ _CHECKS = {
     "momentum": (lambda v: _number(v) and v >= 0, "must be >= 0"),
     "weight_decay": (lambda v: _number(v) and v >= 0, "must be >= 0"),
     "label_smoothing": (lambda v: _number(v) and 0 <= v < 1, "must be in [0, 1)"),
-    "seed": (_whole, "must be a whole number"),
+    "seed": (lambda v: _whole(v) and 0 <= v < 2 ** 32, "must be a whole number in "
+             "[0, 2**32)"),
     "clip_grad_norm": (lambda v: _number(v) and v > 0, "must be a positive number"),
     "val_fraction": (lambda v: _number(v) and 0 <= v < 1, "must be in [0, 1)"),
     "augment": (lambda v: isinstance(v, bool), "must be True or False"),
     "num_steps": (lambda v: _whole(v) and v >= 1, "must be >= 1"),
     "max_tokens": (_whole, "must be a whole number (-1: all tokens)"),
     "patience": (lambda v: _whole(v) and v >= 1, "must be >= 1"),
-    "num_workers": (lambda v: _whole(v) and v >= 0, "must be >= 0"),
+    "num_workers": (lambda v: _whole(v) and v >= 0, "must be >= 0 (data loading threads; "
+                    "0 loads in the main thread)"),
     "backbone_lr_mult": (lambda v: _number(v) and v >= 0, "must be >= 0"),
     "target": (_number, "must be a number"),
 }
