@@ -328,6 +328,10 @@ def _resolve_dataset(cfg):
     models.check_task(model, recipe.task, data)
     defaults = recipe.defaults_for(model)
     fixed = _fill(cfg, HYPER, prev, defaults, {})
+    if fixed["val_fraction"] is None:  # recorded as a number from now on
+        old = "val_fraction" in prev  # resumed run written when None meant "the test
+        # split validates" for datasets that have one: keep its split
+        fixed["val_fraction"] = 0.0 if old and recipe.test_split else recipe.val_fraction
     margs = _model_args(cfg, model, MODEL_ARGS, prev, defaults)
     if fixed["label_smoothing"] and recipe.task != "classification":
         raise ConfigError("label_smoothing", f"only applies to classification, got "

@@ -140,6 +140,7 @@ def _build_dataset(cfg):
     meta = {"model": cfg.model, "model_kwargs": kwargs, "dataset": cfg.data,
             "task": recipe.task, "input_shape": list(bundle.input_shape),
             "classes": bundle.classes, "raw_input": bundle.raw_input,
+            "validation": _validation(cfg, bundle),
             "train_args": cfg.train_args(),
             "chainrule": chainrule_version()}
     trainer = Trainer(model, make_loss(recipe.task, cfg.label_smoothing), optimizer,
@@ -152,13 +153,29 @@ def _build_dataset(cfg):
     else:
         n_params = sum(p.numel() for p in model.parameters())
         print(f"training {cfg.model} ({n_params:,} parameters) on {cfg.data}: "
-              f"{len(bundle.train_loader.dataset)} training samples, {cfg.epochs} epochs, "
+              f"{len(bundle.train_loader.dataset)} training samples "
+              f"({meta['validation']['text']}), {cfg.epochs} epochs, "
               f"{cfg.optimizer} lr {cfg.lr:g}, batch {cfg.batch_size}, seed {cfg.seed}")
     columns = _columns(recipe, bundle)
     if monitor not in columns:
         raise ConfigError("monitor", f"{monitor!r} is not a history column; choose from "
                           f"{', '.join(columns)}")
     return Run(cfg, model, bundle, optimizer, scheduler, trainer, monitor, meta)
+
+
+def _validation(cfg, bundle):
+    """What the run validates on (``meta['validation']``): a seeded held-out part of the
+    training data (the default), the test split (``val_fraction=0``, d2l's convention),
+    or nothing."""
+    frac = cfg.val_fraction
+    if bundle.val_loader is None:
+        return {"on": "none", "fraction": 0.0, "text": "no validation data"}
+    if not frac:
+        return {"on": "test", "fraction": 0.0,
+                "text": "validating on the test split: --val-fraction 0"}
+    n = len(bundle.val_loader.dataset)
+    return {"on": "held_out", "fraction": frac, "seed": 0, "samples": n,
+            "text": f"{n} more held out for validation"}
 
 
 def _columns(recipe, bundle):
