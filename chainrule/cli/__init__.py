@@ -10,7 +10,8 @@ Exit codes (scripts can rely on them):
        bad hyper-parameters, a model that does not fit the data, data missing while
        offline, unreadable or mismatched checkpoints and input files, and file-system
        faults (a full disk, a read-only folder, --out naming a file): one line
-       ``chainrule CMD: error: PATH: reason``
+       ``chainrule CMD: error: PATH: reason``; a run folder in use by another run,
+       or holding a run without --resume/--overwrite (see docs/reliability.md)
   130  interrupted (Ctrl-C); the last complete epoch's checkpoint is kept
 """
 import argparse

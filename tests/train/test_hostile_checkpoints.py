@@ -144,3 +144,21 @@ def test_fuzz_mutated_checkpoints():
     assert not bad, bad
     assert counts["refused"] > 200 and counts["accepted"] >= 1
     assert worst["peak"] <= MEMORY_BOUND and worst["seconds"] < SLOW
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickle_payload_runs_no_code(tmp_path, capsys):
+    import pickle
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.ckpt"
+    path.write_bytes(pickle.dumps(_Payload(str(marker))))
+    assert main(["eval", str(path)]) == 2
+    assert f"can't read checkpoint {path}" in capsys.readouterr().err
+    assert not marker.exists()

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 
 import pytest
@@ -99,3 +100,28 @@ def test_lock_api(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(RunFolderError, match="exists and is not a folder"):
         open_run_folder(tmp_path / "f")
+
+
+def test_kill_9_then_resume_gives_the_uninterrupted_losses(tmp_path):
+    """A run killed with SIGKILL mid-training (maybe mid-save) leaves its lock and
+    perhaps a temp file; the resumed run takes both over and ends with exactly the
+    losses of a run never interrupted."""
+    args = ["--hidden-sizes", "16", "--scheduler", "none", "--epochs", "15",
+            "--no-progress", "--quiet"]
+    straight = tmp_path / "straight"
+    assert main(["train", "--out", str(straight), *args]) == 0
+    out = tmp_path / "killed"
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    p = subprocess.Popen([sys.executable, "-m", "chainrule", "train", "--out", str(out),
+                          *args], env=env, stdout=subprocess.DEVNULL)
+    try:
+        while not (out / "last.ckpt").exists() and p.poll() is None:
+            time.sleep(0.005)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    if p.returncode == 0:
+        pytest.skip("the run finished before it could be killed")
+    assert main(["train", "--resume", str(out / "last.ckpt"), *args]) == 0
+    assert losses(out) == losses(straight)
+    assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
