@@ -16,10 +16,11 @@ import random
 import numpy as np
 
 from chainrule import backend as B
-from chainrule.train.checkpoint_schema import SchemaError, check_checkpoint
+from chainrule.train.checkpoint_schema import SchemaError, check_checkpoint, check_model_size
 from chainrule.utils.serialization import load, save
 
-__all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "get_rng_states",
+__all__ = ["save_checkpoint", "load_checkpoint", "check_resumed_size", "CheckpointError",
+           "get_rng_states",
            "set_rng_states", "FORMAT"]
 
 FORMAT = "chainrule.checkpoint/1"
@@ -135,3 +136,14 @@ def _load_into(path, what, obj, state):
         raise CheckpointError(f"can't read checkpoint {path}: the saved {what} state does "
                               f"not fit this "
                               f"{type(obj).__name__}: {e}") from None
+
+
+def check_resumed_size(path, kwargs):
+    """Raise :class:`CheckpointError` when the model options ``kwargs`` (a resumed
+    run's, with the data's sizes filled in) exceed the size bound of
+    :mod:`~chainrule.train.checkpoint_schema` for the weights stored in ``path``."""
+    stored = sum(t.numel() for t in load_checkpoint(path)["model"].values())
+    try:
+        check_model_size(kwargs, stored)
+    except SchemaError as e:
+        raise CheckpointError(f"can't read checkpoint {path}: {e}") from None

@@ -91,8 +91,9 @@ def _check_meta(meta, stored):
     margs = train_args.get("model_args")
     _expect(margs is None or isinstance(margs, dict),
             "meta['train_args']['model_args'] is not a dict")
-    check_model_size(meta.get("model_kwargs") or {}, stored)
-    check_model_size(margs or {}, stored)
+    kwargs = meta.get("model_kwargs") or {}
+    check_model_size(kwargs, stored)
+    check_model_size({**kwargs, **(margs or {})}, stored)  # what a resume builds
 
 
 _RAW_DTYPES = ("uint8", "int8", "int16", "int32", "int64", "uint16", "float16", "float32",

@@ -19,7 +19,7 @@ import numpy as np
 from chainrule import models
 from chainrule.backend import manual_seed
 from chainrule.train.callbacks import make_callbacks
-from chainrule.train.checkpoint import load_checkpoint
+from chainrule.train.checkpoint import check_resumed_size, load_checkpoint
 from chainrule.train.config import ConfigError
 from chainrule.train.factory import make_loss, make_optimizer, make_scheduler
 from chainrule.train.lm import LMTrainer
@@ -129,6 +129,8 @@ def _build_dataset(cfg):
     recipe = bundle.recipe
     kwargs = {**models.data_kwargs(cfg.model, bundle.input_shape, recipe.task,
                                    bundle.num_outputs), **cfg.model_args}
+    if cfg.resume:  # the resumed run's options, with this data's sizes: bounded first
+        check_resumed_size(cfg.resume, kwargs)
     model = models.get_model(cfg.model, **kwargs)
     if recipe.task == "regression":
         start_at_mean(model, bundle.train_targets)
@@ -191,6 +193,8 @@ def _build_lm(cfg):
                cfg.batch_mode, cfg.max_tokens, seed=cfg.seed)
     recipe = lm.recipe
     kwargs = {"vocab_size": len(lm.vocab), **cfg.model_args}
+    if cfg.resume:
+        check_resumed_size(cfg.resume, kwargs)
     model = models.get_model(cfg.model, **kwargs)
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum,
                                cfg.weight_decay)

@@ -177,7 +177,8 @@ def run(n, seed=0, verbose=True):
         key = outcome if not outcome.startswith(("traceback", "misworded")) else outcome
         counts[key] += 1
         kinds[kind] += 1
-        worst["peak"] = max(worst["peak"], peak)
+        if peak > worst["peak"]:
+            worst["peak"], worst["example"] = peak, data
         worst["seconds"] = max(worst["seconds"], seconds)
         if verbose and sum(counts.values()) % 1000 == 0:
             print(f"  {sum(counts.values())} examples ...", file=sys.stderr, flush=True)
@@ -203,6 +204,10 @@ def main(argv=None):
           f"(bound {MEMORY_BOUND / 2 ** 20:.0f} MiB); slowest: {worst['seconds']:.2f}s "
           f"(hang threshold {SLOW:.0f}s)")
     ok = not bad and worst["peak"] <= MEMORY_BOUND and worst["seconds"] < SLOW
+    if not ok:
+        with open("fuzz-worst.ckpt", "wb") as f:
+            f.write(worst["example"])
+        print("the example with the highest peak memory is in fuzz-worst.ckpt")
     return 0 if ok else 1
 
 

@@ -162,3 +162,30 @@ def test_pickle_payload_runs_no_code(tmp_path, capsys):
     assert main(["eval", str(path)]) == 2
     assert f"can't read checkpoint {path}" in capsys.readouterr().err
     assert not marker.exists()
+
+
+def _set_train_model_args(value, in_features):
+    def fn(top, s):
+        for pair in top["meta"]["__dict__"]:
+            if pair[0] == "train_args":
+                for kv in pair[1]["__dict__"]:
+                    if kv[0] == "model_args":
+                        kv[1] = {"__dict__": [["hidden_sizes", {"__tuple__": [value]}]]}
+        set_model_kwarg("in_features", in_features)(top, s)
+    return fn
+
+
+@pytest.mark.parametrize("hidden, in_features", [(223277, 64), (80000, 1)])
+def test_resume_bounds_the_model_it_builds(real, tmp_path, capsys, hidden, in_features):
+    """--resume builds the model from train_args.model_args and the data's sizes: a
+    hidden width that the stored weights do not back is refused before building, also
+    when model_kwargs lie about in_features (found by the fuzzer: 228 MiB)."""
+    path = tmp_path / "bad.ckpt"
+    path.write_bytes(edit_structure(real, _set_train_model_args(hidden, in_features)))
+    tracemalloc.start()
+    code = main(["train", "--resume", str(path), "--out", str(tmp_path / "r")])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    err = capsys.readouterr().err
+    assert code == 2 and f"can't read checkpoint {path}: the model options ask for" in err
+    assert peak < 16 * 2 ** 20
