@@ -8,7 +8,10 @@ Exit codes (scripts can rely on them):
   1    training diverged (NaN/Inf loss), or the final metric missed --target
   2    usage or input error: unknown model/dataset/optimizer names (with suggestions),
        bad hyper-parameters, a model that does not fit the data, data missing while
-       offline, unreadable or mismatched checkpoints and input files
+       offline, unreadable or mismatched checkpoints and input files, and file-system
+       faults (a full disk, a read-only folder, --out naming a file): one line
+       ``chainrule CMD: error: PATH: reason``; a run folder in use by another run,
+       or holding a run without --resume/--overwrite (see docs/reliability.md)
   130  interrupted (Ctrl-C); the last complete epoch's checkpoint is kept
 """
 import argparse
@@ -16,7 +19,8 @@ import sys
 
 from chainrule.backend.cpu import tune_from_env
 from chainrule.cli import demo, evaluate, generate, graph, listing, train
-from chainrule.cli.common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, USER_ERRORS)
+from chainrule.cli.common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, USER_ERRORS,
+                                  describe_os_error)
 from chainrule.train.run import chainrule_version
 
 __all__ = ["main", "console_main", "build_parser"]
@@ -59,6 +63,13 @@ def main(argv=None):
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. `chainrule graph mlp | head`
         return EXIT_OK
+    except OSError as e:  # a full disk, a read-only folder, a file where a folder should be
+        print(f"chainrule {args.command}: error: {describe_os_error(e)}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError as e:
+        print(f"chainrule {args.command}: error: out of memory"
+              + (f": {e}" if str(e) else ""), file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"chainrule {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -8,7 +8,7 @@ from chainrule.utils.errors import UnknownNameError
 
 __all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED", "UsageError",
            "USER_ERRORS", "positive_int", "positive_float", "hidden_sizes",
-           "model_from_checkpoint", "load_data"]
+           "model_from_checkpoint", "load_data", "describe_os_error"]
 
 EXIT_OK = 0            # success
 EXIT_FAILED = 1        # training diverged, or the result missed --target
@@ -23,6 +23,14 @@ class UsageError(ValueError):
 # errors that are the user's input, reported in one line with exit code 2
 USER_ERRORS = (UsageError, UnknownNameError, models.IncompatibleDataError, CheckpointError,
                FileNotFoundError, ValueError)
+
+
+def describe_os_error(e):
+    """``PATH: reason`` of an OSError (``reason`` alone when it names no file)."""
+    if getattr(e, "filename", None) is None:
+        return str(e)
+    where = str(e.filename) + (f" -> {e.filename2}" if e.filename2 else "")
+    return f"{where}: {e.strerror or e}"
 
 
 def positive_int(text):
@@ -66,21 +74,30 @@ def hidden_sizes(text):
 
 def model_from_checkpoint(path):
     """``(model, checkpoint)``: the registered model rebuilt from the checkpoint's
-    ``meta`` with its saved weights, in eval mode."""
+    ``meta`` with its saved weights, in eval mode.  Every failure is a
+    :class:`CheckpointError` ``can't read checkpoint PATH: reason``."""
     ckpt = load_checkpoint(path)
     meta = ckpt.get("meta") or {}
+    bad = f"can't read checkpoint {path}"
     if "model" not in meta:
-        raise CheckpointError(f"{path} does not say which registered model it holds "
+        raise CheckpointError(f"{bad}: it does not say which registered model it holds "
                               f"(no meta['model']); was it written by `chainrule train`?")
+    kwargs = dict(meta.get("model_kwargs") or {})
     try:
-        model = models.get_model(meta["model"], **dict(meta.get("model_kwargs") or {}))
-    except (UnknownNameError, TypeError) as e:
-        raise CheckpointError(f"{path}: can't rebuild model {meta['model']!r}: {e}") from None
+        params = models.model_info(meta["model"])["parameters"]
+        unknown = [k for k in kwargs if k not in params]
+        if unknown:
+            raise TypeError(f"it takes no option {unknown[0]!r}")
+        model = models.get_model(meta["model"], **kwargs)
+    except (UnknownNameError, TypeError, ValueError, KeyError, IndexError,
+            AttributeError, ZeroDivisionError, OverflowError) as e:
+        raise CheckpointError(f"{bad}: can't rebuild model {meta['model']!r}: "
+                              f"{str(e)[:200]}") from None
     try:
         model.load_state_dict(ckpt["model"])
-    except (KeyError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{path}: the saved weights do not fit model "
-                              f"{meta['model']!r}: {e}") from None
+    except (KeyError, ValueError, RuntimeError, TypeError) as e:
+        raise CheckpointError(f"{bad}: the saved weights do not fit model "
+                              f"{meta['model']!r}: {str(e)[:200]}") from None
     model.eval()
     return model, ckpt
 

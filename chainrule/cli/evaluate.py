@@ -4,12 +4,13 @@ import os
 import numpy as np
 
 from chainrule.core.grad_mode import no_grad
-from chainrule.cli.common import EXIT_OK, UsageError, load_data, model_from_checkpoint
+from chainrule.cli.common import (CheckpointError, EXIT_OK, UsageError, load_data,
+                                  model_from_checkpoint)
 from chainrule.train.factory import make_loss
 from chainrule.train.recipes import get_recipe, transform_inputs
 from chainrule.train.trainer import Trainer
 
-__all__ = ["add_parsers", "run_eval", "run_predict", "read_inputs"]
+__all__ = ["add_parsers", "run_eval", "run_predict", "read_inputs", "check_inputs"]
 
 
 def add_parsers(sub):
@@ -31,6 +32,8 @@ def add_parsers(sub):
     p.add_argument("checkpoint")
     p.add_argument("inputs", nargs="+", metavar="INPUT")
     p.add_argument("--top-k", type=int, default=3, help="probabilities shown per sample")
+    p.add_argument("--no-check", action="store_true", help="skip the check that the "
+                   "inputs are in the value range the model was trained on")
     p.set_defaults(func=run_predict)
 
 
@@ -72,17 +75,48 @@ def _check_fit(meta, bundle, data):
                          f"has {bundle.num_outputs}")
 
 
+NPY_MAGIC = b"\x93NUMPY"
+FORMATS = ("expected a .npy file (numpy.save) or a UTF-8 CSV file of comma-separated "
+           "numbers, one sample per row")
+
+
 def read_inputs(path):
-    """A NumPy array from a ``.npy`` file or a CSV of numeric rows (header skipped)."""
+    """A NumPy array from a ``.npy`` file or a CSV of numeric rows (header skipped);
+    a file of another format, or one that holds no samples, is a :class:`UsageError`
+    naming the file and the format expected."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such input file: {path}")
-    if path.endswith(".npy"):
-        try:
-            return np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as e:
-            raise UsageError(f"can't read {path} as a .npy array: {e}") from None
-    with open(path, encoding="utf-8") as f:
-        lines = [ln for ln in f.read().splitlines() if ln.strip()]
+    with open(path, "rb") as f:
+        head = f.read(len(NPY_MAGIC))
+    if path.endswith(".npy") or head == NPY_MAGIC:
+        a = _read_npy(path, head)
+    else:
+        a = _read_csv(path)
+    if a.size == 0:
+        raise UsageError(f"{path}: holds no samples (an empty array of shape {a.shape})")
+    return a
+
+
+def _read_npy(path, head):
+    if head != NPY_MAGIC:
+        raise UsageError(f"{path}: not a .npy file (it does not start with NumPy's "
+                         f"header; {FORMATS})")
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as e:
+        if "pickle" in str(e):
+            raise UsageError(f"{path}: holds Python objects, not numbers ({FORMATS})") \
+                from None
+        raise UsageError(f"{path}: can't read it as a .npy array: {e}") from None
+
+
+def _read_csv(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = [ln for ln in f.read().splitlines() if ln.strip()]
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not UTF-8 text (byte {e.start} is 0x{e.object[e.start]:02x}); "
+                         f"{FORMATS}") from None
     rows = []
     for i, line in enumerate(lines):
         try:
@@ -90,21 +124,45 @@ def read_inputs(path):
         except ValueError:
             if i == 0:
                 continue  # a header row
-            raise UsageError(f"{path}: line {i + 1} is not comma-separated numbers") from None
-    if not rows or len({len(r) for r in rows}) != 1:
+            raise UsageError(f"{path}: line {i + 1} is not comma-separated numbers "
+                             f"({FORMATS})") from None
+    if rows and len({len(r) for r in rows}) != 1:
         raise UsageError(f"{path}: expected rows of the same number of values")
     return np.asarray(rows, dtype=np.float32)
+
+
+def check_inputs(path, a, raw):
+    """Refuse what the model was not trained on: non-finite values, and (when the
+    checkpoint records it) values far outside the training data's range."""
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        bad = int(np.size(a) - np.isfinite(a).sum())
+        raise UsageError(f"{path}: {bad} of {a.size} values are NaN or infinite; predict "
+                         f"needs finite numbers")
+    lo, hi = raw.get("min"), raw.get("max")
+    if lo is None or hi is None or a.dtype.kind not in "uif":
+        return
+    margin = 0.25 * (hi - lo)
+    if a.min() < lo - margin or a.max() > hi + margin:
+        raise UsageError(f"{path}: values {a.min():g}..{a.max():g} ({a.dtype}) are far "
+                         f"outside the {lo:g}..{hi:g} ({raw.get('dtype')}) the model was "
+                         f"trained on; rescale them (e.g. pixels / 255) or pass --no-check")
 
 
 def run_predict(args):
     model, ckpt = model_from_checkpoint(args.checkpoint)
     meta = ckpt["meta"]
+    if not meta.get("dataset") or not (meta.get("raw_input") or meta.get("input_shape")):
+        raise CheckpointError(f"can't read checkpoint {args.checkpoint}: it does not say "
+                              f"which dataset or input shape its model takes")
     recipe = get_recipe(meta["dataset"])
     raw = meta.get("raw_input") or {"shape": meta["input_shape"], "tensor": True,
                                     "dtype": "float32"}
     for path in args.inputs:
+        a = read_inputs(path)
+        if not args.no_check:
+            check_inputs(path, a, raw)
         try:
-            x = transform_inputs(recipe, raw, read_inputs(path))
+            x = transform_inputs(recipe, raw, a)
         except ValueError as e:
             raise UsageError(f"{path}: {e}") from None
         with no_grad():

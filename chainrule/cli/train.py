@@ -5,6 +5,7 @@ checks every value) and calls :func:`chainrule.train.train`; language-model flag
 in ``cli/train_lm.py``.
 """
 import argparse
+import sys
 
 from chainrule.cli import train_lm
 from chainrule.cli.common import EXIT_FAILED, EXIT_OK, UsageError, hidden_sizes
@@ -21,7 +22,7 @@ FIELDS = ("model", "data", "epochs", "batch_size", "lr", "optimizer", "momentum"
           "weight_decay", "scheduler", "label_smoothing", "seed", "clip_grad_norm",
           "val_fraction", "augment", "num_steps", "batch_mode", "max_tokens", "resume",
           "finetune", "freeze_backbone", "backbone_lr_mult", "patience", "monitor",
-          "num_workers", "target", "out")
+          "num_workers", "target", "out", "overwrite")
 
 
 def add_parser(sub):
@@ -44,6 +45,8 @@ def add_parser(sub):
     p.add_argument("--out", help="output folder (default runs/<model>-<data>, or the "
                    "resumed checkpoint's folder)")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in "
+                   "--out (without it or --resume, a folder that holds files is refused)")
     p.add_argument("--clip-grad-norm", type=float, help="clip the gradient norm")
     p.add_argument("--patience", type=int,
                    help="stop when the monitored value has not improved for N epochs")
@@ -102,7 +105,7 @@ def run(args):
     except ConfigError as e:
         raise _usage(e) from None
     except TrainingDiverged as e:
-        print(f"chainrule train: {e}")
+        print(f"chainrule train: {e}", file=sys.stderr)
         return EXIT_FAILED
     if result.target_met is False:
         print(f"chainrule train: {result.target_miss}")

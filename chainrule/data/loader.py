@@ -76,8 +76,8 @@ class DataLoader:
                  multiprocessing_context=None, generator=None, *, prefetch_factor=2,
                  persistent_workers=False):
         if num_workers < 0:
-            raise ValueError("num_workers option should be non-negative; "
-                             "use num_workers=0 to disable multiprocessing.")
+            raise ValueError(f"DataLoader: num_workers (data loading threads) must be "
+                             f">= 0, got {num_workers}; 0 loads in the main thread")
         if timeout < 0:
             raise ValueError("timeout option should be non-negative")
         if persistent_workers and num_workers == 0:

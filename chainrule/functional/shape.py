@@ -110,7 +110,12 @@ def broadcast_to(x, shape):
 def _infer_shape(shape, numel, op, src):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    shape = tuple(int(s) for s in shape)
+    try:  # like torch: 2.5 is an error, not 2
+        shape = tuple(operator.index(s) for s in shape)
+    except TypeError:
+        bad = next(type(s).__name__ for s in shape if not hasattr(type(s), "__index__"))
+        raise TypeError(f"{op}(): argument 'shape' must be tuple of ints, but found "
+                        f"element of type {bad}") from None
     if shape.count(-1) > 1:
         raise RuntimeError(f"{op}: only one dimension can be inferred, got {shape}")
     known = 1

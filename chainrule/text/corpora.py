@@ -19,6 +19,7 @@ Importing this module registers the corpora in :mod:`chainrule.data.datasets`
 lists them.  (The text floor sits above data: data never imports text.)
 """
 import hashlib
+import io
 import os
 import tempfile
 import zipfile
@@ -68,6 +69,7 @@ class TextCorpus:
     token_types = ("char", "word")
     default_token = "char"
     vocab_from_train = False  # fixed vocabulary of the whole train split (PTB, WikiText)
+    eos_token = None  # a token closing every line (word-level corpora)
 
     def __init__(self, root=None, split="train", token=None, max_tokens=-1, vocab=None,
                  download=True, **vocab_kwargs):
@@ -81,6 +83,9 @@ class TextCorpus:
         self.root, self.split, self.token, self.download = root, split, token, download
         self.lines = self.read_lines(split)
         self.tokens = [self.tokenize_line(line) for line in self.lines]
+        if not any(t != self.eos_token for line in self.tokens for t in line):
+            raise ValueError(f"{self.name}: the {split} split "
+                             f"({self.path(self.split_file(split))}) holds no text")
         flat = [t for line in self.tokens for t in line]
         if max_tokens is not None and max_tokens > 0:
             flat = flat[:max_tokens]
@@ -158,8 +163,8 @@ class TimeMachine(TextCorpus):
     urls = {"timemachine.txt": [D2L_URL + "timemachine.txt"]}  # sha1 090b5e7e... (d2l)
 
     def read_lines(self, split):
-        with open(self.path("timemachine.txt"), encoding="utf-8") as f:
-            return [clean_time_machine(line) for line in f]
+        return [clean_time_machine(line)
+                for line in read_text_lines(self.path("timemachine.txt"))]
 
 
 class JayChouLyrics(TextCorpus):
@@ -181,8 +186,9 @@ class JayChouLyrics(TextCorpus):
     member = "jaychou_lyrics.txt"
 
     def read_lines(self, split):
-        text = read_zip_member(self.path("jaychou_lyrics.txt.zip"), self.member)
-        return [text.decode("utf-8").replace("\n", " ").replace("\r", " ")]
+        path = self.path("jaychou_lyrics.txt.zip")
+        text = decode_utf8(read_zip_member(path, self.member), f"{path}:{self.member}")
+        return [text.replace("\n", " ").replace("\r", " ")]
 
 
 class _WordLevel(TextCorpus):
@@ -195,8 +201,7 @@ class _WordLevel(TextCorpus):
     eos_token = "<eos>"
 
     def read_lines(self, split):
-        with open(self.path(self.split_file(split)), encoding="utf-8") as f:
-            return f.readlines()
+        return read_text_lines(self.path(self.split_file(split)))
 
     def tokenize_line(self, line):
         return line.split() + [self.eos_token]
@@ -340,6 +345,25 @@ def fetch(cls, filename, root=None, download=True):
     raise RuntimeError(f"could not get {cls.dataset_dir}/{filename}: " + "; ".join(errors)
                        + f". Offline? Put a copy at $CHAINRULE_DATA/{cls.dataset_dir}/"
                        f"{filename} (CHAINRULE_DATA is {dl.data_dir() or 'not set'}).")
+
+
+def decode_utf8(data, where):
+    """``data`` as text; a ValueError naming ``where`` and the first bad byte if it is
+    not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{where}: not UTF-8 text (byte {e.start} is "
+                         f"0x{data[e.start]:02x}); corpora are read as UTF-8") from None
+
+
+def read_text_lines(path):
+    """The lines of the UTF-8 text file ``path``, as ``open(path, encoding='utf-8')``
+    yields them (errors name the file)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    decode_utf8(data, path)
+    return list(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
 
 
 # ---------------------------------------------------------------- loaders

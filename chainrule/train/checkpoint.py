@@ -16,9 +16,11 @@ import random
 import numpy as np
 
 from chainrule import backend as B
+from chainrule.train.checkpoint_schema import SchemaError, check_checkpoint, check_model_size
 from chainrule.utils.serialization import load, save
 
-__all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "get_rng_states",
+__all__ = ["save_checkpoint", "load_checkpoint", "check_resumed_size", "CheckpointError",
+           "get_rng_states",
            "set_rng_states", "FORMAT"]
 
 FORMAT = "chainrule.checkpoint/1"
@@ -97,17 +99,28 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, restore_rn
         raise CheckpointError(f"can't read checkpoint {path}: {e}") from None
     missing = [k for k in _REQUIRED if not isinstance(ckpt, dict) or k not in ckpt]
     if missing:
-        raise CheckpointError(f"{path} is not a chainrule training checkpoint (no "
+        raise CheckpointError(f"can't read checkpoint {path}: not a chainrule training "
+                              f"checkpoint (no "
                               f"{', '.join(missing)}); plain state_dicts load with "
                               f"chainrule.load")
     if ckpt["format"] != FORMAT:
-        raise CheckpointError(f"{path}: unsupported checkpoint format {ckpt['format']!r} "
-                              f"(this version reads {FORMAT!r})")
+        raise CheckpointError(f"can't read checkpoint {path}: unsupported format "
+                              f"{str(ckpt['format'])[:40]!r} (this version reads {FORMAT!r})")
+    try:
+        check_checkpoint(ckpt)
+    except SchemaError as e:
+        raise CheckpointError(f"can't read checkpoint {path}: {e}") from None
     _load_into(path, "model", model, ckpt["model"])
     _load_into(path, "optimizer", optimizer, ckpt.get("optimizer"))
     _load_into(path, "scheduler", scheduler, ckpt.get("scheduler"))
     if restore_rng and ckpt.get("rng"):
-        set_rng_states(ckpt["rng"])
+        try:
+            set_rng_states(ckpt["rng"])
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError,
+                OverflowError) as e:
+            raise CheckpointError(f"can't read checkpoint {path}: its random generator "
+                                  f"states are broken ({type(e).__name__}: "
+                                  f"{str(e)[:80]})") from None
     return ckpt
 
 
@@ -115,9 +128,22 @@ def _load_into(path, what, obj, state):
     if obj is None:
         return
     if state is None:
-        raise CheckpointError(f"{path} holds no {what} state to resume from")
+        raise CheckpointError(f"can't read checkpoint {path}: it holds no {what} state to "
+                              f"resume from")
     try:
         obj.load_state_dict(state)
-    except (KeyError, ValueError, RuntimeError, TypeError) as e:
-        raise CheckpointError(f"{path}: the saved {what} state does not fit this "
+    except (KeyError, ValueError, RuntimeError, TypeError, IndexError, AttributeError) as e:
+        raise CheckpointError(f"can't read checkpoint {path}: the saved {what} state does "
+                              f"not fit this "
                               f"{type(obj).__name__}: {e}") from None
+
+
+def check_resumed_size(path, kwargs):
+    """Raise :class:`CheckpointError` when the model options ``kwargs`` (a resumed
+    run's, with the data's sizes filled in) exceed the size bound of
+    :mod:`~chainrule.train.checkpoint_schema` for the weights stored in ``path``."""
+    stored = sum(t.numel() for t in load_checkpoint(path)["model"].values())
+    try:
+        check_model_size(kwargs, stored)
+    except SchemaError as e:
+        raise CheckpointError(f"can't read checkpoint {path}: {e}") from None

@@ -26,7 +26,7 @@ import os
 from chainrule import models
 from chainrule.data import datasets
 from chainrule.text.corpora import get_corpus_class
-from chainrule.train.checkpoint import load_checkpoint
+from chainrule.train.checkpoint import CheckpointError, load_checkpoint
 from chainrule.train.factory import OPTIMIZERS, SCHEDULERS
 from chainrule.train.lm_recipes import get_lm_recipe, is_lm_data
 from chainrule.train.recipes import get_recipe
@@ -81,14 +81,16 @@ _CHECKS = {
     "momentum": (lambda v: _number(v) and v >= 0, "must be >= 0"),
     "weight_decay": (lambda v: _number(v) and v >= 0, "must be >= 0"),
     "label_smoothing": (lambda v: _number(v) and 0 <= v < 1, "must be in [0, 1)"),
-    "seed": (_whole, "must be a whole number"),
+    "seed": (lambda v: _whole(v) and 0 <= v < 2 ** 32, "must be a whole number in "
+             "[0, 2**32)"),
     "clip_grad_norm": (lambda v: _number(v) and v > 0, "must be a positive number"),
     "val_fraction": (lambda v: _number(v) and 0 <= v < 1, "must be in [0, 1)"),
     "augment": (lambda v: isinstance(v, bool), "must be True or False"),
     "num_steps": (lambda v: _whole(v) and v >= 1, "must be >= 1"),
     "max_tokens": (_whole, "must be a whole number (-1: all tokens)"),
     "patience": (lambda v: _whole(v) and v >= 1, "must be >= 1"),
-    "num_workers": (lambda v: _whole(v) and v >= 0, "must be >= 0"),
+    "num_workers": (lambda v: _whole(v) and v >= 0, "must be >= 0 (data loading threads; "
+                    "0 loads in the main thread)"),
     "backbone_lr_mult": (lambda v: _number(v) and v >= 0, "must be >= 0"),
     "target": (_number, "must be a number"),
 }
@@ -122,6 +124,8 @@ class RunConfig:
         num_steps, batch_mode, max_tokens: language-model runs only.
         out: output folder (default ``runs/<model>-<data>``, or the resumed run's).
         resume: checkpoint to continue from; its settings fill the unset fields.
+        overwrite: replace the run in ``out`` (without it or ``resume``, a folder that
+            holds files is refused: see ``chainrule/train/runfolder.py``).
         finetune, freeze_backbone, backbone_lr_mult: start from another run's weights.
         patience, monitor: early stopping and the column that picks ``best.ckpt``.
         num_workers: data loading threads.
@@ -150,6 +154,7 @@ class RunConfig:
     max_tokens: int = None
     out: str = None
     resume: str = None
+    overwrite: bool = False
     finetune: str = None
     freeze_backbone: bool = False
     backbone_lr_mult: float = None
@@ -179,6 +184,8 @@ class RunConfig:
                 raise ConfigError(f"model_args.{name}", f"{good}, got {value!r}")
         if self.finetune and self.resume:
             raise ConfigError("finetune", "starts a new run; it does not go with resume")
+        if self.overwrite and self.resume:
+            raise ConfigError("overwrite", "replaces a run; it does not go with resume")
         if self.model is not None:
             models.model_info(self.model)  # unknown name -> UnknownNameError with suggestions
 
@@ -229,7 +236,37 @@ def _previous(cfg):
     meta = cfg._resumed_meta()
     prev = dict(meta.get("train_args") or {})
     prev.update({"model": meta.get("model"), "dataset": meta.get("dataset")})
+    _check_previous(cfg.resume, prev)
     return prev
+
+
+def _check_previous(path, prev):
+    """The resumed run's settings pass the same checks as given ones (a crafted or
+    damaged checkpoint is named, not blamed on a flag)."""
+    def bad(key, value, good):
+        return CheckpointError(f"can't read checkpoint {path}: its train_args.{key} is "
+                               f"{str(value)[:40]!r} ({good})")
+    for key, value in prev.items():
+        if key in ("model", "dataset") and value is not None and not isinstance(value, str):
+            raise bad(key, value, "must be a name")
+        if value is None and key in HYPER + LM_HYPER and FALLBACK.get(key) is not None:
+            raise bad(key, value, "must be set")
+        check, good = (_CHECKS.get(key) or (None, None))
+        if check is not None and value is not None and not check(value):
+            raise bad(key, value, good)
+        if key in _NAMES and value is not None and value not in _NAMES[key][0]:
+            raise bad(key, value, f"one of {', '.join(_NAMES[key][0])}")
+    for key, value in (prev.get("model_args") or {}).items():
+        check, good = _MODEL_CHECKS.get(key, (None, None))
+        if check is not None and value is not None and not _safe(check, value):
+            raise bad(f"model_args.{key}", value, good)
+
+
+def _safe(check, value):
+    try:
+        return check(value)
+    except TypeError:  # e.g. hidden_sizes that is not a list
+        return False
 
 
 def _fill(cfg, keys, prev, defaults, fixed):
@@ -291,6 +328,10 @@ def _resolve_dataset(cfg):
     models.check_task(model, recipe.task, data)
     defaults = recipe.defaults_for(model)
     fixed = _fill(cfg, HYPER, prev, defaults, {})
+    if fixed["val_fraction"] is None:  # recorded as a number from now on
+        old = "val_fraction" in prev  # resumed run written when None meant "the test
+        # split validates" for datasets that have one: keep its split
+        fixed["val_fraction"] = 0.0 if old and recipe.test_split else recipe.val_fraction
     margs = _model_args(cfg, model, MODEL_ARGS, prev, defaults)
     if fixed["label_smoothing"] and recipe.task != "classification":
         raise ConfigError("label_smoothing", f"only applies to classification, got "

@@ -1,6 +1,9 @@
 """Learning curves as PNG with matplotlib (imported lazily; a bare ``Figure`` renders
 with the Agg canvas, so no display or pyplot state is involved)."""
+import io
 import os
+
+from chainrule.utils.serialization import atomic_write_bytes
 
 __all__ = ["plot_history", "save_heatmaps"]
 
@@ -40,9 +43,9 @@ def plot_history(history, path, title=None):
         ax.legend()
     if title:
         fig.suptitle(title)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    buf = io.BytesIO()  # rendered in memory, then written atomically (no half a PNG)
+    fig.savefig(buf, dpi=100, format=os.path.splitext(path)[1][1:] or "png")
+    atomic_write_bytes(path, [buf.getvalue()])
     return path
 
 
@@ -73,6 +76,9 @@ def save_heatmaps(matrices, path, xlabel="Keys", ylabel="Queries", titles=None, 
             if titles:
                 ax.set_title(titles[j])
     fig.colorbar(pcm, ax=axes, shrink=0.6)
+    path = os.fspath(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=os.path.splitext(path)[1][1:] or "png")
+    atomic_write_bytes(path, [buf.getvalue()])
     return path

@@ -35,8 +35,11 @@ class Recipe:
             printed as the final result (and ``primary_mode`` says which way is better).
         transform / train_transform: sample transforms (train_transform adds augmentation).
         test_split: the dataset has a labeled ``train=False`` split.
-        val_fraction: part of the training data held out for validation when
-            there is no labeled test split (else the test split validates).
+        val_fraction: part of the training data held out (seeded) for validation:
+            ``best.ckpt``, early stopping and plateau schedules select on it, and the
+            test split is scored once, at the end.  0 validates on the test split
+            instead (d2l's convention; optimistic, since the test data then picks the
+            model).
         defaults: CLI defaults (model, epochs, batch_size, lr, optimizer, ...).
         dataset_kwargs: passed to the dataset builder.
     """
@@ -47,7 +50,7 @@ class Recipe:
     transform: object = None
     train_transform: object = None
     test_split: bool = True
-    val_fraction: float = 0.0
+    val_fraction: float = 0.1
     dataset_kwargs: dict = dataclasses.field(default_factory=dict)
     target_name: str = "value"
     invert_target: object = None  # e.g. np.exp for log-price targets
@@ -246,8 +249,8 @@ def prepare_data(name, batch_size=64, val_fraction=None, split_seed=0, num_worke
 
     Args:
         val_fraction: hold out this part of the training split for validation
-            (default: the recipe's; 0 with a labeled test split means the test split
-            validates, as in d2l).
+            (default: the recipe's, 0.1 for datasets with a test split; 0 with a
+            labeled test split means the test split validates, as in d2l).
         split_seed: seeds the held-out split (independent of the global RNG).
         train: build the (shuffled, augmented) training loader too.
         augment: train on the recipe's ``augment_transform`` (random crops and flips
@@ -290,6 +293,8 @@ def prepare_data(name, batch_size=64, val_fraction=None, split_seed=0, num_worke
     raw = np.asarray(full.data)
     raw_input = {"shape": list(raw.shape[1:]), "dtype": str(raw.dtype),
                  "tensor": bool(getattr(full, "sample_as_tensor", False))}
+    if raw.size and raw.dtype.kind in "uif":  # the value range predict checks inputs against
+        raw_input.update(min=float(raw.min()), max=float(raw.max()))
     return DataBundle(name, recipe, loader(train_ds, True) if train else None,
                       loader(val_ds, False), loader(test, False) if frac > 0 else None,
                       tuple(sample.shape), n_out, classes, raw_input,

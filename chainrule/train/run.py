@@ -19,12 +19,13 @@ import numpy as np
 from chainrule import models
 from chainrule.backend import manual_seed
 from chainrule.train.callbacks import make_callbacks
-from chainrule.train.checkpoint import load_checkpoint
+from chainrule.train.checkpoint import check_resumed_size, load_checkpoint
 from chainrule.train.config import ConfigError
 from chainrule.train.factory import make_loss, make_optimizer, make_scheduler
 from chainrule.train.lm import LMTrainer
 from chainrule.train.lm_recipes import prepare_lm_data
 from chainrule.train.recipes import prepare_data, start_at_mean
+from chainrule.train.runfolder import check_folder, open_run_folder
 from chainrule.train.trainer import Trainer
 
 __all__ = ["Run", "RunResult", "build", "train", "DataError",
@@ -79,8 +80,17 @@ def _seed(seed):
 def build(config):
     """Resolve ``config`` and build its :class:`Run` (seeded, the resumed checkpoint
     loaded, a line printed about what is trained)."""
+    return _build(_resolve(config))
+
+
+def _resolve(config):
     cfg = config.resolved()
-    cfg = dataclasses.replace(cfg, out=cfg.default_out())
+    out = dataclasses.replace(cfg, out=check_folder(cfg.default_out()))
+    out.note = cfg.note
+    return out
+
+
+def _build(cfg):
     if cfg.note:
         print(cfg.note)
     return _build_lm(cfg) if cfg.is_lm else _build_dataset(cfg)
@@ -119,6 +129,8 @@ def _build_dataset(cfg):
     recipe = bundle.recipe
     kwargs = {**models.data_kwargs(cfg.model, bundle.input_shape, recipe.task,
                                    bundle.num_outputs), **cfg.model_args}
+    if cfg.resume:  # the resumed run's options, with this data's sizes: bounded first
+        check_resumed_size(cfg.resume, kwargs)
     model = models.get_model(cfg.model, **kwargs)
     if recipe.task == "regression":
         start_at_mean(model, bundle.train_targets)
@@ -129,7 +141,9 @@ def _build_dataset(cfg):
     monitor = cfg.monitor or f"{split}_{recipe.primary}"
     meta = {"model": cfg.model, "model_kwargs": kwargs, "dataset": cfg.data,
             "task": recipe.task, "input_shape": list(bundle.input_shape),
-            "classes": bundle.classes, "train_args": cfg.train_args(),
+            "classes": bundle.classes, "raw_input": bundle.raw_input,
+            "validation": _validation(cfg, bundle),
+            "train_args": cfg.train_args(),
             "chainrule": chainrule_version()}
     trainer = Trainer(model, make_loss(recipe.task, cfg.label_smoothing), optimizer,
                       scheduler, cfg.metrics, cfg.clip_grad_norm,
@@ -141,13 +155,29 @@ def _build_dataset(cfg):
     else:
         n_params = sum(p.numel() for p in model.parameters())
         print(f"training {cfg.model} ({n_params:,} parameters) on {cfg.data}: "
-              f"{len(bundle.train_loader.dataset)} training samples, {cfg.epochs} epochs, "
+              f"{len(bundle.train_loader.dataset)} training samples "
+              f"({meta['validation']['text']}), {cfg.epochs} epochs, "
               f"{cfg.optimizer} lr {cfg.lr:g}, batch {cfg.batch_size}, seed {cfg.seed}")
     columns = _columns(recipe, bundle)
     if monitor not in columns:
         raise ConfigError("monitor", f"{monitor!r} is not a history column; choose from "
                           f"{', '.join(columns)}")
     return Run(cfg, model, bundle, optimizer, scheduler, trainer, monitor, meta)
+
+
+def _validation(cfg, bundle):
+    """What the run validates on (``meta['validation']``): a seeded held-out part of the
+    training data (the default), the test split (``val_fraction=0``, d2l's convention),
+    or nothing."""
+    frac = cfg.val_fraction
+    if bundle.val_loader is None:
+        return {"on": "none", "fraction": 0.0, "text": "no validation data"}
+    if not frac:
+        return {"on": "test", "fraction": 0.0,
+                "text": "validating on the test split: --val-fraction 0"}
+    n = len(bundle.val_loader.dataset)
+    return {"on": "held_out", "fraction": frac, "seed": 0, "samples": n,
+            "text": f"{n} more held out for validation"}
 
 
 def _columns(recipe, bundle):
@@ -163,6 +193,8 @@ def _build_lm(cfg):
                cfg.batch_mode, cfg.max_tokens, seed=cfg.seed)
     recipe = lm.recipe
     kwargs = {"vocab_size": len(lm.vocab), **cfg.model_args}
+    if cfg.resume:
+        check_resumed_size(cfg.resume, kwargs)
     model = models.get_model(cfg.model, **kwargs)
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum,
                                cfg.weight_decay)
@@ -191,12 +223,22 @@ def train(config):
     """Build the run of ``config``, train it, print and return the final metrics
     (:class:`RunResult`).  Raises :class:`~chainrule.train.TrainingDiverged` when the
     loss becomes NaN/Inf, :class:`~chainrule.train.config.ConfigError` for bad
-    settings."""
-    run = build(config)
-    t0 = time.perf_counter()
-    history = run.fit()
-    split, final = _final(run)
-    seconds = time.perf_counter() - t0
+    settings, :class:`~chainrule.train.runfolder.RunFolderError` when the output
+    folder is in use or holds another run (see ``docs/reliability.md``)."""
+    cfg = _resolve(config)
+    with open_run_folder(cfg.out, resume=bool(cfg.resume), overwrite=cfg.overwrite) as lock:
+        if lock.taken_over:
+            print(f"note: took over the lock of {cfg.out} left by process "
+                  f"{lock.taken_over}, which is no longer running")
+        run = _build(cfg)
+        t0 = time.perf_counter()
+        history = run.fit()
+        split, final = _final(run)
+        seconds = time.perf_counter() - t0
+    return _report(run, history, split, final, seconds)
+
+
+def _report(run, history, split, final, seconds):
     cfg, out = run.config, run.config.out
     if cfg.is_lm:
         print(f"final {split} perplexity ({run.trainer.epoch} epochs, {seconds:.1f}s):"

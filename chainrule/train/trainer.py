@@ -21,7 +21,7 @@ import numpy as np
 from chainrule.backend import manual_seed
 from chainrule.core.grad_mode import no_grad
 from chainrule.train import callbacks as C
-from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+from chainrule.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from chainrule.train.config import RunConfig
 from chainrule.train.metrics import Loss, get_metric, to_numpy
 
@@ -130,7 +130,11 @@ class Trainer:
         states = ckpt.get("callbacks") or {}
         for cb in self.callbacks:
             if cb.key in states and hasattr(cb, "load_state_dict"):
-                cb.load_state_dict(states[cb.key])
+                try:
+                    cb.load_state_dict(states[cb.key])
+                except (KeyError, TypeError, ValueError) as e:
+                    raise CheckpointError(f"can't read checkpoint {path}: the {cb.key} "
+                                          f"state does not fit: {e!r}") from None
         self.meta = {**ckpt.get("meta", {}), **self.meta}
         return ckpt
 

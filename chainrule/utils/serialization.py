@@ -9,6 +9,7 @@ with optimizer state, epoch, RNG state...) keep their structure as JSON in the
 header's ``__metadata__``.  Writes are atomic: temp file, fsync, rename.
 """
 import json
+import math
 import os
 import struct
 import tempfile
@@ -18,13 +19,14 @@ import numpy as np
 from chainrule import backend as B
 from chainrule.core.tensor import Tensor, from_array
 
-__all__ = ["save", "load", "atomic_write_bytes"]
+__all__ = ["save", "load", "atomic_write_bytes", "TEMP_SUFFIX"]
 
 _DT = {"F16": np.float16, "F32": np.float32, "F64": np.float64, "I8": np.int8,
        "U8": np.uint8, "I16": np.int16, "I32": np.int32, "I64": np.int64, "BOOL": np.bool_}
 _NP2ST = {np.dtype(v): k for k, v in _DT.items()}
 _META_KEY = "chainrule.structure"
 _MAX_HEADER = 100 * 1024 * 1024
+TEMP_SUFFIX = ".tmp"  # atomic writes go through '.<name>XXXX.tmp' in the same folder
 
 
 def _encode(obj, tensors, path):
@@ -54,51 +56,99 @@ def _encode(obj, tensors, path):
                     f"of them are allowed (no pickle)")
 
 
+class _Bad(ValueError):
+    """A header or structure that does not follow the format (the loader words it)."""
+
+
+_TAGS = ("__tensor__", "__ndarray__", "__dict__", "__kdict__", "__list__", "__tuple__",
+         "__float__")
+
+
 def _decode(obj, arrays, device):
-    if isinstance(obj, dict):
-        if "__tensor__" in obj:
-            a = arrays[obj["__tensor__"]]
-            return from_array(a if device is None else B.to_device(a, device))
-        if "__ndarray__" in obj:
-            return arrays[obj["__ndarray__"]]
-        if "__dict__" in obj:
-            return {k: _decode(v, arrays, device) for k, v in obj["__dict__"]}
-        if "__kdict__" in obj:
-            return {_decode(k, arrays, device): _decode(v, arrays, device)
-                    for k, v in obj["__kdict__"]}
-        if "__list__" in obj:
-            return [_decode(v, arrays, device) for v in obj["__list__"]]
-        if "__tuple__" in obj:
-            return tuple(_decode(v, arrays, device) for v in obj["__tuple__"])
-        if "__float__" in obj:
-            return float(obj["__float__"])
-    return obj
+    """The object that ``_encode`` turned into ``obj``; every tag, pair and tensor
+    reference is checked (raises :class:`_Bad` saying what is wrong)."""
+    if isinstance(obj, list):
+        raise _Bad("a bare JSON list in the structure (lists are tagged)")
+    if not isinstance(obj, dict):
+        return obj
+    if len(obj) != 1 or next(iter(obj)) not in _TAGS:
+        raise _Bad(f"an object with keys {sorted(obj)[:4]} in the structure (expected "
+                   f"one of the tags {', '.join(_TAGS)})")
+    (tag, v), = obj.items()
+    if tag in ("__tensor__", "__ndarray__"):
+        if not isinstance(v, str) or v not in arrays:
+            raise _Bad(f"the structure refers to tensor {v!r}, which is not in the file")
+        a = arrays[v]
+        if tag == "__ndarray__":
+            return a
+        return from_array(a if device is None else B.to_device(a, device))
+    if tag == "__float__":
+        if v not in ("nan", "inf", "-inf"):
+            raise _Bad(f"__float__ holds {v!r} (expected 'nan', 'inf' or '-inf')")
+        return float(v)
+    if not isinstance(v, list):
+        raise _Bad(f"{tag} holds a {type(v).__name__}, not a list")
+    if tag in ("__list__", "__tuple__"):
+        items = [_decode(x, arrays, device) for x in v]
+        return items if tag == "__list__" else tuple(items)
+    out = {}
+    for pair in v:
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise _Bad(f"{tag} holds {str(pair)[:40]} (expected [key, value] pairs)")
+        key = pair[0] if tag == "__dict__" else _decode(pair[0], arrays, device)
+        if tag == "__dict__" and not isinstance(key, str):
+            raise _Bad(f"__dict__ has a key of type {type(key).__name__}, not str")
+        try:
+            out[key] = _decode(pair[1], arrays, device)
+        except TypeError:  # an unhashable key: a list or dict
+            raise _Bad(f"{tag} has an unhashable key of type {type(key).__name__}") from None
+    return out
 
 
 def atomic_write_bytes(path, chunks):
     """Write ``chunks`` (bytes-like) to ``path`` atomically: a temp file in the
-    same folder, fsync, then rename over the target."""
+    same folder, fsync, then rename over the target.  On any failure (a full disk,
+    a read-only folder) the temp file is removed, ``path`` keeps its previous
+    content, and the OSError names ``path``."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path), suffix=".tmp")
+    tmp = None
     try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path),
+                                   suffix=TEMP_SUFFIX)
         with os.fdopen(fd, "wb") as f:
             for c in chunks:
                 f.write(c)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        try:
-            dfd = os.open(folder, os.O_RDONLY)
-            os.fsync(dfd)
-            os.close(dfd)
-        except OSError:  # pragma: no cover - platforms without directory fsync
-            pass
-    except BaseException:
-        if os.path.exists(tmp):
+        tmp = None
+        _fsync_folder(folder)
+    except OSError as e:
+        raise _naming(e, path) from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        raise
+
+
+def _naming(e, path):
+    """``e`` as an OSError of the same kind whose filename is ``path`` (the final name,
+    not the temp file's)."""
+    if e.errno is None:
+        return e
+    return OSError(e.errno, e.strerror or str(e), path)
+
+
+def _fsync_folder(folder):
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:  # pragma: no cover - platforms without directory fsync
+        pass
 
 
 def save(obj, path):
@@ -141,8 +191,12 @@ def save(obj, path):
 def load(path, map_location=None):
     """Load what :func:`save` wrote (or any safetensors file) from ``path``.
 
-    ``map_location`` may name a device (``'cpu'``/``'cuda'``).  Truncated or
-    corrupt files raise a RuntimeError naming the file.
+    ``map_location`` may name a device (``'cpu'``/``'cuda'``).  Nothing is trusted:
+    the header is checked before any tensor is made (each tensor's dtype is known, its
+    shape has non-negative whole sizes, its byte range lies inside the file and holds
+    exactly its data), and the structure of nested objects is checked tag by tag, so
+    memory use stays within the file's size.  A truncated or corrupt file raises a
+    RuntimeError naming the file and what is wrong.
     """
     path = os.fspath(path)
     try:
@@ -151,35 +205,68 @@ def load(path, map_location=None):
     except FileNotFoundError:
         raise FileNotFoundError(f"load: no such file: {path}") from None
     bad = f"load: {path} is not a valid chainrule/safetensors file"
-    if len(data) < 8:
-        raise RuntimeError(f"{bad} (only {len(data)} bytes: truncated?)")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > _MAX_HEADER or 8 + n > len(data):
-        raise RuntimeError(f"{bad} (header of {n} bytes does not fit in {len(data)} bytes: "
-                           f"truncated or corrupt)")
     try:
-        header = json.loads(data[8:8 + n].decode())
-    except (UnicodeDecodeError, ValueError):
-        raise RuntimeError(f"{bad} (header is not JSON: corrupt)") from None
-    if not isinstance(header, dict):
-        raise RuntimeError(f"{bad} (header is not a JSON object)")
-    meta = header.pop("__metadata__", None) or {}
-    body = memoryview(data)[8 + n:]
-    arrays = {}
-    for name, info in header.items():
-        try:
-            dt = np.dtype(_DT[info["dtype"]])
-            start, end = info["data_offsets"]
-            shape = tuple(info["shape"])
-        except (KeyError, TypeError, ValueError):
-            raise RuntimeError(f"{bad} (entry {name!r} has an unsupported or broken "
-                               f"description: {info})") from None
-        count = int(np.prod(shape)) if shape else 1
-        if end > len(body) or start < 0 or end - start != count * dt.itemsize:
-            raise RuntimeError(f"{bad} (tensor {name!r} needs bytes {start}..{end} but the "
-                               f"data section has {len(body)}: truncated or corrupt)")
-        arrays[name] = np.frombuffer(body[start:end], dtype=dt).reshape(shape).copy()
-    if _META_KEY in meta:
-        return _decode(json.loads(meta[_META_KEY]), arrays, map_location)
+        header, body = _read_header(data)
+        meta = header.pop("__metadata__", None)
+        meta = {} if meta is None else meta
+        if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+            raise _Bad("__metadata__ is not an object of strings")
+        arrays = {}
+        for name, info in header.items():
+            dt, shape, (start, end) = _check_entry(name, info, len(body))
+            arrays[name] = np.frombuffer(body[start:end], dtype=dt).reshape(shape).copy()
+        if _META_KEY in meta:
+            return _decode(json.loads(meta[_META_KEY]), arrays, map_location)
+    except _Bad as e:
+        raise RuntimeError(f"{bad} ({e})") from None
+    except (ValueError, RecursionError) as e:  # JSON: not JSON, or nested too deep
+        raise RuntimeError(f"{bad} (the structure in the header is not valid JSON: "
+                           f"{type(e).__name__}: {str(e)[:80]})") from None
     return {k: from_array(a if map_location is None else B.to_device(a, map_location))
             for k, a in arrays.items()}
+
+
+def _read_header(data):
+    """``(header dict, data section)`` of a file's bytes."""
+    if len(data) < 8:
+        raise _Bad(f"only {len(data)} bytes: truncated?")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > _MAX_HEADER or 8 + n > len(data):
+        raise _Bad(f"header of {n} bytes does not fit in {len(data)} bytes: truncated "
+                   f"or corrupt")
+    try:
+        header = json.loads(data[8:8 + n].decode())
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise _Bad("header is not JSON: corrupt") from None
+    if not isinstance(header, dict):
+        raise _Bad("header is not a JSON object")
+    return header, memoryview(data)[8 + n:]
+
+
+def _whole(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_entry(name, info, size):
+    """``(dtype, shape, (start, end))`` of a header entry, every part checked against
+    the data section's ``size`` (in Python ints: no overflow)."""
+    if not isinstance(info, dict) or set(info) - {"dtype", "shape", "data_offsets"}:
+        raise _Bad(f"entry {name!r} is not a tensor description: {str(info)[:80]}")
+    dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+    if not isinstance(dtype, str) or dtype not in _DT:
+        raise _Bad(f"tensor {name!r} has unsupported dtype {str(dtype)[:20]!r}")
+    if not isinstance(shape, list) or not all(_whole(d) and d >= 0 for d in shape):
+        raise _Bad(f"tensor {name!r} has shape {str(shape)[:60]} (expected a list of "
+                   f"sizes >= 0)")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_whole, offsets))):
+        raise _Bad(f"tensor {name!r} has data_offsets {str(offsets)[:60]} (expected "
+                   f"[start, end])")
+    start, end = offsets
+    nbytes = math.prod(shape) * np.dtype(_DT[dtype]).itemsize
+    if not 0 <= start <= end <= size:
+        raise _Bad(f"tensor {name!r} needs bytes {start}..{end} but the data section "
+                   f"has {size}: truncated or corrupt")
+    if end - start != nbytes:
+        raise _Bad(f"tensor {name!r} of shape {tuple(shape)} {dtype} needs {nbytes} "
+                   f"bytes, its range {start}..{end} holds {end - start}")
+    return np.dtype(_DT[dtype]), tuple(shape), (start, end)

@@ -37,18 +37,25 @@ def test_train_writes_everything_and_reports(trained, tmp_path, capsys):
     out = tmp_path / "again"
     assert main(["train", "--out", str(out), *FAST]) == 0  # default model and data
     text = capsys.readouterr().out
-    assert "training mlp (" in text and "on digits: 1437 training samples" in text
+    assert "training mlp (" in text and ("on digits: 1293 training samples (144 more held "
+                                         "out for validation)") in text
     assert "epoch 2/2  train_loss" in text and "final test metrics (2 epochs" in text
     again = json.loads((out / "history.json").read_text())
     assert [h["train_loss"] for h in again] == [h["train_loss"] for h in hist]  # seeded
 
 
-def test_eval(trained, capsys):
-    assert main(["eval", str(trained / "last.ckpt")]) == 0
+def test_eval(trained, tmp_path, capsys):
+    """eval scores the test split, which training scored once at the end (validation
+    was on held-out training data)."""
+    run = tmp_path / "r"
+    assert main(["train", "mlp", "--data", "digits", "--out", str(run), *FAST]) == 0
+    final = capsys.readouterr().out.split("final test metrics")[1].split("\n")[0]
+    assert main(["eval", str(run / "last.ckpt")]) == 0
     out = capsys.readouterr().out
-    acc = json.loads((trained / "history.json").read_text())[-1]["val_acc"]
+    val_acc = json.loads((run / "history.json").read_text())[-1]["val_acc"]
     assert "mlp on digits (test, 360 samples, epoch 2): loss" in out
-    assert f"acc {acc:.4f}" in out
+    acc = final.split("acc ")[1].strip()
+    assert f"acc {acc}" in out and f"{val_acc:.4f}" != acc
 
 
 def test_predict_npy_and_csv(trained, tmp_path, capsys):
@@ -162,7 +169,7 @@ def test_divergence_exits_1(tmp_path, capsys):
     out = tmp_path / "nan"
     assert main(["train", "--lr", "1e30", "--optimizer", "sgd", "--out", str(out),
                  *FAST]) == 1
-    text = capsys.readouterr().out
+    text = capsys.readouterr().err  # a failure: on stderr, not mixed with the epoch lines
     assert "training diverged: the loss is" in text and "at epoch 1, step" in text
 
 
@@ -171,7 +178,7 @@ def test_missed_target_exits_1(tmp_path, capsys):
             "--no-progress", "--target"]
     assert main(args + ["0.999"]) == 1
     assert "misses the target 0.999" in capsys.readouterr().out
-    assert main(args + ["0.1"]) == 0
+    assert main(args + ["0.1", "--overwrite"]) == 0  # the folder holds the first run
 
 
 def test_demo_still_works(capsys):

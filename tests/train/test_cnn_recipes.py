@@ -67,7 +67,7 @@ def test_cli_trains_a_cnn_on_cifar10_shaped_data(fake_cifar, tmp_path, capsys):
     assert main(["train", "resnet_small", "--data", "cifar10", "--epochs", "1", "--width", "4",
                  "--batch-size", "16", "--out", str(out), "--no-progress"]) == 0
     text = capsys.readouterr().out
-    assert "training resnet_small (" in text and "on cifar10: 48 training samples" in text
+    assert "training resnet_small (" in text and "on cifar10: 43 training samples (5 more held out" in text
     hist = json.loads((out / "history.json").read_text())
     assert len(hist) == 1 and "val_acc" in hist[0]
     assert (out / "last.ckpt").stat().st_size > 0

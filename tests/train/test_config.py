@@ -230,6 +230,6 @@ def test_build_gives_the_pieces(tmp_path):
 
 
 def test_target(tmp_path):
-    r = train(RunConfig(epochs=1, target=0.999, out=str(tmp_path), progress=False,
+    r = train(RunConfig(epochs=1, target=0.999, out=str(tmp_path / "run"), progress=False,
                         verbose=False, model_args={"hidden_sizes": (8,)}))
     assert r.target_met is False and "misses the target 0.999" in r.target_miss

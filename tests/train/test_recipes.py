@@ -47,8 +47,13 @@ def test_random_affine_is_seeded_and_batchable():
 def test_digits_bundle():
     b = prepare_data("digits", batch_size=100)
     assert (b.task, b.input_shape, b.num_outputs) == ("classification", (1, 8, 8), 10)
-    assert len(b.train_loader.dataset) == 1437 and len(b.val_loader.dataset) == 360
-    assert b.test_loader is None  # the test split validates (as in d2l)
+    # by default 10% of the training data validates; the test split is kept apart
+    assert len(b.train_loader.dataset) == 1293 and len(b.val_loader.dataset) == 144
+    assert len(b.test_loader.dataset) == 360
+    assert not set(b.train_loader.dataset.indices) & set(b.val_loader.dataset.indices)
+    d2l = prepare_data("digits", batch_size=100, val_fraction=0)
+    assert len(d2l.train_loader.dataset) == 1437 and len(d2l.val_loader.dataset) == 360
+    assert d2l.test_loader is None  # the test split validates (d2l's convention)
     held = prepare_data("digits", batch_size=100, val_fraction=0.2)
     assert len(held.train_loader.dataset) + len(held.val_loader.dataset) == 1437
     assert len(held.test_loader.dataset) == 360

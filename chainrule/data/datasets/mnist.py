@@ -1,5 +1,6 @@
 """MNIST and Fashion-MNIST from the original gzip-compressed IDX files."""
 import gzip
+import zlib
 
 import numpy as np
 
@@ -20,8 +21,12 @@ def read_idx(path, expected_ndim=None):
     (uint8, 3 dims), labels 0x00000801.
     """
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise ValueError(f"{path}: truncated or corrupt gzip file ({e}); delete it to "
+                         f"download it again") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise ValueError(f"{path}: not an IDX file (magic {raw[:4].hex() or 'empty'})")
     ndim = raw[3]
