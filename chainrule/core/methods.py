@@ -167,6 +167,7 @@ class OpMethods:
     transpose = _fwd("transpose"); swapaxes = transpose  # noqa: E702
     movedim = _fwd("movedim"); t = _fwd("t"); expand = _fwd("expand")  # noqa: E702
     expand_as = _fwd("expand_as"); repeat = _fwd("repeat"); tile = _fwd("tile")  # noqa: E702
+    repeat_interleave = _fwd("repeat_interleave")
     split = _fwd("split"); chunk = _fwd("chunk"); unbind = _fwd("unbind")  # noqa: E702
     flip = _fwd("flip"); roll = _fwd("roll"); tril = _fwd("tril")  # noqa: E702
     triu = _fwd("triu"); diag = _fwd("diag"); diagonal = _fwd("diagonal")  # noqa: E702

@@ -297,6 +297,10 @@ class Tensor(OpMethods):
     def __repr__(self):
         return tensor_repr(self)
 
+    def __format__(self, spec):
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value, as torch."""
+        return format(self.item(), spec) if self.ndim == 0 else object.__format__(self, spec)
+
     def __len__(self):
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")

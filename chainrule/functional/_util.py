@@ -57,3 +57,33 @@ def norm_dims(dim, ndim, op):
 def float_np(npd):
     """Result dtype for ops that always produce floats (int -> default float)."""
     return npd if npd.kind == "f" else D._Default.np
+
+
+# torch's argument parser accepts NumPy's keyword names for every torch.* op and
+# Tensor method with a ``dim``/``keepdim`` parameter (python_arg_parser.cpp).
+NUMPY_KEYWORDS = {"axis": "dim", "keepdims": "keepdim"}
+
+
+def numpy_keywords(fn):
+    """``fn`` accepting NumPy's ``axis=`` / ``keepdims=`` for its ``dim`` / ``keepdim``
+    (``fn`` itself where it has neither)."""
+    import functools
+    import inspect
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return fn
+    aliases = {a: t for a, t in NUMPY_KEYWORDS.items() if t in params and a not in params}
+    if not aliases:
+        return fn
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if kwargs:
+            for alias, name in aliases.items():
+                if alias in kwargs:
+                    if name in kwargs:
+                        raise TypeError(f"{fn.__name__}() got both {name}= and {alias}=")
+                    kwargs[name] = kwargs.pop(alias)
+        return fn(*args, **kwargs)
+    return wrapper

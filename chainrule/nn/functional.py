@@ -29,3 +29,6 @@ from chainrule.functional.unfold import fold, unfold  # noqa: F401
 __all__ = ["relu", "sigmoid", "tanh", "pad", "linear", "bilinear", "fold", "unfold",
            *_activation, *_conv, *_dropout, *_embedding, *_loss, *_loss_margin,
            *_normalization, *_pooling, *_resample]
+# torch.X is torch.nn.functional.X for these ATen ops, which take NumPy's axis=/keepdims=
+# like every torch.* op: the same object as chainrule.X (see chainrule/functional/__init__).
+from chainrule.functional import cosine_similarity, pairwise_distance  # noqa: F401,E402

@@ -24,3 +24,7 @@ __all__ += _pool.__all__ + _norm.__all__ + _ups.__all__
 from chainrule.nn.modules.conv import *  # noqa: F401,F403,E402
 from chainrule.nn.modules import conv as _conv  # noqa: E402
 __all__ += _conv.__all__
+from chainrule.nn.modules.lazy import *  # noqa: F401,F403,E402
+from chainrule.nn.modules.parallel import *  # noqa: F401,F403,E402
+from chainrule.nn.modules import lazy as _lazy, parallel as _par  # noqa: E402
+__all__ += _lazy.__all__ + _par.__all__

@@ -1,0 +1,1 @@
+"""``torchvision`` on chainrule: datasets, transforms, utils, models."""
