@@ -108,6 +108,9 @@ class Tensor(OpMethods):
     def is_cuda(self):
         return self.device.type == "cuda"
 
+    # torch's other device kinds, which chainrule never uses
+    is_xpu = is_mps = is_meta = is_quantized = is_sparse = property(lambda self: False)
+
     def is_floating_point(self):
         return self._data.dtype.kind == "f"
 

@@ -29,6 +29,9 @@ from chainrule.functional.unfold import fold, unfold  # noqa: F401
 __all__ = ["relu", "sigmoid", "tanh", "pad", "linear", "bilinear", "fold", "unfold",
            *_activation, *_conv, *_dropout, *_embedding, *_loss, *_loss_margin,
            *_normalization, *_pooling, *_resample]
-# torch.X is torch.nn.functional.X for these ATen ops, which take NumPy's axis=/keepdims=
-# like every torch.* op: the same object as chainrule.X (see chainrule/functional/__init__).
-from chainrule.functional import cosine_similarity, pairwise_distance  # noqa: F401,E402
+# An op torch has in torch.* too is one object in both places: take chainrule.X, the
+# same function taking torch.*'s keywords (axis=, keepdims=, out=; chainrule/functional).
+from chainrule import functional as _torch_ns  # noqa: E402
+
+globals().update({_n: getattr(_torch_ns, _n) for _n in __all__
+                  if getattr(getattr(_torch_ns, _n, None), "__wrapped__", None) is globals()[_n]})

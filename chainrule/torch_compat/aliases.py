@@ -33,10 +33,15 @@ TARGETS = {
     "torch.serialization": f"{_COMPAT}.serialization",
     "torch.nn.parallel": f"{_COMPAT}.parallel",
     "torch.nn.modules": "chainrule.nn",
+    "torch.onnx": f"{_COMPAT}.onnx",
     "torchvision": f"{_COMPAT}.torchvision",
     "torchvision.transforms": "chainrule.data.transforms",
     "torchvision.transforms.functional": "chainrule.data.vision_functional",
 }
+
+
+# Modules whose names take precedence on an alias (torch's wider signatures).
+OVERRIDES = {"torch": f"{_COMPAT}.torch_extras"}
 
 
 class NotImplementedInChainrule(AttributeError, NotImplementedError):
@@ -75,7 +80,11 @@ class AliasModule(types.ModuleType):
         if attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(attr)
         sub = f"{self.__name__}.{attr}"
-        value = getattr(self._target, attr, _ABSENT)
+        value = _ABSENT
+        if self.__name__ in OVERRIDES:
+            value = getattr(importlib.import_module(OVERRIDES[self.__name__]), attr, _ABSENT)
+        if value is _ABSENT:
+            value = getattr(self._target, attr, _ABSENT)
         # a submodule comes back as its alias (torch.utils, not chainrule.utils)
         if (value is _ABSENT or isinstance(value, types.ModuleType)) and _importable(sub):
             return importlib.import_module(sub)
@@ -96,22 +105,29 @@ class AliasModule(types.ModuleType):
         return f"<module {self.__name__!r} (chainrule: {self._target.__name__})>"
 
 
-def _importable(name):
+def _load_target(name):
+    """The chainrule module object a torch module name stands for, or None: an importable
+    module, or a module-typed attribute of its parent's target (torch.backends.cudnn)."""
     target = target_of(name)
     if target is None:
-        return False
+        return None
     try:
-        return importlib.util.find_spec(target) is not None
+        if importlib.util.find_spec(target) is not None:
+            return importlib.import_module(target)
     except (ImportError, ValueError):
-        return False
+        pass
+    parent, _, leaf = name.rpartition(".")
+    obj = getattr(_load_target(parent), leaf, None) if parent else None
+    return obj if isinstance(obj, types.ModuleType) else None
+
+
+def _importable(name):
+    return _load_target(name) is not None
 
 
 class _AliasLoader(importlib.abc.Loader):
-    def __init__(self, target):
-        self.target = target
-
     def create_module(self, spec):
-        return AliasModule(spec.name, importlib.import_module(self.target))
+        return AliasModule(spec.name, _load_target(spec.name))
 
     def exec_module(self, module):
         module.__path__ = []  # a package, so `import torch.nn.functional` can descend
@@ -125,12 +141,11 @@ class TorchFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] not in self.ROOTS:
             return None
-        chainrule_name = target_of(name)
         if not _importable(name):
             # no name=: `from torchvision import io` must show this message, not
             # "cannot import name 'io'" (the import system swallows a named miss there)
             raise ModuleNotFoundError(_missing(name))
-        return importlib.util.spec_from_loader(name, _AliasLoader(chainrule_name),
+        return importlib.util.spec_from_loader(name, _AliasLoader(),
                                                is_package=True)
 
 

@@ -28,3 +28,6 @@ from chainrule.nn.modules.lazy import *  # noqa: F401,F403,E402
 from chainrule.nn.modules.parallel import *  # noqa: F401,F403,E402
 from chainrule.nn.modules import lazy as _lazy, parallel as _par  # noqa: E402
 __all__ += _lazy.__all__ + _par.__all__
+from chainrule.nn.modules.padding import *  # noqa: F401,F403,E402
+from chainrule.nn.modules import padding as _padding  # noqa: E402
+__all__ += _padding.__all__
