@@ -39,6 +39,8 @@ from chainrule.functional import (  # noqa: F401
     sub, sum, swapaxes, swapdims, t, take, take_along_dim, tan, tanh, tensordot,
     threshold, tile, topk, transpose, tril, triu, trunc, unbind, unflatten, unsqueeze,
     var, vdot, vstack, where)
+from chainrule.functional import (  # noqa: F401  (torch.* names of nn.functional variants)
+    celu_, max_pool1d_with_indices, pixel_shuffle, pixel_unshuffle, relu_, selu_, threshold_)
 from chainrule import autograd  # noqa: F401,E402
 
 __version__ = "0.1.0"

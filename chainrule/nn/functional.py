@@ -5,6 +5,7 @@ names are the same object here).  ``tests/test_namespace.py`` checks the
 names against torch's."""
 from chainrule.functional.activation import *  # noqa: F401,F403
 from chainrule.functional.activation import __all__ as _activation
+from chainrule.functional.attention import scaled_dot_product_attention  # noqa: F401
 from chainrule.functional.conv import *  # noqa: F401,F403
 from chainrule.functional.conv import __all__ as _conv
 from chainrule.functional.dropout import *  # noqa: F401,F403
@@ -25,10 +26,12 @@ from chainrule.functional.pooling import __all__ as _pooling
 from chainrule.functional.resample import *  # noqa: F401,F403
 from chainrule.functional.resample import __all__ as _resample
 from chainrule.functional.unfold import fold, unfold  # noqa: F401
+from chainrule.functional.variants import *  # noqa: F401,F403
+from chainrule.functional.variants import __all__ as _variants
 
-__all__ = ["relu", "sigmoid", "tanh", "pad", "linear", "bilinear", "fold", "unfold",
+__all__ = ["relu", "sigmoid", "tanh", "pad", "scaled_dot_product_attention", "linear", "bilinear", "fold", "unfold",
            *_activation, *_conv, *_dropout, *_embedding, *_loss, *_loss_margin,
-           *_normalization, *_pooling, *_resample]
+           *_normalization, *_pooling, *_resample, *_variants]
 # An op torch has in torch.* too is one object in both places: take chainrule.X, the
 # same function taking torch.*'s keywords (axis=, keepdims=, out=; chainrule/functional).
 from chainrule import functional as _torch_ns  # noqa: E402

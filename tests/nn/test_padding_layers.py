@@ -44,3 +44,11 @@ def test_distance_and_fold_layers_match_torch():
     np.testing.assert_allclose(cols.numpy(), tcols.numpy())
     back = nn.Fold((5, 5), 2, padding=1, stride=2)(cols).numpy()
     np.testing.assert_allclose(back, torch.nn.Fold((5, 5), 2, padding=1, stride=2)(tcols).numpy())
+
+
+def test_pixel_shuffle_layers_match_torch():
+    x = np.random.default_rng(2).normal(size=(2, 8, 3, 4))
+    for name, r in [("PixelShuffle", 2), ("PixelUnshuffle", 1)]:
+        ours, theirs = getattr(nn, name)(r), getattr(torch.nn, name)(r)
+        np.testing.assert_array_equal(ours(cr.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy())
+        assert repr(ours) == repr(theirs)

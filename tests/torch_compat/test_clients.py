@@ -69,3 +69,31 @@ def test_basics_training_tutorials(tmp_path, name):
         assert "Predicted:" in out
 
 
+
+
+@slow
+def test_mnist_rnn_dry_run(tmp_path):
+    link_mnist(tmp_path / "data")
+    (tmp_path / "work").mkdir()
+    out = _ok(run_client(os.path.join(EXAMPLES, "mnist_rnn", "main.py"), "--dry-run",
+                         "--epochs", "1", cwd=tmp_path / "work"))
+    assert "Test set: Average loss" in out
+
+
+@slow
+def test_dcgan_mnist_dry_run(tmp_path):
+    link_mnist(tmp_path / "data")
+    out = _ok(run_client(os.path.join(EXAMPLES, "dcgan", "main.py"), "--dataset", "mnist",
+                         "--dataroot", str(tmp_path / "data"), "--dry-run", "--niter", "1",
+                         "--outf", str(tmp_path / "out"), cwd=tmp_path))
+    assert "Loss_D" in out and (tmp_path / "out" / "fake_samples_epoch_000.png").exists()
+
+
+@slow
+def test_vae_one_epoch(tmp_path):
+    link_mnist(tmp_path / "data")
+    (tmp_path / "work" / "results").mkdir(parents=True)
+    out = _ok(run_client(os.path.join(EXAMPLES, "vae", "main.py"), "--epochs", "1",
+                         cwd=tmp_path / "work", timeout=1800))
+    losses = floats_after("Loss:", out)
+    assert losses[-1] < losses[0] / 2 and "Test set loss" in out

@@ -78,3 +78,38 @@ def test_assert_close():
     with pytest.raises(AssertionError, match="custom"):
         assert_close(cr.ones(2), cr.zeros(2), msg="custom")
     assert_close(np.float64(1.0), 1.0 + 1e-9)
+
+
+def test_inplace_shape_methods_match_torch():
+    torch = pytest.importorskip("torch")
+    x = cr.ones(3)
+    assert x.unsqueeze_(-1) is x and x.shape == (3, 1) and x.squeeze_().shape == (3,)
+    w = cr.ones(2, 3, requires_grad=True)
+    tw = torch.ones(2, 3, requires_grad=True)
+    y, ty = w * 2, tw * 2
+    y.t_().unsqueeze_(0)
+    ty.t_().unsqueeze_(0)
+    (y * cr.arange(6.0).reshape(1, 3, 2)).sum().backward()
+    (ty * torch.arange(6.0).reshape(1, 3, 2)).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), tw.grad.numpy())
+    with pytest.raises(RuntimeError, match="leaf"):
+        cr.ones(2, requires_grad=True).unsqueeze_(0)
+
+
+def test_legacy_typed_constructors():
+    from chainrule.torch_compat.torch_extras import FloatTensor, LongTensor
+    a = LongTensor([1, 2])
+    assert a.dtype == cr.int64 and isinstance(a, LongTensor) and not isinstance(a, FloatTensor)
+    assert FloatTensor(2, 3).shape == (2, 3) and FloatTensor(a).dtype == cr.float32
+
+
+def test_new_creation_methods_and_deprecated_add_overload():
+    w = nn.Parameter(cr.ones(2, 3, dtype=cr.float64))
+    assert w.new_zeros(2, 4).dtype == cr.float64 and w.new_zeros((1, 2)).shape == (1, 2)
+    assert w.new_ones(3).tolist() == [1.0, 1.0, 1.0] and w.new_empty(2).shape == (2,)
+    assert w.new_full((2,), 3.5).tolist() == [3.5, 3.5]
+    assert w.new_zeros(2, dtype=cr.int64).dtype == cr.int64
+    p = cr.ones(3)
+    with pytest.warns(UserWarning, match="deprecated"):
+        p.add_(-0.5, cr.tensor([1.0, 2.0, 3.0]))  # torch's add_(Number alpha, Tensor other)
+    assert p.tolist() == [0.5, 0.0, -0.5]

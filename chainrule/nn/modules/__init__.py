@@ -31,3 +31,6 @@ __all__ += _lazy.__all__ + _par.__all__
 from chainrule.nn.modules.padding import *  # noqa: F401,F403,E402
 from chainrule.nn.modules import padding as _padding  # noqa: E402
 __all__ += _padding.__all__
+from chainrule.nn.modules.transformer import *  # noqa: F401,F403,E402
+from chainrule.nn.modules import transformer as _transformer  # noqa: E402
+__all__ += _transformer.__all__
