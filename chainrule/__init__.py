@@ -31,14 +31,16 @@ from chainrule.functional import (  # noqa: F401
     index_put, index_select, inner, isclose, isfinite, isinf, isnan, layer_norm, le,
     lerp, log, log10, log1p, log2, log_softmax, logical_and, logical_not, logical_or,
     logical_xor, logsumexp, lt, masked_fill, masked_select, matmul, max, max_pool1d,
-    max_pool2d, maximum, mean, median, min, minimum, mm, moveaxis, movedim, mul, mv,
+    max_pool2d, maximum, mean, median, meshgrid, min, minimum, mm, moveaxis, movedim, mul, mv,
     nansum, narrow, ne, neg, nonzero, norm, outer, pairwise_distance, permute, pow,
-    prelu, prod, reciprocal, relu, remainder, reshape, return_types, rms_norm,
+    prelu, prod, reciprocal, relu, remainder, repeat_interleave, reshape, return_types, rms_norm,
     rnn_relu_cell, rnn_tanh_cell, roll, round, rsqrt, scatter, scatter_add, selu,
     sigmoid, sign, sin, sinh, softmax, sort, split, sqrt, square, squeeze, stack, std,
     sub, sum, swapaxes, swapdims, t, take, take_along_dim, tan, tanh, tensordot,
     threshold, tile, topk, transpose, tril, triu, trunc, unbind, unflatten, unsqueeze,
     var, vdot, vstack, where)
+from chainrule.functional import (  # noqa: F401  (torch.* names of nn.functional variants)
+    celu_, max_pool1d_with_indices, pixel_shuffle, pixel_unshuffle, relu_, selu_, threshold_)
 from chainrule import autograd  # noqa: F401,E402
 
 __version__ = "0.1.0"
@@ -53,6 +55,8 @@ def numel(input):
 
 from chainrule.utils.serialization import save, load  # noqa: F401,E402
 from chainrule import nn, optim  # noqa: F401,E402  (torch.nn / torch.optim style access)
+from chainrule import cuda  # noqa: F401,E402  (torch.cuda's queries)
+from chainrule import distributions  # noqa: F401,E402
 from chainrule import data, text  # noqa: F401,E402  (text registers its corpora as datasets)
 from chainrule.backend.cpu import set_num_threads, get_num_threads  # noqa: F401,E402
 from chainrule.backend.cpu import tune_from_env as _tune_from_env  # noqa: E402

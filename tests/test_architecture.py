@@ -19,14 +19,17 @@ PKG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 
 # Each package's floor.  A module may import its own package and lower floors.
 FLOOR = {
     "backend": 0,
-    "core": 1, "utils": 1,
+    "core": 1, "utils": 1, "cuda": 1,
     "functional": 2,
     "autograd": 3, "testing": 3,
-    "nn": 4, "optim": 4,
+    "nn": 4, "optim": 4, "distributions": 4,
     "data": 5, "models": 5,
     "text": 6,
     "train": 7,
-    "cli": 8, "__main__": 8,
+    # torch_compat resolves `torch` to chainrule for unmodified PyTorch scripts: it
+    # stands in for every floor's torch name, so it sits on the top floor next to cli
+    # (which calls its runner for `chainrule run-torch`).
+    "cli": 8, "__main__": 8, "torch_compat": 8,
 }
 
 

@@ -11,8 +11,9 @@ except Exception:  # pragma: no cover - CuPy absent or broken
     _cupy = None
 
 __all__ = ["np", "xp_of", "Device", "device_of", "to_device", "asnumpy", "is_array",
-           "is_device_array", "array_types", "scatter_add", "cuda_available", "get_rng",
-           "manual_seed", "get_rng_state", "set_rng_state", "view_positions"]
+           "is_device_array", "array_types", "scatter_add", "cuda_available",
+           "cuda_device_count", "get_rng", "manual_seed", "get_rng_state", "set_rng_state",
+           "view_positions"]
 
 array_types = (np.ndarray,) if _cupy is None else (np.ndarray, _cupy.ndarray)
 
@@ -27,13 +28,18 @@ def is_device_array(a):
     return _cupy is not None and isinstance(a, _cupy.ndarray)
 
 
-def cuda_available():
+def cuda_device_count():
+    """How many CUDA GPUs CuPy sees (0 without CuPy or a GPU)."""
     if _cupy is None:
-        return False
+        return 0
     try:
-        return _cupy.cuda.runtime.getDeviceCount() > 0
+        return int(_cupy.cuda.runtime.getDeviceCount())
     except Exception:  # pragma: no cover
-        return False
+        return 0
+
+
+def cuda_available():
+    return cuda_device_count() > 0
 
 
 def xp_of(a):

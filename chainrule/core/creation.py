@@ -1,4 +1,5 @@
 """Tensor creation: ``tensor``, ``zeros``, ``arange``, ``randn``, ... (torch names)."""
+import functools
 import numbers
 
 import numpy as np
@@ -50,6 +51,19 @@ def _size(size, op):
     return tuple(int(s) for s in size)
 
 
+def _size_keyword(fn):
+    """``fn(*size)`` also taking torch's ``size=`` keyword (``torch.rand(size=(2, 3))``)."""
+    @functools.wraps(fn)
+    def wrapper(*size, **kwargs):
+        if "size" in kwargs:
+            if size:
+                raise TypeError(f"{fn.__name__}() got sizes both positionally and as size=")
+            size = kwargs.pop("size")
+            size = (tuple(size),) if isinstance(size, (list, tuple)) else (size,)
+        return fn(*size, **kwargs)
+    return wrapper
+
+
 def _finish(a, requires_grad, device):
     if device is not None:
         a = B.to_device(a, device)
@@ -63,14 +77,17 @@ def _float_np(dtype):
     return D._Default.np if dtype is None else D.to_np_dtype(dtype)
 
 
+@_size_keyword
 def zeros(*size, dtype=None, device=None, requires_grad=False):
     return _finish(np.zeros(_size(size, "zeros"), _float_np(dtype)), requires_grad, device)
 
 
+@_size_keyword
 def ones(*size, dtype=None, device=None, requires_grad=False):
     return _finish(np.ones(_size(size, "ones"), _float_np(dtype)), requires_grad, device)
 
 
+@_size_keyword
 def empty(*size, dtype=None, device=None, requires_grad=False):
     return _finish(np.empty(_size(size, "empty"), _float_np(dtype)), requires_grad, device)
 
@@ -110,12 +127,14 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     return _finish(np.eye(n, m, dtype=_float_np(dtype)), requires_grad, device)
 
 
+@_size_keyword
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     g = generator or B.get_rng()
     return _finish(g.random(_size(size, "rand")).astype(_float_np(dtype)),
                    requires_grad, device)
 
 
+@_size_keyword
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     g = generator or B.get_rng()
     return _finish(g.standard_normal(_size(size, "randn")).astype(_float_np(dtype)),
@@ -139,13 +158,18 @@ def randperm(n, dtype=None, device=None, generator=None):
     return _finish(g.permutation(int(n)).astype(npd), False, device)
 
 
-def normal(mean, std, size=None, generator=None):
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad=False):
+    """Samples of N(mean, std**2): tensor or float ``mean``/``std``, or ``size=``."""
     g = generator or B.get_rng()
-    m = mean._data if isinstance(mean, Tensor) else mean
-    s = std._data if isinstance(std, Tensor) else std
+    m = B.asnumpy(mean._data) if isinstance(mean, Tensor) else mean
+    s = B.asnumpy(std._data) if isinstance(std, Tensor) else std
     shape = np.broadcast_shapes(np.shape(m), np.shape(s)) if size is None else \
         _size((size,), "normal")
-    return _make((g.standard_normal(shape) * s + m).astype(D._Default.np))
+    if device is None:
+        device = next((B.device_of(t._data) for t in (mean, std) if isinstance(t, Tensor)), None)
+    return _finish((g.standard_normal(shape) * s + m).astype(_float_np(dtype)),
+                   requires_grad, device)
 
 
 def bernoulli(input, generator=None):

@@ -28,9 +28,31 @@ def _fwd_inplace(name):
     return method
 
 
+def _fwd_reshape_inplace(name):
+    """An in-place shape method ``name_`` (``x.unsqueeze_(0)``): see ``Tensor._restride``."""
+    def method(self, *args, **kwargs):
+        return self._restride(getattr(F, name), name + "_", *args, **kwargs)
+    method.__name__ = name + "_"
+    method.__doc__ = f"In-place version of :meth:`{name}` (changes the shape)."
+    return method
+
+
 class OpMethods:
     """The methods of :class:`chainrule.Tensor` that are ops (a mixin)."""
     __slots__ = ()
+
+    # creation like this tensor (torch's new_*): its dtype and device unless given
+    def new_zeros(self, *size, **kw):
+        return self._new_full(size, 0, **kw)
+
+    def new_ones(self, *size, **kw):
+        return self._new_full(size, 1, **kw)
+
+    def new_empty(self, *size, **kw):
+        return self._new_full(size, None, **kw)
+
+    def new_full(self, size, fill_value, **kw):
+        return self._new_full((size,), fill_value, **kw)
 
     # in-place ops
     add_ = _fwd_inplace("add")
@@ -169,8 +191,13 @@ class OpMethods:
     unflatten = _fwd("unflatten"); squeeze = _fwd("squeeze")  # noqa: E702
     unsqueeze = _fwd("unsqueeze"); permute = _fwd("permute")  # noqa: E702
     transpose = _fwd("transpose"); swapaxes = transpose  # noqa: E702
+    unsqueeze_ = _fwd_reshape_inplace("unsqueeze")
+    squeeze_ = _fwd_reshape_inplace("squeeze")
+    transpose_ = swapaxes_ = swapdims_ = _fwd_reshape_inplace("transpose")
+    t_ = _fwd_reshape_inplace("t")
     movedim = _fwd("movedim"); t = _fwd("t"); expand = _fwd("expand")  # noqa: E702
     expand_as = _fwd("expand_as"); repeat = _fwd("repeat"); tile = _fwd("tile")  # noqa: E702
+    repeat_interleave = _fwd("repeat_interleave")
     split = _fwd("split"); chunk = _fwd("chunk"); unbind = _fwd("unbind")  # noqa: E702
     roll = _fwd("roll"); tril = _fwd("tril")  # noqa: E702
     triu = _fwd("triu"); diag = _fwd("diag"); diagonal = _fwd("diagonal")  # noqa: E702

@@ -121,6 +121,9 @@ class Tensor(OpMethods):
     def is_cuda(self):
         return self.device.type == "cuda"
 
+    # torch's other device kinds, which chainrule never uses
+    is_xpu = is_mps = is_meta = is_quantized = is_sparse = property(lambda self: False)
+
     def is_floating_point(self):
         return self._data.dtype.kind == "f"
 
@@ -310,6 +313,10 @@ class Tensor(OpMethods):
     def __repr__(self):
         return tensor_repr(self)
 
+    def __format__(self, spec):
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value, as torch."""
+        return format(self.item(), spec) if self.ndim == 0 else object.__format__(self, spec)
+
     def __len__(self):
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -383,6 +390,30 @@ class Tensor(OpMethods):
         self._version[0] += 1
         if self._views:
             F.regenerate_views(self)
+        return self
+
+    def _new_full(self, size, fill, dtype=None, device=None, requires_grad=False):
+        """``new_full``/``new_zeros``...: a tensor like this one's dtype and device."""
+        size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) \
+            else tuple(size)
+        npd = self._data.dtype if dtype is None else D.to_np_dtype(dtype)
+        xp = B.xp_of(self._data)
+        a = xp.empty(size, npd) if fill is None else xp.full(size, fill, npd)
+        t = _make(a if device is None else B.to_device(a, device))
+        return t.requires_grad_(True) if requires_grad else t
+
+    def _restride(self, fn, name, *args, **kwargs):
+        """Become the view ``fn(self, *args)`` of the same memory (``unsqueeze_``...);
+        under autograd, rebased onto the view's node as torch does."""
+        if self.requires_grad and self.grad_fn is None and _gm._State.enabled:
+            raise RuntimeError(f"{name}: a leaf Variable that requires grad (shape "
+                               f"{self.shape}) is being used in an in-place operation.")
+        old = _make(self._data, self.requires_grad, self.grad_fn, self._out_idx,
+                    [self._version[0]])
+        out = fn(old, *args, **kwargs)
+        self._data = out._data
+        if out.grad_fn is not None:
+            self.grad_fn, self._out_idx = out.grad_fn, out._out_idx
         return self
 
     def _write(self, res, name):

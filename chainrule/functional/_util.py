@@ -57,3 +57,48 @@ def norm_dims(dim, ndim, op):
 def float_np(npd):
     """Result dtype for ops that always produce floats (int -> default float)."""
     return npd if npd.kind == "f" else D._Default.np
+
+
+# torch's argument parser accepts NumPy's keyword names for every torch.* op and
+# Tensor method with a ``dim``/``keepdim`` parameter (python_arg_parser.cpp), and an
+# ``out=`` tensor for the result.
+NUMPY_KEYWORDS = {"axis": "dim", "keepdims": "keepdim"}
+
+
+def _write_out(out, result, name):
+    """torch's ``out=``: ``out`` takes the result's values (and shape), returned."""
+    if not isinstance(out, Tensor) or not isinstance(result, Tensor):
+        raise TypeError(f"{name}(): out= must be a Tensor (and the op return one tensor)")
+    if out.requires_grad and out.is_leaf:
+        raise RuntimeError(f"{name}(): out={tuple(out.shape)} requires grad; out= "
+                           f"does not support automatic differentiation")
+    out.data = result.detach()
+    return out
+
+
+def numpy_keywords(fn):
+    """``fn`` also accepting NumPy's ``axis=`` / ``keepdims=`` for its ``dim`` /
+    ``keepdim``, and torch's ``out=`` (``fn`` itself where none applies)."""
+    import functools
+    import inspect
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return fn
+    aliases = {a: t for a, t in NUMPY_KEYWORDS.items() if t in params and a not in params}
+    takes_out = "out" not in params and not any(
+        p.kind == p.VAR_KEYWORD for p in params.values())
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if not kwargs:
+            return fn(*args)
+        for alias, name in aliases.items():
+            if alias in kwargs:
+                if name in kwargs:
+                    raise TypeError(f"{fn.__name__}() got both {name}= and {alias}=")
+                kwargs[name] = kwargs.pop(alias)
+        out = kwargs.pop("out", None) if takes_out else None
+        result = fn(*args, **kwargs)
+        return result if out is None else _write_out(out, result, fn.__name__)
+    return wrapper

@@ -5,6 +5,8 @@ arithmetic, comparisons, logical and bitwise ops, the ternary ``pick``
 Every backward is written with differentiable Tensor ops, so second and higher
 derivatives work.  A comment on each backward gives the derivative.
 """
+import warnings
+
 import numpy as np
 
 from chainrule import backend as B
@@ -262,13 +264,26 @@ def _scaled(input, other, alpha, op):
     return a, mul(b, alpha)
 
 
+def _deprecated_overload(other, alpha, name):
+    """torch's deprecated ``x.add_(number, tensor)``: the number is alpha (with torch's
+    warning)."""
+    if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
+        warnings.warn(f"This overload of {name} is deprecated: {name}(Number alpha, Tensor "
+                      f"other). Consider using {name}(Tensor other, *, Number alpha = 1)",
+                      UserWarning, stacklevel=3)
+        return alpha, other
+    return other, alpha
+
+
 def add(input, other, alpha=1):
     """``input + alpha * other`` with broadcasting."""
+    other, alpha = _deprecated_overload(other, alpha, "add")
     input, other = _scaled(input, other, alpha, "add")
     return _apply2(Add, input, other, "add")
 
 
 def sub(input, other, alpha=1):
+    other, alpha = _deprecated_overload(other, alpha, "sub")
     input, other = _scaled(input, other, alpha, "sub")
     if isinstance(input, Tensor) and input._data.dtype == np.bool_ and \
             isinstance(other, Tensor) and other._data.dtype == np.bool_:

@@ -27,8 +27,16 @@ from chainrule.functional.pooling import __all__ as _pooling
 from chainrule.functional.resample import *  # noqa: F401,F403
 from chainrule.functional.resample import __all__ as _resample
 from chainrule.functional.unfold import fold, unfold  # noqa: F401
+from chainrule.functional.variants import *  # noqa: F401,F403
+from chainrule.functional.variants import __all__ as _variants
 
 __all__ = ["relu", "sigmoid", "tanh", "pad", "linear", "bilinear", "fold", "unfold",
            "multi_head_attention_forward", "scaled_dot_product_attention",
            *_activation, *_conv, *_dropout, *_embedding, *_loss, *_loss_margin,
-           *_normalization, *_pooling, *_resample]
+           *_normalization, *_pooling, *_resample, *_variants]
+# An op torch has in torch.* too is one object in both places: take chainrule.X, the
+# same function taking torch.*'s keywords (axis=, keepdims=, out=; chainrule/functional).
+from chainrule import functional as _torch_ns  # noqa: E402
+
+globals().update({_n: getattr(_torch_ns, _n) for _n in __all__
+                  if getattr(getattr(_torch_ns, _n, None), "__wrapped__", None) is globals()[_n]})

@@ -15,7 +15,8 @@ from chainrule.optim.rmsprop import RMSprop  # noqa: F401
 from chainrule.optim.adadelta import Adadelta  # noqa: F401
 from chainrule.optim.adam import Adam  # noqa: F401
 from chainrule.optim.adamw import AdamW  # noqa: F401
+from chainrule.optim.lbfgs import LBFGS  # noqa: F401
 from chainrule.optim import lr_scheduler  # noqa: F401
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "LBFGS",
            "lr_scheduler"]

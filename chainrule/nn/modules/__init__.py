@@ -24,6 +24,13 @@ __all__ += _pool.__all__ + _norm.__all__ + _ups.__all__
 from chainrule.nn.modules.conv import *  # noqa: F401,F403,E402
 from chainrule.nn.modules import conv as _conv  # noqa: E402
 __all__ += _conv.__all__
+from chainrule.nn.modules.lazy import *  # noqa: F401,F403,E402
+from chainrule.nn.modules.parallel import *  # noqa: F401,F403,E402
+from chainrule.nn.modules import lazy as _lazy, parallel as _par  # noqa: E402
+__all__ += _lazy.__all__ + _par.__all__
+from chainrule.nn.modules.padding import *  # noqa: F401,F403,E402
+from chainrule.nn.modules import padding as _padding  # noqa: E402
+__all__ += _padding.__all__
 from chainrule.nn.modules.transformer import *  # noqa: F401,F403,E402
 from chainrule.nn.modules import transformer as _transformer  # noqa: E402
 __all__ += _transformer.__all__

@@ -1,12 +1,14 @@
 """Dropout layers: active in ``train()`` mode, the identity in ``eval()``."""
 import numbers
+import warnings
 
 from chainrule import backend as B
 from chainrule.core.tensor import from_array
 from chainrule.nn import functional as F
 from chainrule.nn.modules.module import Module
 
-__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+           "FeatureAlphaDropout"]
 
 
 class _DropoutNd(Module):
@@ -39,12 +41,20 @@ def _feature_dropout(input, p, training, inplace, nd, name):
     """Zero whole channels: one Bernoulli draw per (N, C) entry."""
     if not training or p == 0:
         return input
-    if input.ndim not in (nd + 1, nd + 2):
-        raise RuntimeError(f"{name}: expected {nd + 1}-D or {nd + 2}-D input, got "
-                           f"{tuple(input.shape)}")
     x = input.array
     xp = B.xp_of(x)
     shape = x.shape[:-nd] + (1,) * nd
+    if input.ndim not in (nd + 1, nd + 2):
+        if nd == 1 or input.ndim == 0:
+            raise RuntimeError(f"{name}: expected {nd + 1}-D or {nd + 2}-D input, got "
+                               f"{tuple(input.shape)}")
+        # torch (deprecated, with this warning): an unbatched input whose dim 0 is the
+        # channel dim, so whole slices x[i] are dropped
+        warnings.warn(f"{name.lower()}: Received a {input.ndim}-D input to {name.lower()}, "
+                      f"which is deprecated and will result in an error in a future release. "
+                      f"To retain the behavior and silence this warning, please use dropout "
+                      f"instead.", UserWarning, stacklevel=3)
+        shape = x.shape[:1] + (1,) * (x.ndim - 1)
     if p == 1:
         mask = xp.zeros(shape, dtype=x.dtype)
     else:
@@ -80,3 +90,10 @@ class AlphaDropout(_DropoutNd):
 
     def forward(self, input):
         return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels (``F.feature_alpha_dropout``)."""
+
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)

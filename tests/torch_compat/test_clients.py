@@ -1,0 +1,99 @@
+"""Real PyTorch client scripts, unmodified, run on chainrule through the runner.
+
+Short runs only, cut by the scripts' own arguments.  The quick ones run by default
+(about 40 s together); the long ones (full tutorials, LBFGS on 1000-step sequences)
+are marked ``slow`` and run with ``CHAINRULE_SLOW=1``.  Skipped with a reason where
+``shared/`` (the clients and their data) is absent.
+"""
+import os
+
+import pytest
+
+from torch_clients import (BASICS, CLIENTS, DATA, EXAMPLES, floats_after,
+                                        link_mnist, run_client)
+
+pytestmark = pytest.mark.skipif(CLIENTS is None or DATA is None,
+                                reason="shared/clients and shared/data are absent")
+slow = pytest.mark.skipif(os.environ.get("CHAINRULE_SLOW") != "1",
+                          reason="long client run: set CHAINRULE_SLOW=1")
+
+
+def _ok(r):
+    assert r.returncode == 0, f"exit {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
+    return r.stdout
+
+
+def test_regression_fits_the_polynomial(tmp_path):
+    out = _ok(run_client(os.path.join(EXAMPLES, "regression", "main.py"), cwd=tmp_path))
+    assert floats_after("Loss:", out)[0] < 1e-3 and "Learned function" in out
+
+
+def test_mnist_dry_run(tmp_path):
+    link_mnist(tmp_path / "data")
+    (tmp_path / "work").mkdir()
+    out = _ok(run_client(os.path.join(EXAMPLES, "mnist", "main.py"), "--dry-run",
+                         "--epochs", "1", cwd=tmp_path / "work"))
+    assert "Train Epoch: 1 [0/60000 (0%)]" in out
+    assert "Test set: Average loss" in out and "/10000" in out
+
+
+@pytest.mark.parametrize("name", ["tensorqs", "autogradqs", "buildmodel", "transforms"])
+def test_basics_tutorials_without_training(tmp_path, name):
+    link_mnist(tmp_path / "data", "FashionMNIST", "fashion-mnist")
+    out = _ok(run_client(os.path.join(BASICS, f"{name}_tutorial.py"), cwd=tmp_path))
+    if name == "autogradqs":
+        assert "Gradient function for loss" in out
+    if name == "buildmodel":
+        assert "Predicted class" in out
+
+
+@slow
+def test_time_sequence_prediction(tmp_path):
+    d = os.path.join(EXAMPLES, "time_sequence_prediction")
+    _ok(run_client(os.path.join(d, "generate_sine_wave.py"), cwd=tmp_path))
+    out = _ok(run_client(os.path.join(d, "train.py"), "--steps", "1", cwd=tmp_path,
+                         timeout=1200))
+    losses = floats_after("loss:", out)
+    assert losses[-1] < losses[0] / 10 and (tmp_path / "predict0.pdf").exists()
+
+
+@slow
+@pytest.mark.parametrize("name", ["quickstart", "optimization"])
+def test_basics_training_tutorials(tmp_path, name):
+    link_mnist(tmp_path / "data", "FashionMNIST", "fashion-mnist")
+    out = _ok(run_client(os.path.join(BASICS, f"{name}_tutorial.py"), cwd=tmp_path,
+                         timeout=3000))
+    acc = floats_after("Accuracy:", out)
+    assert acc[-1] > acc[0] and acc[-1] > 60, acc
+    if name == "quickstart":
+        assert "Predicted:" in out
+
+
+
+
+@slow
+def test_mnist_rnn_dry_run(tmp_path):
+    link_mnist(tmp_path / "data")
+    (tmp_path / "work").mkdir()
+    out = _ok(run_client(os.path.join(EXAMPLES, "mnist_rnn", "main.py"), "--dry-run",
+                         "--epochs", "1", cwd=tmp_path / "work"))
+    assert "Test set: Average loss" in out
+
+
+@slow
+def test_dcgan_mnist_dry_run(tmp_path):
+    link_mnist(tmp_path / "data")
+    out = _ok(run_client(os.path.join(EXAMPLES, "dcgan", "main.py"), "--dataset", "mnist",
+                         "--dataroot", str(tmp_path / "data"), "--dry-run", "--niter", "1",
+                         "--outf", str(tmp_path / "out"), cwd=tmp_path))
+    assert "Loss_D" in out and (tmp_path / "out" / "fake_samples_epoch_000.png").exists()
+
+
+@slow
+def test_vae_one_epoch(tmp_path):
+    link_mnist(tmp_path / "data")
+    (tmp_path / "work" / "results").mkdir(parents=True)
+    out = _ok(run_client(os.path.join(EXAMPLES, "vae", "main.py"), "--epochs", "1",
+                         cwd=tmp_path / "work", timeout=1800))
+    losses = floats_after("Loss:", out)
+    assert losses[-1] < losses[0] / 2 and "Test set loss" in out
