@@ -65,28 +65,30 @@ class Function:
         if _gm._State.enabled and self.differentiable and ys.dtype.kind == "f":
             for t in inputs:
                 if t.requires_grad:
-                    return self._wrap_outputs(inputs, (ys,))[0]
+                    return self._record(inputs, (ys,), True)[0]
         if self.is_view:
             return _make(ys, False, None, 0, inputs[0]._version, True, _view_base(inputs[0]))
         return _make(ys)
 
     def _wrap_outputs(self, inputs, ys):
-        """Wrap output arrays as Tensors, recording this node when needed."""
+        """Wrap several output arrays as Tensors, recording this node when needed.
+
+        Like torch, only floating-point outputs carry gradients: a cast to an
+        integer or bool dtype, argmax or a comparison is cut from the graph."""
         ys = tuple(y if isinstance(y, _ARRAY_TYPES) else xp_of(y).asarray(y) for y in ys)
-        record = False
-        # like torch, only floating-point outputs carry gradients: a cast to an
-        # integer or bool dtype, argmax or a comparison is cut from the graph
-        if _gm._State.enabled and self.differentiable and any(y.dtype.kind == "f" for y in ys):
+        floats = [y.dtype.kind == "f" for y in ys]
+        if _gm._State.enabled and self.differentiable and any(floats):
             for t in inputs:
                 if t.requires_grad:
-                    record = True
-                    break
-        if not record:
-            if self.is_view:
-                base = _view_base(inputs[0])
-                return tuple(_make(y, False, None, 0, inputs[0]._version, True, base)
-                             for y in ys)
-            return tuple(_make(y) for y in ys)
+                    return self._record(inputs, ys, all(floats))
+        if self.is_view:
+            base = _view_base(inputs[0])
+            return tuple(_make(y, False, None, 0, inputs[0]._version, True, base) for y in ys)
+        return tuple(_make(y) for y in ys)
+
+    def _record(self, inputs, ys, all_float):
+        """Make this node the outputs' ``grad_fn``: edges to the inputs' nodes (or
+        leaves), the generation, and what backward needs."""
         gen = 0
         edges = []
         meta = []
@@ -104,7 +106,7 @@ class Function:
         self.generation = gen + 1
         self._edges = edges
         self._in_meta = meta
-        if not all(y.dtype.kind == "f" for y in ys):
+        if not all_float:
             return self._wrap_mixed(inputs, ys)
         if len(ys) == 1:
             y = ys[0]

@@ -277,14 +277,16 @@ def _deprecated_overload(other, alpha, name):
 
 def add(input, other, alpha=1):
     """``input + alpha * other`` with broadcasting."""
-    other, alpha = _deprecated_overload(other, alpha, "add")
-    input, other = _scaled(input, other, alpha, "add")
+    if type(alpha) is not int or alpha != 1:  # not the default (the hot path of x + y)
+        other, alpha = _deprecated_overload(other, alpha, "add")
+        input, other = _scaled(input, other, alpha, "add")
     return _apply2(Add, input, other, "add")
 
 
 def sub(input, other, alpha=1):
-    other, alpha = _deprecated_overload(other, alpha, "sub")
-    input, other = _scaled(input, other, alpha, "sub")
+    if type(alpha) is not int or alpha != 1:  # not the default (the hot path of x - y)
+        other, alpha = _deprecated_overload(other, alpha, "sub")
+        input, other = _scaled(input, other, alpha, "sub")
     if isinstance(input, Tensor) and input._data.dtype == np.bool_ and \
             isinstance(other, Tensor) and other._data.dtype == np.bool_:
         raise RuntimeError("sub: subtraction of two bool tensors is not supported; "
