@@ -1,7 +1,7 @@
 """The ``chainrule`` command.
 
-Commands: ``train``, ``eval``, ``predict``, ``generate``, ``models``, ``datasets``, ``graph``,
-``demo``, ``run-torch``.
+Commands: ``train``, ``eval``, ``predict``, ``generate``, ``translate``, ``models``,
+``datasets``, ``graph``, ``demo``, ``run-torch``.
 
 Exit codes (scripts can rely on them):
   0    success
@@ -18,7 +18,8 @@ import argparse
 import sys
 
 from chainrule.backend.cpu import tune_from_env
-from chainrule.cli import demo, evaluate, generate, graph, listing, run_torch, train
+from chainrule.cli import (demo, evaluate, generate, graph, listing, run_torch, train,
+                           translation)
 from chainrule.cli.common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, USER_ERRORS,
                                   describe_os_error)
 from chainrule.train.run import chainrule_version
@@ -36,6 +37,7 @@ def build_parser():
     listing.add_parsers(sub)
     graph.add_parser(sub)
     generate.add_parser(sub)
+    translation.add_parser(sub)
     demo.add_parser(sub)
     run_torch.add_parser(sub)
     return p

@@ -5,7 +5,7 @@ import numpy as np
 
 from chainrule.core.grad_mode import no_grad
 from chainrule.cli.common import (CheckpointError, EXIT_OK, UsageError, load_data,
-                                  model_from_checkpoint)
+                                  model_from_checkpoint, positive_int)
 from chainrule.train.factory import make_loss
 from chainrule.train.recipes import get_recipe, transform_inputs
 from chainrule.train.trainer import Trainer
@@ -17,10 +17,15 @@ def add_parsers(sub):
     e = sub.add_parser("eval", help="evaluate a checkpoint on its dataset's test data",
                        description="Rebuild the model saved in CHECKPOINT and report loss "
                        "and metrics on the test split (the validation split for datasets "
-                       "without labeled test data).")
+                       "without labeled test data); perplexity for language models; corpus "
+                       "BLEU on the held-out split for translation models.")
     e.add_argument("checkpoint")
     e.add_argument("--data", help="dataset (default: the one it was trained on)")
     e.add_argument("--batch-size", type=int, default=256)
+    e.add_argument("--limit", type=positive_int, help="translation: score the first N "
+                   "pairs of the held-out split (default: all)")
+    e.add_argument("--beam", type=positive_int, help="translation: beam search of this "
+                   "width (default: greedy)")
     e.set_defaults(func=run_eval)
     p = sub.add_parser("predict", help="predict with a checkpoint on .npy or .csv inputs",
                        description="Print the predicted class (with probabilities) or value "
@@ -43,6 +48,9 @@ def run_eval(args):
     if meta.get("task") == "language_model":  # perplexity: chainrule/cli/train_lm.py
         from chainrule.cli import train_lm
         return train_lm.run_eval(args, model, ckpt)
+    if meta.get("task") == "translation":  # BLEU: chainrule/cli/translation.py
+        from chainrule.cli import translation
+        return translation.run_eval(args, model, ckpt)
     data = args.data or meta.get("dataset")
     if not data:
         raise UsageError(f"{args.checkpoint} does not name its dataset; pass --data")

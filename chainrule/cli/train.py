@@ -7,10 +7,10 @@ in ``cli/train_lm.py``.
 import argparse
 import sys
 
-from chainrule.cli import train_lm
+from chainrule.cli import train_lm, translation
 from chainrule.cli.common import EXIT_FAILED, EXIT_OK, UsageError, hidden_sizes
-from chainrule.train.config import (DEFAULT_DATA, LM_MODEL_ARGS, MODEL_ARGS, ConfigError,
-                                    RunConfig)
+from chainrule.train.config import (DEFAULT_DATA, LM_MODEL_ARGS, MODEL_ARGS, NMT_MODEL_ARGS,
+                                    ConfigError, RunConfig)
 from chainrule.train.factory import OPTIMIZERS, SCHEDULERS
 from chainrule.train.run import train
 from chainrule.train.trainer import TrainingDiverged
@@ -20,7 +20,7 @@ __all__ = ["add_parser", "run", "config_from_args"]
 # flags copied into RunConfig fields of the same name
 FIELDS = ("model", "data", "epochs", "batch_size", "lr", "optimizer", "momentum",
           "weight_decay", "scheduler", "label_smoothing", "seed", "clip_grad_norm",
-          "val_fraction", "augment", "num_steps", "batch_mode", "max_tokens", "resume",
+          "val_fraction", "augment", "num_steps", "batch_mode", "max_tokens", "max_examples", "resume",
           "finetune", "freeze_backbone", "backbone_lr_mult", "patience", "monitor",
           "num_workers", "target", "out", "overwrite")
 
@@ -76,13 +76,14 @@ def add_parser(sub):
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     train_lm.add_arguments(p)
+    translation.add_arguments(p)
     p.set_defaults(func=run)
     return p
 
 
 def config_from_args(args):
     """The :class:`~chainrule.train.RunConfig` of a parsed ``chainrule train`` command."""
-    model_args = {k: getattr(args, k) for k in MODEL_ARGS + LM_MODEL_ARGS
+    model_args = {k: getattr(args, k) for k in MODEL_ARGS + LM_MODEL_ARGS + NMT_MODEL_ARGS
                   if getattr(args, k, None) is not None}
     try:
         return RunConfig(**{k: getattr(args, k) for k in FIELDS}, model_args=model_args,

@@ -27,7 +27,7 @@ from chainrule.utils.errors import UnknownNameError, suggest
 __all__ = ["register_model", "list_models", "get_model", "model_info", "data_kwargs",
            "check_task", "suggest", "UnknownNameError", "IncompatibleDataError", "TASKS"]
 
-TASKS = ("classification", "regression", "language_model")
+TASKS = ("classification", "regression", "language_model", "translation")
 
 _REGISTRY = {}
 
@@ -42,8 +42,10 @@ def register_model(name=None, *, description="", task="classification", defaults
     Args:
         name: registry name (default: the builder's ``__name__`` in lower case).
         description: one line for ``chainrule models`` (default: the docstring's first line).
-        task: ``'classification'`` (outputs class logits) or ``'regression'``
-            (outputs real values).
+        task: ``'classification'`` (outputs class logits), ``'regression'``
+            (outputs real values), ``'language_model'`` (``logits, state = model(X,
+            state)``) or ``'translation'`` (an encoder-decoder built from
+            ``src_vocab_size``/``tgt_vocab_size``, see :mod:`chainrule.models.seq2seq`).
         defaults: extra keyword defaults the CLI shows (documentation only).
     """
     if task not in TASKS:

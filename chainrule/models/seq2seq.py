@@ -15,16 +15,18 @@ import math
 
 import numpy as np
 
-from chainrule.core.creation import arange, ones_like, tensor
+from chainrule.core.creation import arange, ones_like, tensor, zeros
 from chainrule.core.grad_mode import no_grad
 from chainrule.functional.join import cat
 from chainrule.functional.loss import cross_entropy
 from chainrule.models.attention import AdditiveAttention, PositionalEncoding
-from chainrule.nn import GRU, Embedding, Linear, Module, Transformer
+from chainrule.models.registry import register_model
+from chainrule.nn import GRU, Embedding, Linear, Module, Transformer, init
 
 __all__ = ["Seq2SeqEncoder", "Seq2SeqDecoder", "Seq2SeqAttentionDecoder",
            "TransformerSeq2Seq", "EncoderDecoder", "sequence_mask", "MaskedSoftmaxCELoss",
-           "predict_seq2seq", "beam_search"]
+           "predict_seq2seq", "beam_search", "xavier_init_weights", "seq2seq",
+           "seq2seq_attention", "transformer"]
 
 
 class Seq2SeqEncoder(Module):
@@ -231,3 +233,51 @@ def beam_search(net, src_sentence, src_vocab, tgt_vocab, num_steps, beam_size=4,
         done += [(t, s) for t, s, _, _ in beams]
         best = max(done, key=lambda d: d[1] / max(len(d[0]) + 1, 1) ** alpha)
     return " ".join(tgt_vocab.to_tokens(best[0]))
+
+
+# ---------------------------------------------------------------- registry builders
+def xavier_init_weights(m):
+    """d2l's initialisation: Xavier-uniform Linear weights and GRU weight matrices."""
+    if type(m) is Linear:
+        init.xavier_uniform_(m.weight)
+    if type(m) is GRU:
+        for name, p in m.named_parameters():
+            if "weight" in name:
+                init.xavier_uniform_(p)
+
+
+def _rnn_seq2seq(decoder, src_vocab_size, tgt_vocab_size, embed_size, hidden_size,
+                 num_layers, dropout):
+    net = EncoderDecoder(
+        Seq2SeqEncoder(src_vocab_size, embed_size, hidden_size, num_layers, dropout),
+        decoder(tgt_vocab_size, embed_size, hidden_size, num_layers, dropout))
+    net.apply(xavier_init_weights)
+    if isinstance(net.decoder, Seq2SeqAttentionDecoder):
+        with no_grad():  # give the attention's lazy layers their shapes (weights load)
+            h = zeros(1, 1, hidden_size)
+            net.decoder.attention(h, h, h)
+    return net
+
+
+@register_model("seq2seq", task="translation", description="d2l's RNN encoder-decoder "
+                "(GRU encoder, GRU decoder fed the last encoder state), Xavier init")
+def seq2seq(src_vocab_size, tgt_vocab_size, embed_size=32, hidden_size=32, num_layers=2,
+            dropout=0.1):
+    return _rnn_seq2seq(Seq2SeqDecoder, src_vocab_size, tgt_vocab_size, embed_size,
+                        hidden_size, num_layers, dropout)
+
+
+@register_model("seq2seq-attention", task="translation", description="GRU encoder-decoder "
+                "with Bahdanau (additive) attention, d2l 11.4, Xavier init")
+def seq2seq_attention(src_vocab_size, tgt_vocab_size, embed_size=32, hidden_size=32,
+                      num_layers=2, dropout=0.1):
+    return _rnn_seq2seq(Seq2SeqAttentionDecoder, src_vocab_size, tgt_vocab_size, embed_size,
+                        hidden_size, num_layers, dropout)
+
+
+@register_model("transformer", task="translation", description="the Transformer for "
+                "translation (nn.Transformer, post-norm, sinusoidal positions), d2l 11.7")
+def transformer(src_vocab_size, tgt_vocab_size, hidden_size=32, ffn_hidden_size=64,
+                num_heads=4, num_layers=2, dropout=0.1):
+    return TransformerSeq2Seq(src_vocab_size, tgt_vocab_size, hidden_size, ffn_hidden_size,
+                              num_heads, num_layers, dropout)

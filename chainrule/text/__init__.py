@@ -26,6 +26,7 @@ from chainrule.text.batching import (LMDataLoader, batchify, detach_state, get_b
 from chainrule.text.corpora import (CORPORA, JayChouLyrics, PennTreebank, TextCorpus,
                                     TimeMachine, WikiText2, get_corpus_class, load_corpus,
                                     load_data_lm, load_tokens)
+from chainrule.text.translation import FraEng  # noqa: F401  (registers the fra-eng dataset)
 
 __all__ = ["tokenize", "get_tokenizer", "char_tokenize", "whitespace_tokenize",
            "word_tokenize", "chinese_char_tokenize", "clean_time_machine", "CharTokenizer",
@@ -36,4 +37,4 @@ __all__ = ["tokenize", "get_tokenizer", "char_tokenize", "whitespace_tokenize",
            "seq_data_iter_random", "seq_data_iter_sequential", "LMDataLoader", "batchify",
            "get_batch", "num_batches", "detach_state", "TextCorpus", "TimeMachine", "JayChouLyrics",
            "PennTreebank", "WikiText2", "CORPORA", "get_corpus_class", "load_corpus",
-           "load_tokens", "load_data_lm"]
+           "load_tokens", "load_data_lm", "FraEng"]

@@ -20,14 +20,17 @@ import math
 
 import numpy as np
 
+from chainrule.data import download as _download
 from chainrule.data.dataset import TensorDataset
+from chainrule.data.datasets import register_dataset
 from chainrule.data.loader import DataLoader
 from chainrule.text import corpora
 from chainrule.text.sequence import sequences_to_indices
 from chainrule.text.vocab import Vocab
 
 __all__ = ["FraEng", "read_fra_eng", "preprocess_nmt", "tokenize_nmt", "split_pairs",
-           "build_vocabs", "load_data_nmt", "bleu", "corpus_bleu", "NMT_SPECIALS"]
+           "build_vocabs", "load_data_nmt", "load_pairs", "bleu", "corpus_bleu",
+           "NMT_SPECIALS"]
 
 NMT_SPECIALS = ["<pad>", "<bos>", "<eos>"]
 
@@ -41,6 +44,17 @@ class FraEng:
     # d2l's archive (sha1 94646ad1...); its SHA-256 is not published, so the extracted
     # fra.txt is what gets verified
     archive = ("fra-eng.zip", None, [corpora.D2L_URL + "fra-eng.zip"])
+
+    @classmethod
+    def available(cls, root=None):
+        """True when ``fra.txt`` (or d2l's archive) is here without the network."""
+        return any(_download.local_file(cls.dataset_dir, f, None, root) is not None
+                   for f in ("fra.txt", cls.archive[0]))
+
+
+register_dataset("fra-eng", FraEng, files=["fra-eng/fra.txt"],
+                 description="English-French sentence pairs (Tatoeba, d2l's fra-eng), "
+                             "for translation")
 
 
 def read_fra_eng(root=None, download=True):
@@ -88,6 +102,12 @@ def split_pairs(source, target, test_fraction=0.05, max_len=10, seed=0):
     train = [(s, t) for i, (s, t) in enumerate(zip(source, target)) if i not in test]
     held = [(source[i], target[i]) for i in sorted(test)]
     return train, held
+
+
+def load_pairs(root=None, download=True):
+    """``(source, target)``: the word tokens of every pair of ``fra.txt``, prepared as
+    d2l does (what :func:`split_pairs` splits)."""
+    return tokenize_nmt(preprocess_nmt(read_fra_eng(root, download)))
 
 
 def build_vocabs(source, target, min_freq=2):

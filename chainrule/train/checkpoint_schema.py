@@ -72,7 +72,7 @@ def _check_meta(meta, stored):
     for key in ("model", "dataset", "task", "token", "chainrule"):
         v = meta.get(key)
         _expect(v is None or isinstance(v, str), f"meta[{key!r}] is not a string")
-    for key in ("model_kwargs", "train_args", "raw_input", "vocab"):
+    for key in ("model_kwargs", "train_args", "raw_input", "vocab", "src_vocab", "tgt_vocab"):
         v = meta.get(key)
         _expect(v is None or isinstance(v, dict), f"meta[{key!r}] is not a dict")
     classes = meta.get("classes")

@@ -29,11 +29,12 @@ from chainrule.text.corpora import get_corpus_class
 from chainrule.train.checkpoint import CheckpointError, load_checkpoint
 from chainrule.train.factory import OPTIMIZERS, SCHEDULERS
 from chainrule.train.lm_recipes import get_lm_recipe, is_lm_data
+from chainrule.train.nmt_recipes import DEFAULT_NMT_MODEL, NMT_DATA, get_nmt_recipe, is_nmt_data
 from chainrule.train.recipes import get_recipe
 from chainrule.utils.errors import suggest
 
-__all__ = ["RunConfig", "ConfigError", "FALLBACK", "HYPER", "LM_HYPER", "MODEL_ARGS",
-           "LM_MODEL_ARGS", "DEFAULT_DATA", "DEFAULT_LM_DATA"]
+__all__ = ["RunConfig", "ConfigError", "FALLBACK", "HYPER", "LM_HYPER", "NMT_HYPER",
+           "MODEL_ARGS", "LM_MODEL_ARGS", "NMT_MODEL_ARGS", "DEFAULT_DATA", "DEFAULT_LM_DATA"]
 
 DEFAULT_DATA = "digits"          # classifiers (and regressors) when no data is named
 DEFAULT_LM_DATA = "timemachine"  # language models when no data is named
@@ -42,6 +43,8 @@ HYPER = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", 
          "seed", "clip_grad_norm", "label_smoothing", "val_fraction", "augment")
 LM_HYPER = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay",
             "scheduler", "seed", "clip_grad_norm", "num_steps", "batch_mode", "max_tokens")
+NMT_HYPER = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay",
+             "scheduler", "seed", "clip_grad_norm", "num_steps", "max_examples")
 # what a hyper-parameter is when neither the config, the resumed run nor the recipe sets it
 FALLBACK = {"epochs": 10, "batch_size": 64, "lr": 0.1, "optimizer": "sgd", "momentum": 0.0,
             "weight_decay": 0.0, "scheduler": "none", "seed": 0, "clip_grad_norm": None,
@@ -51,8 +54,11 @@ FALLBACK = {"epochs": 10, "batch_size": 64, "lr": 0.1, "optimizer": "sgd", "mome
 MODEL_ARGS = ("hidden_sizes", "activation", "dropout", "init", "width")
 LM_MODEL_ARGS = ("hidden_size", "num_layers", "embed_size", "dropout", "tie_weights",
                  "init_range", "channels", "num_blocks")
+NMT_MODEL_ARGS = ("embed_size", "hidden_size", "num_layers", "dropout", "ffn_hidden_size",
+                  "num_heads")
 BATCH_MODES = ("random", "sequential")
 _LM_ONLY = ("num_steps", "batch_mode", "max_tokens")
+_NMT_ONLY = ("max_examples",)
 _CLS_ONLY = ("label_smoothing", "val_fraction", "augment")
 
 
@@ -88,6 +94,8 @@ _CHECKS = {
     "augment": (lambda v: isinstance(v, bool), "must be True or False"),
     "num_steps": (lambda v: _whole(v) and v >= 1, "must be >= 1"),
     "max_tokens": (_whole, "must be a whole number (-1: all tokens)"),
+    "max_examples": (lambda v: _whole(v) and (v >= 1 or v == -1),
+                     "must be >= 1 (-1: all training pairs)"),
     "patience": (lambda v: _whole(v) and v >= 1, "must be >= 1"),
     "num_workers": (lambda v: _whole(v) and v >= 0, "must be >= 0 (data loading threads; "
                     "0 loads in the main thread)"),
@@ -98,7 +106,8 @@ _CHECKS = {
 _MODEL_CHECKS = {
     "width": _CHECKS["epochs"], "hidden_size": _CHECKS["epochs"],
     "num_layers": _CHECKS["epochs"], "channels": _CHECKS["epochs"],
-    "num_blocks": _CHECKS["epochs"],
+    "num_blocks": _CHECKS["epochs"], "ffn_hidden_size": _CHECKS["epochs"],
+    "num_heads": _CHECKS["epochs"],
     "embed_size": (lambda v: _whole(v) and v >= 0, "must be >= 0 (0: one-hot)"),
     "dropout": (lambda v: _number(v) and 0 <= v < 1, "must be in [0, 1)"),
     "init_range": (lambda v: _number(v) and v >= 0, "must be >= 0"),
@@ -121,7 +130,10 @@ class RunConfig:
         epochs, batch_size, lr, optimizer, momentum, weight_decay, scheduler, seed,
         clip_grad_norm: the usual hyper-parameters (``lr`` is the peak for onecycle).
         label_smoothing, val_fraction, augment: classification / dataset runs only.
-        num_steps, batch_mode, max_tokens: language-model runs only.
+        num_steps, batch_mode, max_tokens: language-model runs only (``num_steps``
+            also for translation: the length of padded/truncated sentences).
+        max_examples: translation runs (``data='fra-eng'``): train on the first N
+            training pairs (-1: all).
         out: output folder (default ``runs/<model>-<data>``, or the resumed run's).
         resume: checkpoint to continue from; its settings fill the unset fields.
         overwrite: replace the run in ``out`` (without it or ``resume``, a folder that
@@ -152,6 +164,7 @@ class RunConfig:
     num_steps: int = None
     batch_mode: str = None
     max_tokens: int = None
+    max_examples: int = None
     out: str = None
     resume: str = None
     overwrite: bool = False
@@ -201,6 +214,17 @@ class RunConfig:
             return is_lm_data(data)
         return bool(self.model) and models.model_info(self.model)["task"] == "language_model"
 
+    @property
+    def is_translation(self):
+        """True for a translation run (``data='fra-eng'``, or a translation model named
+        without data)."""
+        data = self.data
+        if data is None and self.resume:
+            data = self._resumed_meta().get("dataset")
+        if data is not None:
+            return is_nmt_data(data)
+        return bool(self.model) and models.model_info(self.model)["task"] == "translation"
+
     def _resumed_meta(self):
         return (load_checkpoint(self.resume).get("meta") or {}) if self.resume else {}
 
@@ -208,13 +232,15 @@ class RunConfig:
     def resolved(self):
         """A copy with every unset setting filled in (see the module docstring), the
         model name and options checked against the data.  Idempotent."""
-        return _resolve_lm(self) if self.is_lm else _resolve_dataset(self)
+        if self.is_lm:
+            return _resolve_lm(self)
+        return _resolve_nmt(self) if self.is_translation else _resolve_dataset(self)
 
     def train_args(self):
         """The hyper-parameters stored in checkpoints (``meta['train_args']``)."""
-        keys = LM_HYPER if self.is_lm else HYPER
+        keys = LM_HYPER if self.is_lm else NMT_HYPER if self.is_translation else HYPER
         out = {k: getattr(self, k) for k in keys}
-        if not self.is_lm and self.finetune_settings is not None:
+        if keys is HYPER and self.finetune_settings is not None:
             out["finetune"] = self.finetune_settings
         out["model_args"] = dict(self.model_args)
         return out
@@ -249,7 +275,7 @@ def _check_previous(path, prev):
     for key, value in prev.items():
         if key in ("model", "dataset") and value is not None and not isinstance(value, str):
             raise bad(key, value, "must be a name")
-        if value is None and key in HYPER + LM_HYPER and FALLBACK.get(key) is not None:
+        if value is None and key in HYPER + LM_HYPER + NMT_HYPER and FALLBACK.get(key) is not None:
             raise bad(key, value, "must be set")
         check, good = (_CHECKS.get(key) or (None, None))
         if check is not None and value is not None and not check(value):
@@ -316,6 +342,7 @@ def _resolve_dataset(cfg):
     prev = _previous(cfg)
     _check_same_run(cfg, prev)
     _check_fields(cfg, "dataset runs (only to language models)", _LM_ONLY)
+    _check_fields(cfg, "dataset runs (only to translation)", _NMT_ONLY)
     source = load_checkpoint(cfg.finetune).get("meta") or {} if cfg.finetune else {}
     if not cfg.finetune and (cfg.freeze_backbone or cfg.backbone_lr_mult is not None) \
             and not prev.get("finetune"):
@@ -357,7 +384,7 @@ def _resolve_dataset(cfg):
 def _resolve_lm(cfg):
     prev = _previous(cfg)
     _check_same_run(cfg, prev)
-    _check_fields(cfg, "language models", _CLS_ONLY)
+    _check_fields(cfg, "language models", _CLS_ONLY + _NMT_ONLY)
     if cfg.finetune or cfg.freeze_backbone or cfg.backbone_lr_mult is not None:
         raise ConfigError("finetune", "fine-tuning is for dataset runs, not language models")
     data = get_corpus_class(cfg.data or prev.get("dataset") or DEFAULT_LM_DATA).name
@@ -372,3 +399,19 @@ def _resolve_lm(cfg):
     margs = _model_args(cfg, model, LM_MODEL_ARGS, prev, d)
     return dataclasses.replace(cfg, model=model, data=data, model_args=margs,
                                metrics=cfg.metrics or recipe.metrics, **fixed)
+
+
+def _resolve_nmt(cfg):
+    prev = _previous(cfg)
+    _check_same_run(cfg, prev)
+    _check_fields(cfg, "translation runs", _CLS_ONLY + ("batch_mode", "max_tokens"))
+    if cfg.finetune or cfg.freeze_backbone or cfg.backbone_lr_mult is not None:
+        raise ConfigError("finetune", "fine-tuning is for dataset runs, not translation")
+    data = NMT_DATA[0]
+    model = cfg.model or prev.get("model") or DEFAULT_NMT_MODEL
+    models.check_task(model, "translation", data)
+    d = get_nmt_recipe(model)
+    fixed = _fill(cfg, NMT_HYPER, prev, d, {})
+    margs = _model_args(cfg, model, NMT_MODEL_ARGS, prev, d)
+    return dataclasses.replace(cfg, model=model, data=data, model_args=margs, metrics=(),
+                               **fixed)

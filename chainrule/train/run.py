@@ -19,11 +19,14 @@ import numpy as np
 from chainrule import models
 from chainrule.backend import manual_seed
 from chainrule.train.callbacks import make_callbacks
-from chainrule.train.checkpoint import check_resumed_size, load_checkpoint
+from chainrule.text.vocab import Vocab
+from chainrule.train.checkpoint import CheckpointError, check_resumed_size, load_checkpoint
 from chainrule.train.config import ConfigError
 from chainrule.train.factory import make_loss, make_optimizer, make_scheduler
 from chainrule.train.lm import LMTrainer
 from chainrule.train.lm_recipes import prepare_lm_data
+from chainrule.train.nmt import Seq2SeqTrainer
+from chainrule.train.nmt_recipes import prepare_nmt_data
 from chainrule.train.recipes import prepare_data, start_at_mean
 from chainrule.train.runfolder import check_folder, open_run_folder
 from chainrule.train.trainer import Trainer
@@ -93,7 +96,9 @@ def _resolve(config):
 def _build(cfg):
     if cfg.note:
         print(cfg.note)
-    return _build_lm(cfg) if cfg.is_lm else _build_dataset(cfg)
+    if cfg.is_lm:
+        return _build_lm(cfg)
+    return _build_nmt(cfg) if cfg.is_translation else _build_dataset(cfg)
 
 
 def _param_groups(model, cfg):
@@ -219,6 +224,52 @@ def _build_lm(cfg):
     return Run(cfg, model, lm, optimizer, scheduler, trainer, monitor, meta)
 
 
+def resumed_vocabs(path, meta):
+    """The source and target vocabularies a translation checkpoint stores."""
+    try:
+        return (Vocab.from_state_dict(meta["src_vocab"]),
+                Vocab.from_state_dict(meta["tgt_vocab"]))
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise CheckpointError(f"can't read checkpoint {path}: its vocabularies are "
+                              f"missing or broken ({type(e).__name__}: {str(e)[:80]})") \
+            from None
+
+
+def _build_nmt(cfg):
+    _seed(cfg.seed)
+    vocabs = resumed_vocabs(cfg.resume, load_checkpoint(cfg.resume)["meta"]) \
+        if cfg.resume else (None, None)
+    data = _load("dataset", cfg.data, prepare_nmt_data, cfg.batch_size, cfg.num_steps,
+                 cfg.max_examples, *vocabs)
+    kwargs = {"src_vocab_size": len(data.src_vocab), "tgt_vocab_size": len(data.tgt_vocab),
+              **cfg.model_args}
+    if cfg.resume:
+        check_resumed_size(cfg.resume, kwargs)
+    model = models.get_model(cfg.model, **kwargs)
+    optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum,
+                               cfg.weight_decay)
+    scheduler = make_scheduler(cfg.scheduler, optimizer, cfg.epochs, len(data.train_loader))
+    monitor = cfg.monitor or "train_loss"
+    meta = {"model": cfg.model, "model_kwargs": kwargs, "dataset": cfg.data,
+            "task": "translation", "src_vocab": data.src_vocab.state_dict(),
+            "tgt_vocab": data.tgt_vocab.state_dict(), "train_args": cfg.train_args(),
+            "chainrule": chainrule_version()}
+    trainer = Seq2SeqTrainer(model, data.tgt_vocab.bos, optimizer, scheduler,
+                             cfg.clip_grad_norm, make_callbacks(cfg, monitor), meta=meta,
+                             device=cfg.device)
+    if cfg.resume:
+        trainer.resume(cfg.resume)
+        print(f"resuming {cfg.model} on {cfg.data} from {cfg.resume} after epoch "
+              f"{trainer.epoch}")
+    else:
+        n = sum(p.numel() for p in model.parameters())
+        print(f"training {cfg.model} ({n:,} parameters) on {cfg.data}: {data.num_pairs} "
+              f"training pairs (vocab {len(data.src_vocab)} -> {len(data.tgt_vocab)}, "
+              f"{cfg.num_steps} steps), {cfg.epochs} epochs, {cfg.optimizer} lr "
+              f"{cfg.lr:g}, batch {cfg.batch_size}, clip {cfg.clip_grad_norm}, seed {cfg.seed}")
+    return Run(cfg, model, data, optimizer, scheduler, trainer, monitor, meta)
+
+
 def train(config):
     """Build the run of ``config``, train it, print and return the final metrics
     (:class:`RunResult`).  Raises :class:`~chainrule.train.TrainingDiverged` when the
@@ -243,6 +294,10 @@ def _report(run, history, split, final, seconds):
     if cfg.is_lm:
         print(f"final {split} perplexity ({run.trainer.epoch} epochs, {seconds:.1f}s):"
               f" {final['ppl']:.3f}")
+    elif cfg.is_translation:
+        print(f"final {split} loss per token ({run.trainer.epoch} epochs, {seconds:.1f}s): "
+              f"{final['loss']:.4f}; BLEU on the held-out split: chainrule eval "
+              f"{out}/last.ckpt")
     else:
         shown = "  ".join(f"{k} {v:.4f}" for k, v in final.items())
         print(f"final {split} metrics ({run.trainer.epoch} epochs, {seconds:.1f}s): {shown}")
@@ -256,6 +311,8 @@ def _final(run):
     """``(split, metrics)`` of the trained model: the test split, else the held-out
     validation part (dataset runs) or the training text's perplexity (LM runs)."""
     trainer, data = run.trainer, run.data
+    if run.config.is_translation:
+        return "train", {"loss": trainer.history[-1]["train_loss"]}
     if run.config.is_lm:
         if data.test_loader is not None:
             return "test", trainer.evaluate(data.test_loader)
@@ -268,11 +325,12 @@ def _final(run):
 
 def _check_target(result):
     cfg = result.run.config
-    primary = "ppl" if cfg.is_lm else result.run.data.recipe.primary
+    seq = cfg.is_lm or cfg.is_translation
+    primary = "ppl" if cfg.is_lm else "loss" if seq else result.run.data.recipe.primary
     value = result.final.get(primary)
     if cfg.target is None or value is None:
         return
-    mode = "min" if cfg.is_lm else result.run.data.recipe.primary_mode
+    mode = "min" if seq else result.run.data.recipe.primary_mode
     result.target_met = value >= cfg.target if mode == "max" else value <= cfg.target
     if not result.target_met:
         what = "perplexity" if cfg.is_lm else primary

@@ -10,23 +10,12 @@ import time
 from chainrule.core.creation import tensor
 from chainrule.functional.join import cat
 from chainrule.models.seq2seq import (MaskedSoftmaxCELoss, TransformerSeq2Seq, beam_search,
-                                      predict_seq2seq)
-from chainrule.nn import GRU, Linear, init
+                                      predict_seq2seq, xavier_init_weights)
 from chainrule.nn.utils import clip_grad_norm_
 from chainrule.optim import Adam
 from chainrule.text.translation import bleu, corpus_bleu
 
 __all__ = ["xavier_init_weights", "train_seq2seq", "translate_and_score", "evaluate_bleu"]
-
-
-def xavier_init_weights(m):
-    """d2l's initialisation: Xavier-uniform Linear weights and GRU weight matrices."""
-    if type(m) is Linear:
-        init.xavier_uniform_(m.weight)
-    if type(m) is GRU:
-        for name, p in m.named_parameters():
-            if "weight" in name:
-                init.xavier_uniform_(p)
 
 
 def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, log_every=None, log=print):

@@ -195,6 +195,11 @@ class Trainer:
         out = self.model(x)
         return out, y, self.loss_fn(out, y)
 
+    def loss_record(self, value, y):
+        """``(value, weight)`` of a batch's loss in the epoch's mean (default: the batch
+        mean weighted by the batch size; a per-token loss weights by tokens)."""
+        return value, len(to_numpy(y))
+
     def _train_epoch(self, loader, epoch):
         self.model.train()
         loss_meter, meters = Loss(), self._meters()
@@ -215,7 +220,7 @@ class Trainer:
             if self.scheduler is not None and self.step_per == "batch":
                 self.scheduler.step()
             out = out.detach()
-            loss_meter.update(out, y, value)
+            loss_meter.add(*self.loss_record(value, y))
             for m in meters:
                 m.update(out, y, value)
             self._emit("on_batch_end", step, value)
@@ -239,7 +244,7 @@ class Trainer:
                     x, y = map(self._to, _split_batch(batch))
                     out, y, loss = self.compute(x, y)
                     value = float(to_numpy(loss).item())
-                    loss_meter.update(out, y, value)
+                    loss_meter.add(*self.loss_record(value, y))
                     for m in meters:
                         m.update(out, y, value)
         finally:

@@ -53,9 +53,11 @@ def test_task_check_and_data_kwargs():
         "in_features": 5, "out_features": 1}
 
 
-# language models take token indices: tests/models/test_rnn_lm.py smoke-tests every one
+# language models take token indices: tests/models/test_rnn_lm.py smoke-tests every one;
+# translation models: test_every_translation_model_trains_a_step below
 @pytest.mark.parametrize("name", sorted(set(models.list_models())
-                                        - set(models.list_models("language_model"))))
+                                        - set(models.list_models("language_model"))
+                                        - set(models.list_models("translation"))))
 def test_every_registered_model_trains_a_step(name):
     info = models.model_info(name)
     kw = models.data_kwargs(name, (1, 4, 4), info["task"], 3)
@@ -63,6 +65,16 @@ def test_every_registered_model_trains_a_step(name):
     x = cr.randn(5, 1, 4, 4)
     out = m(x)
     assert out.shape == (5, 3)
+    out.sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+
+
+@pytest.mark.parametrize("name", models.list_models("translation"))
+def test_every_translation_model_trains_a_step(name):
+    m = get_model(name, src_vocab_size=7, tgt_vocab_size=9, num_layers=1, dropout=0.0)
+    X, Y = cr.randint(0, 7, (3, 5)), cr.randint(0, 9, (3, 4))
+    out, _ = m(X, Y, cr.tensor([5, 3, 1]))
+    assert out.shape == (3, 4, 9)
     out.sum().backward()
     assert all(p.grad is not None for p in m.parameters())
 

@@ -1,0 +1,57 @@
+"""Translation runs: ``chainrule train seq2seq|seq2seq-attention|transformer --data
+fra-eng`` (d2l chapters 10.7, 11.4, 11.7); recipes and data in
+:mod:`chainrule.train.nmt_recipes`.
+
+* :class:`Seq2SeqTrainer`: the :class:`~chainrule.train.Trainer` with teacher forcing and
+  d2l's loss (masked cross-entropy, mean over the steps, summed over the batch: what is
+  differentiated and clipped), reported per target token (d2l's curve).
+* :func:`translate` / :func:`score_held_out`: greedy or beam decoding, corpus BLEU.
+"""
+from chainrule.core.creation import tensor
+from chainrule.functional.join import cat
+from chainrule.models.seq2seq import MaskedSoftmaxCELoss, beam_search, predict_seq2seq
+from chainrule.text.translation import corpus_bleu
+from chainrule.train.trainer import Trainer
+
+__all__ = ["Seq2SeqTrainer", "translate", "score_held_out"]
+
+
+class Seq2SeqTrainer(Trainer):
+    """:class:`Trainer` for the encoder-decoders of :mod:`chainrule.models.seq2seq`:
+    batches ``((X, X_valid_len), (Y, Y_valid_len))``, teacher forcing (``<bos>`` then
+    ``Y`` shifted right), d2l's summed masked loss; the history's ``loss`` is per target
+    token."""
+
+    def __init__(self, model, bos, optimizer=None, scheduler=None, clip_grad_norm=None,
+                 callbacks=(), **kwargs):
+        super().__init__(model, MaskedSoftmaxCELoss(), optimizer, scheduler, (),
+                         clip_grad_norm, callbacks, **kwargs)
+        self.bos = bos
+
+    def _to(self, x):
+        return tuple(super(Seq2SeqTrainer, self)._to(t) for t in x)
+
+    def compute(self, x, y):
+        (X, X_len), (Y, Y_len) = x, y
+        dec_input = cat([tensor([[self.bos]] * Y.shape[0]), Y[:, :-1]], 1)
+        Y_hat, _ = self.model(X, dec_input, X_len)
+        return Y_hat, Y_len, self.loss_fn(Y_hat, Y, Y_len).sum()
+
+    def loss_record(self, value, y):
+        tokens = int(y.sum().item())
+        return value / max(tokens, 1), tokens
+
+
+def translate(model, sentence, src_vocab, tgt_vocab, num_steps, beam=None):
+    """The translation of ``sentence`` (words separated by spaces): greedy, or beam
+    search of width ``beam``."""
+    if beam:
+        return beam_search(model, sentence, src_vocab, tgt_vocab, num_steps, beam_size=beam)
+    return predict_seq2seq(model, sentence, src_vocab, tgt_vocab, num_steps)[0]
+
+
+def score_held_out(model, pairs, src_vocab, tgt_vocab, num_steps, beam=None):
+    """Corpus BLEU (x100) of ``model``'s translations of ``pairs``."""
+    preds = [translate(model, " ".join(s), src_vocab, tgt_vocab, num_steps, beam).split()
+             for s, _ in pairs]
+    return corpus_bleu(preds, [list(t) for _, t in pairs])

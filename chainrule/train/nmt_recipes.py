@@ -1,0 +1,91 @@
+"""Translation recipes: d2l's settings for each translation model and the fra-eng data
+of a run (see :mod:`chainrule.train.nmt` for the trainer and decoding).
+
+:data:`NMT_RECIPES`: the first 600 training pairs, batch 64, 10 steps, Adam 0.005,
+clipping at 1; 300 / 250 / 200 epochs (``examples/translate_fra_eng.py``).
+:func:`prepare_nmt_data`: the pairs of ``fra.txt`` less the held-out test split
+(:func:`~chainrule.text.translation.split_pairs`, seed 0), the first ``max_examples``
+of them, d2l's vocabularies and a loader of ``((X, X_valid_len), (Y, Y_valid_len))``.
+"""
+import dataclasses
+
+from chainrule.data.dataset import TensorDataset
+from chainrule.data.loader import DataLoader
+from chainrule.text.sequence import sequences_to_indices
+from chainrule.text.translation import build_vocabs, load_pairs, split_pairs
+
+__all__ = ["NMT_DATA", "NMT_RECIPES", "DEFAULT_NMT_MODEL", "NMTData", "is_nmt_data",
+           "get_nmt_recipe", "prepare_nmt_data", "held_out_pairs"]
+
+NMT_DATA = ("fra-eng",)
+_D2L = dict(batch_size=64, num_steps=10, optimizer="adam", lr=0.005, clip_grad_norm=1.0,
+            scheduler="none", max_examples=600, dropout=0.1, num_layers=2)
+# d2l's models: 32 hidden units, 2 layers, dropout 0.1 (the Transformer: ffn 64, 4 heads)
+NMT_RECIPES = {
+    "seq2seq": dict(_D2L, epochs=300, embed_size=32, hidden_size=32),
+    "seq2seq-attention": dict(_D2L, epochs=250, embed_size=32, hidden_size=32),
+    "transformer": dict(_D2L, epochs=200, hidden_size=32, ffn_hidden_size=64, num_heads=4),
+}
+DEFAULT_NMT_MODEL = "transformer"
+
+
+def is_nmt_data(name):
+    """True for a translation corpus (``fra-eng``; case, ``-`` and ``_`` ignored)."""
+    return isinstance(name, str) and name.lower().replace("_", "-") in NMT_DATA
+
+
+def get_nmt_recipe(model):
+    """d2l's settings for ``model`` (those of the Transformer for a model without its own)."""
+    return dict(NMT_RECIPES.get(model, NMT_RECIPES[DEFAULT_NMT_MODEL]))
+
+
+@dataclasses.dataclass
+class NMTData:
+    name: str
+    src_vocab: object
+    tgt_vocab: object
+    train_loader: object
+    num_pairs: int          # training pairs used
+    val_loader: object = None
+    test_loader: object = None
+
+
+def held_out_pairs(root=None):
+    """The held-out test pairs of ``fra.txt`` (5% of the pairs with at most 10 tokens a
+    side, seed 0), as ``(source tokens, target tokens)``."""
+    return split_pairs(*load_pairs(root))[1]
+
+
+def prepare_nmt_data(batch_size, num_steps, max_examples=600, src_vocab=None,
+                     tgt_vocab=None, root=None):
+    """Training batches from the first ``max_examples`` (-1: all) pairs that are not in
+    the held-out split; vocabularies built from them (d2l's ``min_freq=2``) unless given
+    (a resumed run keeps its own)."""
+    train, _ = split_pairs(*load_pairs(root))
+    if max_examples is not None and max_examples >= 0:
+        train = train[:max_examples]
+    if not train:
+        raise RuntimeError("no training pairs in fra-eng/fra.txt (tab-separated "
+                           "'english<TAB>french' lines expected)")
+    source, target = [s for s, _ in train], [t for _, t in train]
+    if src_vocab is None:
+        src_vocab, tgt_vocab = build_vocabs(source, target)
+    X, X_len = sequences_to_indices(source, src_vocab, num_steps)
+    Y, Y_len = sequences_to_indices(target, tgt_vocab, num_steps)
+    # shuffled by chainrule's generator: seeded by the run, restored on resume
+    loader = DataLoader(_PairsDataset(X, X_len, Y, Y_len), batch_size=batch_size,
+                        shuffle=True)
+    return NMTData("fra-eng", src_vocab, tgt_vocab, loader, len(train))
+
+
+class _PairsDataset(TensorDataset):
+    """Samples ``((X, X_valid_len), (Y, Y_valid_len))``: what :class:`Seq2SeqTrainer`
+    takes as ``(input, target)``."""
+
+    def __getitem__(self, i):
+        x, xl, y, yl = super().__getitem__(i)
+        return (x, xl), (y, yl)
+
+    def get_batch(self, indices):
+        x, xl, y, yl = super().get_batch(indices)
+        return (x, xl), (y, yl)
