@@ -35,7 +35,7 @@ def run_models(args):
         print(f"{name:<20} {info['task']:<15} {info['description']}")
         opts = ", ".join(f"{k}={_fmt_default(v)}" for k, v in info["parameters"].items()
                          if k not in ("in_features", "num_classes", "out_features",
-                                      "input_shape"))
+                                      "input_shape", "src_vocab_size", "tgt_vocab_size"))
         if opts:
             print(f"{'':<20} {'':<15} options: {opts}")
     print("\ntrain one with: chainrule train MODEL --data DATASET")
@@ -45,11 +45,13 @@ def run_models(args):
 def run_datasets(args):
     from chainrule.train.recipes import RECIPES, get_recipe
     from chainrule.train.lm_recipes import is_lm_data
+    from chainrule.train.nmt_recipes import is_nmt_data
     print(f"{'dataset':<18} {'local':<6} {'task':<15} description")
     for name in datasets.list_datasets():
         info = datasets.dataset_info(name)
         task = get_recipe(name).task if name in RECIPES else \
-            "language_model" if is_lm_data(name) else "-"
+            "language_model" if is_lm_data(name) else \
+            "translation" if is_nmt_data(name) else "-"
         avail = "yes" if info["available"] else "no"
         print(f"{name:<18} {avail:<6} {task:<15} {_plain(info['description'])}")
     print(f"\nfiles are looked for in CHAINRULE_DATA ({data_dir() or 'not set'}) and in the "

@@ -1,0 +1,105 @@
+"""``chainrule train seq2seq|seq2seq-attention|transformer --data fra-eng``, then
+``chainrule translate`` and ``chainrule eval`` (BLEU on the held-out split) on its
+checkpoint, resume, and the errors.  A small fra.txt in the real tab-separated format
+is written to a temporary CHAINRULE_DATA; never touches the network."""
+import hashlib
+import json
+import urllib.request
+
+import pytest
+
+from chainrule.cli import main
+from chainrule.text.translation import FraEng
+
+PAIRS = [("Go.", "Va !"), ("Hi.", "Salut !"), ("Run!", "Cours\u202f!"), ("I lost.", "J'ai perdu."),
+         ("He's calm.", "Il est calme."), ("I'm home.", "Je suis chez moi."),
+         ("I'm calm.", "Je suis calme."), ("He's home.", "Il est chez lui."),
+         ("I lost it.", "Je l'ai perdu."), ("Go home.", "Rentre chez toi.")]
+
+
+@pytest.fixture(autouse=True)
+def _data(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    (root / "fra-eng").mkdir(parents=True)
+    text = "".join(f"{e}\t{f}\n" for e, f in PAIRS * 8).encode()
+    (root / "fra-eng" / "fra.txt").write_bytes(text)
+    monkeypatch.setattr(FraEng, "resources", {"fra.txt": hashlib.sha256(text).hexdigest()})
+    monkeypatch.setenv("CHAINRULE_DATA", str(root))
+    monkeypatch.setenv("CHAINRULE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: 1 / 0)
+    return root
+
+
+FAST = ["--no-progress", "--batch-size", "16", "--hidden-size", "16"]
+
+
+def test_train_translate_eval_resume(tmp_path, capsys):
+    out = tmp_path / "att"
+    assert main(["train", "seq2seq-attention", "--data", "fra-eng", "--epochs", "2",
+                 "--embed-size", "16", "--out", str(out), *FAST]) == 0
+    text = capsys.readouterr().out
+    assert "training seq2seq-attention" in text and "training pairs" in text
+    assert "epoch 1/2  train_loss" in text and "epoch 2/2  train_loss" in text
+    assert "final train loss per token (2 epochs" in text
+    ckpt = str(out / "last.ckpt")
+    assert main(["translate", ckpt, "I lost.", "go ."]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert main(["translate", ckpt, "i lost .", "--beam", "3"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    assert main(["eval", str(out / "best.ckpt"), "--limit", "2"]) == 0
+    assert "seq2seq-attention on fra-eng (held-out split, 2 pairs, greedy, epoch" in \
+        capsys.readouterr().out
+    assert main(["train", "--resume", ckpt, "--epochs", "3", "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "resuming seq2seq-attention on fra-eng" in text and "epoch 3/3" in text
+    hist = json.loads((out / "history.json").read_text())
+    assert [r["epoch"] for r in hist] == [1, 2, 3]
+
+
+def test_resume_matches_an_uninterrupted_run_and_transformer_eval(tmp_path, capsys):
+    args = ["train", "transformer", "--data", "fra-eng", "--max-examples", "40",
+            "--num-heads", "2", *FAST]
+    assert main([*args, "--epochs", "2", "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--epochs", "1", "--out", str(tmp_path / "b")]) == 0
+    assert main(["train", "--resume", str(tmp_path / "b" / "last.ckpt"), "--epochs", "2",
+                 "--no-progress"]) == 0
+    a, b = (json.loads((tmp_path / d / "history.json").read_text()) for d in "ab")
+    assert [r["train_loss"] for r in a] == [r["train_loss"] for r in b]
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "a" / "last.ckpt"), "--beam", "2"]) == 0
+    assert "transformer on fra-eng (held-out split, " in capsys.readouterr().out
+    assert main(["train", "transformer", "--data", "fra-eng", "--epochs", "1",
+                 "--out", str(tmp_path / "a"), *FAST]) == 2  # holds a run
+    assert "--overwrite" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "seq2seq-atention", "--data", "fra-eng"], "did you mean 'seq2seq-attention'"),
+    (["train", "seq2seq", "--data", "fra-en"], "did you mean 'fra-eng'"),
+    (["train", "mlp", "--data", "fra-eng"], "'mlp' is a classification model but dataset "
+     "'fra-eng' is a translation dataset; models for translation: seq2seq"),
+    (["train", "seq2seq", "--data", "digits"], "'seq2seq' is a translation model"),
+    (["train", "transformer", "--data", "fra-eng", "--embed-size", "8"],
+     "model 'transformer' has no such option"),
+    (["train", "seq2seq", "--data", "fra-eng", "--max-examples", "0"],
+     "argument --max-examples: must be >= 1 (-1: all training pairs), got 0"),
+    (["train", "mlp", "--data", "digits", "--max-examples", "5"],
+     "argument --max-examples: does not apply to dataset runs"),
+])
+def test_errors_name_what_went_wrong(argv, message, tmp_path, capsys):
+    assert main([*argv, "--out", str(tmp_path / "x"), "--no-progress"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_translate_refuses_a_classifier_checkpoint(tmp_path, capsys):
+    out = tmp_path / "mlp"
+    assert main(["train", "mlp", "--epochs", "1", "--hidden-sizes", "8", "--out", str(out),
+                 "--no-progress", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["translate", str(out / "last.ckpt"), "i lost ."]) == 2
+    err = capsys.readouterr().err
+    assert "holds a classification model ('mlp'), not a translation model" in err
+    assert "chainrule train transformer --data fra-eng" in err
+    assert main(["translate", str(tmp_path / "missing.ckpt"), "go ."]) == 2
+    assert "missing.ckpt" in capsys.readouterr().err
