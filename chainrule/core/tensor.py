@@ -162,6 +162,8 @@ class Tensor(OpMethods):
 
     @property
     def mT(self):
+        if self._data.ndim == 0:  # torch: the identity on 0-d tensors (deprecated)
+            return self
         return F.transpose(self, -2, -1)
 
     # ------------------------------------------------------------ conversion
@@ -428,9 +430,15 @@ class Tensor(OpMethods):
             return
         try:
             own[...] = res
-        except ValueError as e:
-            raise RuntimeError(f"{name}: cannot write into this tensor ({e}); it is "
-                               f"probably an expanded view: clone() it first") from None
+        except ValueError as e:  # read-only: an expanded view (or read-only memory)
+            alias = None if B.overlaps_itself(own) and name != "fill_" \
+                else B.writeable_alias(own)
+            if alias is None:
+                raise RuntimeError(
+                    f"{name}: unsupported operation: more than one element of the written-to "
+                    f"tensor refers to a single memory location ({e}). Please clone() the "
+                    f"tensor before performing the operation.") from None
+            alias[...] = res
 
     def zero_(self):
         return self.fill_(0)

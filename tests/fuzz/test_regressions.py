@@ -98,6 +98,25 @@ y = x * 1
 out = F.relu(y, inplace=True)
 assert out is y
 g, = torch.autograd.grad(out.sum(), x)""",
+    "mT_of_0d_is_identity": """
+x = torch.tensor(2., requires_grad=True)
+h = x * 1
+h.mT.mul_(3)
+out = h + x.mT
+g, = torch.autograd.grad(out, x)""",
+    "write_into_expanded_view": """
+a = torch.tensor([[1., 2.]])
+e = a.expand(3, 2)
+e[0] += 1                     # one row: no two written elements share memory
+e[:, 1:].zero_()              # fill_ writes even where elements overlap
+z = torch.zeros(1, 0).expand(4, 0)
+z += 1                        # nothing written
+out = a * 1
+try:
+    e.mul_(2)                 # overlapping elements: refused
+    raise AssertionError("mul_ on an expanded view should raise")
+except RuntimeError as err:
+    assert "more than one element" in str(err)""",
 }
 
 
