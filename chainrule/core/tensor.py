@@ -388,7 +388,8 @@ class Tensor(OpMethods):
         if node is not None and any(t is old for t in node.inputs):
             old._data = old._data.copy()  # the node saved the pre-op value
         self._write(out._data, name)
-        self.grad_fn, self._out_idx, self.requires_grad = node, out._out_idx, True
+        # an integer result (int.copy_(float that requires grad)) is not recorded
+        self.grad_fn, self._out_idx, self.requires_grad = node, out._out_idx, out.requires_grad
         self._version[0] += 1
         if self._views:
             F.regenerate_views(self)

@@ -117,6 +117,24 @@ try:
     raise AssertionError("mul_ on an expanded view should raise")
 except RuntimeError as err:
     assert "more than one element" in str(err)""",
+    "int_copy_from_grad_tensor_detaches": """
+x = torch.tensor([1.7, -2.2], requires_grad=True)
+i = torch.tensor([3, 4])
+out = i.copy_(x)
+v = torch.zeros(2, 2, dtype=torch.int64)
+v[0].copy_(x)
+assert not out.requires_grad and not v.requires_grad and out.grad_fn is None""",
+    "loss_result_dtypes": """
+x = torch.tensor([[0.2, -1.], [0.7, 0.1]], requires_grad=True)
+y = torch.tensor([[0.3, 0.6], [0.5, 0.2]], dtype=torch.float64, requires_grad=True)
+e = torch.zeros(0, 2, requires_grad=True)
+p = torch.zeros(0, 2, dtype=torch.float64)
+out = torch.stack([F.huber_loss(x, y).double(), F.soft_margin_loss(x, y.detach()).double(),
+                   F.binary_cross_entropy_with_logits(y, x).double(), F.cross_entropy(x, y)])
+assert F.huber_loss(x, y).dtype == torch.float32            # the input's dtype
+assert F.binary_cross_entropy_with_logits(y, x).dtype == torch.float32   # the target's
+assert F.cross_entropy(e, p).dtype == torch.float64          # promoted, also size 0
+g, = torch.autograd.grad(F.cross_entropy(x, y), x)  # torch refuses the others' mixed backward""",
 }
 
 
