@@ -135,6 +135,26 @@ assert F.huber_loss(x, y).dtype == torch.float32            # the input's dtype
 assert F.binary_cross_entropy_with_logits(y, x).dtype == torch.float32   # the target's
 assert F.cross_entropy(e, p).dtype == torch.float64          # promoted, also size 0
 g, = torch.autograd.grad(F.cross_entropy(x, y), x)  # torch refuses the others' mixed backward""",
+    "fill_and_copy_backward_zeros": """
+a = torch.tensor([1., 2.], requires_grad=True)
+h = a * 1
+h.zero_()
+h2 = a * 1
+h2.copy_(torch.zeros(2))
+out = h ** 0.5 + h2 ** 0.5       # infinite gradient into the overwritten values
+g, = torch.autograd.grad(out.sum(), a)""",
+    "pow_exponent_gradient_at_zero_base": """
+b = torch.tensor([0., 0., 0., 2.], dtype=torch.float64, requires_grad=True)
+e = torch.tensor([-1., 0., 2., 0.5], dtype=torch.float64, requires_grad=True)
+out = b ** e
+g, = torch.autograd.grad(out.sum(), e)""",
+    "hardtanh_gradient_at_bounds": """
+x = torch.tensor([-1., 1., 0., 6., 0.5, -2.], dtype=torch.float64, requires_grad=True)
+out = F.hardtanh(x) + F.relu6(x)
+g, = torch.autograd.grad(out.sum(), x)""",
+    "softmax_0d_nonfinite": """
+x = torch.tensor([float('nan'), float('inf'), -float('inf'), 1.5], dtype=torch.float64)
+out = torch.stack([v.softmax(0) for v in x] + [v.log_softmax(0) for v in x])""",
 }
 
 
