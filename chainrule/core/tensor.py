@@ -431,14 +431,14 @@ class Tensor(OpMethods):
             return
         try:
             own[...] = res
-        except ValueError as e:  # read-only: an expanded view (or read-only memory)
+        except ValueError:  # read-only: an expanded view (or read-only memory)
             alias = None if B.overlaps_itself(own) and name != "fill_" \
                 else B.writeable_alias(own)
             if alias is None:
                 raise RuntimeError(
                     f"{name}: unsupported operation: more than one element of the written-to "
-                    f"tensor refers to a single memory location ({e}). Please clone() the "
-                    f"tensor before performing the operation.") from None
+                    f"tensor (an expanded view) refers to a single memory location. Please "
+                    f"clone() the tensor before performing the operation.") from None
             alias[...] = res
 
     def zero_(self):
