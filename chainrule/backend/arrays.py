@@ -13,7 +13,7 @@ except Exception:  # pragma: no cover - CuPy absent or broken
 __all__ = ["np", "xp_of", "Device", "device_of", "to_device", "asnumpy", "is_array",
            "is_device_array", "array_types", "scatter_add", "cuda_available",
            "cuda_device_count", "get_rng", "manual_seed", "get_rng_state", "set_rng_state",
-           "view_positions"]
+           "view_positions", "writeable_alias", "overlaps_itself"]
 
 array_types = (np.ndarray,) if _cupy is None else (np.ndarray, _cupy.ndarray)
 
@@ -206,3 +206,31 @@ def view_positions(base, view):
     if ab.size == 0 or not bool((ab[idx] == av).all()):
         raise ValueError("view_positions: the view is not inside the base array")
     return idx
+
+
+def overlaps_itself(a):
+    """True when two elements of ``a`` share memory through a stride-0 dim (an
+    expanded view); torch refuses most in-place writes into such a tensor."""
+    return a.size > 1 and any(s == 0 and n > 1 for n, s in zip(a.shape, a.strides))
+
+
+def writeable_alias(a):
+    """An array over ``a``'s memory that can be written (``a`` itself when it can),
+    or None when the memory is read-only.  NumPy marks expanded views
+    (``broadcast_to``) read-only although their memory belongs to a writeable
+    array; torch writes through them where no two written elements overlap."""
+    flags = getattr(a, "flags", None)
+    if flags is None or flags.writeable:
+        return a
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not (root.flags.writeable and root.flags.c_contiguous):
+        return None
+    if a.size == 0:
+        return np.empty(a.shape, a.dtype)
+    off = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    try:
+        return np.ndarray(a.shape, a.dtype, buffer=root, offset=off, strides=a.strides)
+    except (TypeError, ValueError):
+        return None

@@ -162,6 +162,8 @@ class Tensor(OpMethods):
 
     @property
     def mT(self):
+        if self._data.ndim == 0:  # torch: the identity on 0-d tensors (deprecated)
+            return self
         return F.transpose(self, -2, -1)
 
     # ------------------------------------------------------------ conversion
@@ -386,7 +388,8 @@ class Tensor(OpMethods):
         if node is not None and any(t is old for t in node.inputs):
             old._data = old._data.copy()  # the node saved the pre-op value
         self._write(out._data, name)
-        self.grad_fn, self._out_idx, self.requires_grad = node, out._out_idx, True
+        # an integer result (int.copy_(float that requires grad)) is not recorded
+        self.grad_fn, self._out_idx, self.requires_grad = node, out._out_idx, out.requires_grad
         self._version[0] += 1
         if self._views:
             F.regenerate_views(self)
@@ -428,9 +431,15 @@ class Tensor(OpMethods):
             return
         try:
             own[...] = res
-        except ValueError as e:
-            raise RuntimeError(f"{name}: cannot write into this tensor ({e}); it is "
-                               f"probably an expanded view: clone() it first") from None
+        except ValueError:  # read-only: an expanded view (or read-only memory)
+            alias = None if B.overlaps_itself(own) and name != "fill_" \
+                else B.writeable_alias(own)
+            if alias is None:
+                raise RuntimeError(
+                    f"{name}: unsupported operation: more than one element of the written-to "
+                    f"tensor (an expanded view) refers to a single memory location. Please "
+                    f"clone() the tensor before performing the operation.") from None
+            alias[...] = res
 
     def zero_(self):
         return self.fill_(0)

@@ -82,7 +82,8 @@ def inplace_on_view(view, fn, name, args, kwargs):
     flat = F.index_put(F.reshape(old_base, (-1,)), (idx,), F.reshape(out, (-1,)))
     new = F.reshape(flat, tuple(base.shape))
     # the values are already in the base's memory; it takes the node
-    base.grad_fn, base._out_idx, base.requires_grad = new.grad_fn, new._out_idx, True
+    base.grad_fn, base._out_idx, base.requires_grad = (new.grad_fn, new._out_idx,
+                                                       new.requires_grad)
     base._version[0] += 1
     regenerate_views(base)
     return view

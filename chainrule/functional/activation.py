@@ -110,7 +110,15 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
         raise ValueError("hardtanh: min_val cannot be greater than max_val")
     if input._data.dtype.kind in "iu":   # torch keeps integer inputs integer
         min_val, max_val = int(min_val), int(max_val)
-    return maybe_inplace(input, inplace, lambda t: clamp(t, min_val, max_val), "hardtanh")
+    return maybe_inplace(input, inplace, lambda t: _hardtanh(t, min_val, max_val), "hardtanh")
+
+
+def _hardtanh(t, lo, hi):
+    y = clamp(t, lo, hi)
+    if not t.requires_grad:
+        return y
+    # torch: gradient 1 strictly inside (lo, hi) and 0 at the bounds (clamp's is 1 there)
+    return where((t > lo) & (t < hi), y, y.detach())
 
 
 def relu6(input, inplace=False):
@@ -292,8 +300,8 @@ class Softmax(Function):
 
     def forward(self, x):
         xp = B.xp_of(x)
-        if x.ndim == 0 or x.size == 0:
-            return xp.ones_like(x)
+        if x.ndim == 0 or x.size == 0:  # 1, or NaN for a NaN or +-inf element (torch)
+            return xp.exp(x - x)
         e = xp.exp(x - x.max(axis=self.dim, keepdims=True))
         e /= e.sum(axis=self.dim, keepdims=True)
         return e
@@ -314,8 +322,8 @@ class LogSoftmax(Function):
 
     def forward(self, x):
         xp = B.xp_of(x)
-        if x.ndim == 0 or x.size == 0:
-            return xp.zeros_like(x)
+        if x.ndim == 0 or x.size == 0:  # 0, or NaN for a NaN or +-inf element (torch)
+            return x - x
         z = x - x.max(axis=self.dim, keepdims=True)
         return z - xp.log(xp.exp(z).sum(axis=self.dim, keepdims=True))
 

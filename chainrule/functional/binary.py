@@ -141,8 +141,9 @@ class Pow(_Binary):
             # torch: 0 where b == 0 (x^0 is constant, even at x = 0)
             ga = gy * pick(b == 0, 0.0, b * pow(a, b - 1))
         if self._edges[1] is not None:
-            # torch: the exponent's gradient is 0 where a == 0 (and b >= 0)
-            safe = pick(a == 0, 1.0, a)
+            # torch: the exponent's gradient is 0 where a == 0 and b >= 0 (-inf * inf
+            # = -inf where b < 0); log(1) keeps the masked entries finite
+            safe = pick((a == 0) & (b >= 0), 1.0, a)
             gb = gy * pow(a, b) * safe.log()
         return ga, gb
 
@@ -506,10 +507,11 @@ class _FillLike(Function):
         xp = B.xp_of(x)
         return xp.full(x.shape, v[0] if v else self.value, x.dtype)
 
-    def backward(self, gy):  # the old value is overwritten
+    def backward(self, gy):  # the old value is overwritten: zeros (not gy * 0: inf, NaN)
+        zero = _make(B.xp_of(gy._data).zeros_like(gy._data))
         if len(self._edges) == 2:
-            return gy * 0, gy.sum()
-        return gy * 0
+            return zero, gy.sum()
+        return zero
 
 
 def full_like_of(input, value):
@@ -531,8 +533,8 @@ class CopyFrom(Function):
         out[...] = B.to_device(src, B.device_of(x)) if B.xp_of(src) is not xp else src
         return out
 
-    def backward(self, gy):  # x is overwritten; src receives gy (summed if broadcast)
-        return gy * 0, gy
+    def backward(self, gy):  # x is overwritten (zeros, like torch); src receives gy
+        return _make(B.xp_of(gy._data).zeros_like(gy._data)), gy
 
 
 def copy_from(input, src):

@@ -367,14 +367,32 @@ def _raw_assign(input, idx, value, op):
     try:
         idx.assign(input._data, v)
     except ValueError as e:
-        _assign_error(input, idx, v, op, e)
+        alias = _alias(input._data, idx)
+        if alias is None:
+            _assign_error(input, idx, v, op, e)
+        idx.assign(alias, v)
+
+
+def _alias(a, idx):
+    """A writeable alias of a read-only (expanded) ``a`` when the written region
+    ``a[idx]`` has no two elements sharing memory (torch writes there), else None."""
+    if getattr(a, "flags", None) is None or a.flags.writeable:
+        return None
+    try:
+        target = idx.get(a)
+    except (IndexError, ValueError):
+        return None
+    if target.base is None or B.overlaps_itself(target):  # a copy, or overlapping
+        return None
+    return B.writeable_alias(a)
 
 
 def _assign_error(input, idx, v, op, e):
     if not getattr(input._data, "flags", None) or not input._data.flags.writeable:
-        raise RuntimeError(f"{op}: cannot write into this tensor (shape "
-                           f"{tuple(input.shape)}): it is a read-only (probably expanded) "
-                           f"view; clone() it first") from None
+        raise RuntimeError(f"{op}: unsupported operation: more than one element of the "
+                           f"written-to tensor (shape {tuple(input.shape)}, an expanded view) "
+                           f"refers to a single memory location. Please clone() the tensor "
+                           f"before performing the operation.") from None
     target = tuple(idx.get(input._data).shape)
     raise RuntimeError(f"{op}: shape mismatch: value tensor of shape "
                        f"{tuple(np.shape(v))} cannot be broadcast to indexing result of "

@@ -22,9 +22,11 @@ import warnings
 import numpy as np
 
 from chainrule import backend as B
+from chainrule.core import dtype as D
 from chainrule.core.function import Function
 from chainrule.core import grad_mode as _gm
 from chainrule.core.tensor import Tensor, _make
+from chainrule.functional.binary import cast
 from chainrule.functional.activation import log_softmax, softmax, logsigmoid
 from chainrule.functional.elementwise import abs as _abs, clamp, exp, log
 from chainrule.functional.masking import where
@@ -32,7 +34,7 @@ from chainrule.functional.reduction import sum as _sum
 from chainrule.functional.shape import reshape
 from chainrule.functional.loss_util import (
     ClassTargets, PickClass, bcast_class, check_floating, check_pair, check_reduction, class_mask,
-    class_weight, const_like, legacy_reduction, reduce_loss, reduction_mode, shape_of)
+    class_weight, const_like, in_dtype_of, legacy_reduction, reduce_loss, reduction_mode, shape_of)
 
 __all__ = [
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
@@ -98,8 +100,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     ad = _abs(d)
     quad = _make(ad._data < delta)
     loss = where(quad, d * d * 0.5, (ad - 0.5 * delta) * delta)
-    return _elementwise_weight(loss, weight, input, reduction, "huber_loss",
-                               mean_by_weight=False)
+    return in_dtype_of(_elementwise_weight(loss, weight, input, reduction, "huber_loss",
+                                           mean_by_weight=False), input)
 
 
 # ---------------------------------------------------------------- binary
@@ -162,7 +164,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         loss = (1 - target) * input - ((pos_weight - 1) * target + 1) * neg_softplus
     if weight is not None:
         loss = loss * weight
-    return reduce_loss(loss, reduction)
+    return in_dtype_of(reduce_loss(loss, reduction), target)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -342,6 +344,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if ignore_index >= 0:
             raise RuntimeError(f"{op}: ignore_index is not supported for floating point "
                                f"target")
+        dt = D.result_type(x, target._data)  # probability targets promote (like torch)
+        input, target, x = cast(input, dt), cast(target, dt), x.astype(dt, copy=False)
         dim = 0 if x.ndim == 1 else 1
         n = x.shape[dim]
         w = class_weight(weight, n, op, x.dtype)

@@ -10,8 +10,8 @@ from chainrule.functional.elementwise import clamp, minimum, sqrt
 from chainrule.functional.masking import where
 from chainrule.functional.shape import reshape
 from chainrule.functional.loss_util import (
-    ClassTargets, PickClass, check_floating, check_pair, class_mask, const_like, reduce_loss,
-    reduction_mode, shape_of)
+    ClassTargets, PickClass, check_floating, check_pair, class_mask, const_like, in_dtype_of,
+    reduce_loss, reduction_mode, shape_of)
 
 __all__ = ["margin_ranking_loss", "triplet_margin_loss", "cosine_embedding_loss",
            "hinge_embedding_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
@@ -89,7 +89,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     op = "soft_margin_loss"
     reduction = reduction_mode(op, size_average, reduce, reduction)
     check_pair(input, target, op)
-    return reduce_loss(-logsigmoid(input * target), reduction)
+    return in_dtype_of(reduce_loss(-logsigmoid(input * target), reduction), input)
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,

@@ -8,6 +8,7 @@ import numpy as np
 from chainrule import backend as B
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
+from chainrule.functional.binary import cast
 from chainrule.functional.reduction import sum as _sum, mean as _mean
 
 __all__ = []  # in-package helpers, not ops
@@ -58,6 +59,13 @@ def check_floating(x, op, what="input"):
         raise RuntimeError(f"{op}: expected {what} to be a floating-point tensor, "
                            f"got {x.dtype}")
     return x
+
+
+def in_dtype_of(loss, like):
+    """``loss`` in ``like``'s dtype.  torch writes some losses into a buffer of one
+    operand's dtype instead of promoting: huber_loss and soft_margin_loss the
+    input's, binary_cross_entropy_with_logits the target's."""
+    return loss if loss._data.dtype == like._data.dtype else cast(loss, like.dtype)
 
 
 def const_like(array, like):

@@ -26,7 +26,7 @@ UNARY = ["x.exp()", "x.sin()", "x.tanh()", "x.sigmoid()", "x.relu()", "x.abs()",
 BINARY = ["x + y", "x - y", "x * y", "x / y", "torch.maximum(x, y)", "torch.minimum(x, y)",
           "torch.where(x > 0, x, y)", "torch.add(x, y, alpha=0.5)", "torch.sub(x, y, alpha=2)",
           "x ** y", "torch.atan2(x, y)", "x.abs() ** y", "torch.lerp(x, y, 0.3)",
-          "torch.addcmul(x, x, y, value=0.5)", "x.fmod(2.5)", "x.remainder(1.5)",
+          "torch.addcmul(x, x, y, value=2)", "x.fmod(2.5)", "x.remainder(1.5)",
           "x // 2", "torch.where(y > x, y, 0.5)", "x + y.double()",
           "x * y.long()", "x.masked_fill(y > 0, 1.5)", "torch.mul(x, y)"]
 

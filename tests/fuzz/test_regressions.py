@@ -98,6 +98,63 @@ y = x * 1
 out = F.relu(y, inplace=True)
 assert out is y
 g, = torch.autograd.grad(out.sum(), x)""",
+    "mT_of_0d_is_identity": """
+x = torch.tensor(2., requires_grad=True)
+h = x * 1
+h.mT.mul_(3)
+out = h + x.mT
+g, = torch.autograd.grad(out, x)""",
+    "write_into_expanded_view": """
+a = torch.tensor([[1., 2.]])
+e = a.expand(3, 2)
+e[0] += 1                     # one row: no two written elements share memory
+e[:, 1:].zero_()              # fill_ writes even where elements overlap
+z = torch.zeros(1, 0).expand(4, 0)
+z += 1                        # nothing written
+out = a * 1
+try:
+    e.mul_(2)                 # overlapping elements: refused
+    raise AssertionError("mul_ on an expanded view should raise")
+except RuntimeError as err:
+    assert "more than one element" in str(err)""",
+    "int_copy_from_grad_tensor_detaches": """
+x = torch.tensor([1.7, -2.2], requires_grad=True)
+i = torch.tensor([3, 4])
+out = i.copy_(x)
+v = torch.zeros(2, 2, dtype=torch.int64)
+v[0].copy_(x)
+assert not out.requires_grad and not v.requires_grad and out.grad_fn is None""",
+    "loss_result_dtypes": """
+x = torch.tensor([[0.2, -1.], [0.7, 0.1]], requires_grad=True)
+y = torch.tensor([[0.3, 0.6], [0.5, 0.2]], dtype=torch.float64, requires_grad=True)
+e = torch.zeros(0, 2, requires_grad=True)
+p = torch.zeros(0, 2, dtype=torch.float64)
+out = torch.stack([F.huber_loss(x, y).double(), F.soft_margin_loss(x, y.detach()).double(),
+                   F.binary_cross_entropy_with_logits(y, x).double(), F.cross_entropy(x, y)])
+assert F.huber_loss(x, y).dtype == torch.float32            # the input's dtype
+assert F.binary_cross_entropy_with_logits(y, x).dtype == torch.float32   # the target's
+assert F.cross_entropy(e, p).dtype == torch.float64          # promoted, also size 0
+g, = torch.autograd.grad(F.cross_entropy(x, y), x)  # torch refuses the others' mixed backward""",
+    "fill_and_copy_backward_zeros": """
+a = torch.tensor([1., 2.], requires_grad=True)
+h = a * 1
+h.zero_()
+h2 = a * 1
+h2.copy_(torch.zeros(2))
+out = h ** 0.5 + h2 ** 0.5       # infinite gradient into the overwritten values
+g, = torch.autograd.grad(out.sum(), a)""",
+    "pow_exponent_gradient_at_zero_base": """
+b = torch.tensor([0., 0., 0., 2.], dtype=torch.float64, requires_grad=True)
+e = torch.tensor([-1., 0., 2., 0.5], dtype=torch.float64, requires_grad=True)
+out = b ** e
+g, = torch.autograd.grad(out.sum(), e)""",
+    "hardtanh_gradient_at_bounds": """
+x = torch.tensor([-1., 1., 0., 6., 0.5, -2.], dtype=torch.float64, requires_grad=True)
+out = F.hardtanh(x) + F.relu6(x)
+g, = torch.autograd.grad(out.sum(), x)""",
+    "softmax_0d_nonfinite": """
+x = torch.tensor([float('nan'), float('inf'), -float('inf'), 1.5], dtype=torch.float64)
+out = torch.stack([v.softmax(0) for v in x] + [v.log_softmax(0) for v in x])""",
 }
 
 
