@@ -15,6 +15,7 @@ crafted file could ask for ``num_classes=10**10`` (9.3 TiB).  The bound:
 A real checkpoint's options describe the weights it stores, so it passes with room to
 spare; the model's memory stays within a small multiple of the file's size.
 """
+import math
 import numbers
 
 from chainrule.core.tensor import Tensor
@@ -106,9 +107,14 @@ def _shape(v):
 
 
 def _sizes(v):
-    """Every whole number in a (nested) option value."""
+    """Every whole number in a (nested) option value; a float counts as the size a
+    builder's ``int()`` would make of it (``num_classes=3.7e16`` is 37 quadrillion,
+    not a harmless float), and a non-finite float as out of range."""
     if _whole(v):
         yield int(v)
+    elif isinstance(v, numbers.Real) and not isinstance(v, bool):
+        v = float(v)
+        yield int(v) if math.isfinite(v) else MAX_SIZE + 1
     elif isinstance(v, (list, tuple)):
         for x in v:
             yield from _sizes(x)

@@ -189,9 +189,10 @@ def run(n, seed=0, verbose=True):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=10000, help="examples (default 10000)")
+    p.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0)")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    counts, kinds, worst = run(args.n)
+    counts, kinds, worst = run(args.n, seed=args.seed)
     total = sum(counts.values())
     bad = {k: v for k, v in counts.items() if k.startswith(("traceback", "misworded"))}
     print(f"{total} mutated checkpoints in {time.perf_counter() - t0:.0f}s "

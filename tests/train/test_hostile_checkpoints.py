@@ -94,6 +94,12 @@ CASES = {
     "negative shape, reversed offsets": (negative_shape, "has shape [-1"),
     "num_classes 10**10": (lambda d: edit_structure(d, set_model_kwarg(
         "num_classes", 10 ** 10)), "num_classes=10000000000 is outside"),
+    # found by the 10,000-example fuzz run: a float size slipped past the bound and the
+    # builder's int() asked NumPy for 2 EiB
+    "num_classes a huge float": (lambda d: edit_structure(d, set_model_kwarg(
+        "num_classes", 3.660534555855573e16)), "num_classes=36605345558555728 is outside"),
+    "num_classes infinite": (lambda d: edit_structure(d, set_model_kwarg(
+        "num_classes", float("inf"))), "is outside"),
 }
 
 
