@@ -153,14 +153,8 @@ def _build_dataset(cfg):
     trainer = Trainer(model, make_loss(recipe.task, cfg.label_smoothing), optimizer,
                       scheduler, cfg.metrics, cfg.clip_grad_norm,
                       make_callbacks(cfg, monitor), meta=meta, device=cfg.device)
-    if cfg.resume:
-        trainer.resume(cfg.resume)
-        print(f"resuming {cfg.model} on {cfg.data} from {cfg.resume} after epoch "
-              f"{trainer.epoch}")
-    else:
-        n_params = sum(p.numel() for p in model.parameters())
-        print(f"training {cfg.model} ({n_params:,} parameters) on {cfg.data}: "
-              f"{len(bundle.train_loader.dataset)} training samples "
+    if _resume_or_announce(cfg, trainer, model):
+        print(f"{len(bundle.train_loader.dataset)} training samples "
               f"({meta['validation']['text']}), {cfg.epochs} epochs, "
               f"{cfg.optimizer} lr {cfg.lr:g}, batch {cfg.batch_size}, seed {cfg.seed}")
     columns = _columns(recipe, bundle)
@@ -168,6 +162,20 @@ def _build_dataset(cfg):
         raise ConfigError("monitor", f"{monitor!r} is not a history column; choose from "
                           f"{', '.join(columns)}")
     return Run(cfg, model, bundle, optimizer, scheduler, trainer, monitor, meta)
+
+
+def _resume_or_announce(cfg, trainer, model, data_name=None):
+    """Resume ``trainer`` from ``cfg.resume`` and say so, or start the announcement of
+    a new run (``training MODEL (N parameters) on DATA: ``, no newline) and return True
+    so the caller finishes the line with what its data looks like."""
+    if cfg.resume:
+        trainer.resume(cfg.resume)
+        print(f"resuming {cfg.model} on {cfg.data} from {cfg.resume} after epoch "
+              f"{trainer.epoch}")
+        return False
+    n = sum(p.numel() for p in model.parameters())
+    print(f"training {cfg.model} ({n:,} parameters) on {data_name or cfg.data}: ", end="")
+    return True
 
 
 def _validation(cfg, bundle):
@@ -210,14 +218,9 @@ def _build_lm(cfg):
             "train_args": cfg.train_args(), "chainrule": chainrule_version()}
     trainer = LMTrainer(model, optimizer, scheduler, cfg.metrics, cfg.clip_grad_norm,
                         make_callbacks(cfg, monitor), meta=meta, device=cfg.device)
-    if cfg.resume:
-        trainer.resume(cfg.resume)
-        print(f"resuming {cfg.model} on {cfg.data} from {cfg.resume} after epoch "
-              f"{trainer.epoch}")
-    else:
-        n = sum(p.numel() for p in model.parameters())
-        print(f"training {cfg.model} ({n:,} parameters) on {lm.name} ({recipe.token} level, "
-              f"vocab {len(lm.vocab)}): {len(lm.train_loader)} batches of "
+    if _resume_or_announce(cfg, trainer, model,
+                           f"{lm.name} ({recipe.token} level, vocab {len(lm.vocab)})"):
+        print(f"{len(lm.train_loader)} batches of "
               f"{cfg.batch_size}x{cfg.num_steps} ({cfg.batch_mode}), "
               f"{cfg.epochs} epochs, {cfg.optimizer} lr {cfg.lr:g}, "
               f"clip {cfg.clip_grad_norm}, seed {cfg.seed}")
@@ -257,13 +260,8 @@ def _build_nmt(cfg):
     trainer = Seq2SeqTrainer(model, data.tgt_vocab.bos, optimizer, scheduler,
                              cfg.clip_grad_norm, make_callbacks(cfg, monitor), meta=meta,
                              device=cfg.device)
-    if cfg.resume:
-        trainer.resume(cfg.resume)
-        print(f"resuming {cfg.model} on {cfg.data} from {cfg.resume} after epoch "
-              f"{trainer.epoch}")
-    else:
-        n = sum(p.numel() for p in model.parameters())
-        print(f"training {cfg.model} ({n:,} parameters) on {cfg.data}: {data.num_pairs} "
+    if _resume_or_announce(cfg, trainer, model):
+        print(f"{data.num_pairs} "
               f"training pairs (vocab {len(data.src_vocab)} -> {len(data.tgt_vocab)}, "
               f"{cfg.num_steps} steps), {cfg.epochs} epochs, {cfg.optimizer} lr "
               f"{cfg.lr:g}, batch {cfg.batch_size}, clip {cfg.clip_grad_norm}, seed {cfg.seed}")
