@@ -44,6 +44,24 @@ def _make(data, requires_grad=False, grad_fn=None, idx=0, version=None, is_view=
     return t
 
 
+def _snapshot(t):
+    """A tensor standing for ``t``'s current value and history, with its own version
+    counter (what an in-place op's out-of-place computation reads)."""
+    return _make(t._data, t.requires_grad, t.grad_fn, t._out_idx, [t._version[0]])
+
+
+def _out_of_place(t, fn, args, kwargs):
+    """``fn(t, *args)`` computed on a snapshot of ``t``; when the recorded node keeps
+    that snapshot for backward, it gets a copy of the pre-op values (the caller is
+    about to overwrite ``t``'s memory)."""
+    old = _snapshot(t)
+    out = fn(old, *args, **kwargs)
+    node = out.grad_fn
+    if node is not None and any(x is old for x in node.inputs):
+        old._data = old._data.copy()
+    return out
+
+
 def from_array(array, requires_grad=False):
     """Wrap a backend array (NumPy or CuPy) as a leaf Tensor without copying.
 
@@ -381,12 +399,8 @@ class Tensor(OpMethods):
                 f"{name}: a leaf Variable that requires grad (shape {self.shape}) is being "
                 f"used in an in-place operation. Use an out-of-place op, or modify it "
                 f"inside `with chainrule.no_grad():`.")
-        old = _make(self._data, self.requires_grad, self.grad_fn, self._out_idx,
-                    [self._version[0]])
-        out = fn(old, *args, **kwargs)
+        out = _out_of_place(self, fn, args, kwargs)
         node = out.grad_fn
-        if node is not None and any(t is old for t in node.inputs):
-            old._data = old._data.copy()  # the node saved the pre-op value
         self._write(out._data, name)
         # an integer result (int.copy_(float that requires grad)) is not recorded
         self.grad_fn, self._out_idx, self.requires_grad = node, out._out_idx, out.requires_grad

@@ -22,7 +22,7 @@ from chainrule import backend as B
 from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.ops import ops as F
-from chainrule.core.tensor import _make
+from chainrule.core.tensor import _make, _out_of_place, _snapshot
 
 __all__ = ["ViewOf", "inplace_on_view", "regenerate_views"]
 
@@ -67,17 +67,11 @@ def inplace_on_view(view, fn, name, args, kwargs):
             f"{name}: a view of a leaf Variable that requires grad (shape "
             f"{tuple(base.shape)}) is being used in an in-place operation. Use an "
             f"out-of-place op, or modify it inside `with chainrule.no_grad():`.")
-    old_view = _make(view._data, view.requires_grad, view.grad_fn, view._out_idx,
-                     [view._version[0]])
-    out = fn(old_view, *args, **kwargs)
-    node = out.grad_fn
-    if node is not None and any(t is old_view for t in node.inputs):
-        old_view._data = old_view._data.copy()   # the node saved the pre-op value
+    out = _out_of_place(view, fn, args, kwargs)
     view._write(out._data, name)                    # checks the dtype and shape
     if out._data.dtype != base._data.dtype:          # float64 result into a float32 base
         out = F.cast(out, base.dtype)
-    old_base = _make(base._data, base.requires_grad, base.grad_fn, base._out_idx,
-                     [base._version[0]])
+    old_base = _snapshot(base)
     idx = _make(pos.reshape(-1))
     flat = F.index_put(F.reshape(old_base, (-1,)), (idx,), F.reshape(out, (-1,)))
     new = F.reshape(flat, tuple(base.shape))
