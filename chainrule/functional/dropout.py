@@ -59,18 +59,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Dropout for SELU networks: keeps mean and variance of a unit normal input."""
     _check_p(p, "alpha_dropout")
-    if not training or p == 0:
-        return input
-    if p == 1:
-        return input * 0
-    x = input._data
-    xp = B.xp_of(x)
-    alpha_p = -SELU_ALPHA * SELU_SCALE
-    a = ((1 - p) * (1 + p * alpha_p ** 2)) ** -0.5
-    b = -a * alpha_p * p
-    keep = (B.get_rng(xp).random(x.shape) >= p).astype(x.dtype)
-    keep_t = _make(keep)
-    return (input * keep_t + (1 - keep_t) * alpha_p) * a + b
+    return _alpha_dropout(input, p, training, tuple(input.shape))
 
 
 def _feature_dropout(input, p, training, inplace, op):
@@ -150,15 +139,21 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Alpha dropout of whole channels (SELU networks)."""
     _check_p(p, "feature_alpha_dropout")
+    shape = tuple(input.shape)
+    return _alpha_dropout(input, p, training, shape[:2] + (1,) * (len(shape) - 2))
+
+
+def _alpha_dropout(input, p, training, mask_shape):
+    """``(x * keep + (1 - keep) * alpha') * a + b`` with ``keep`` drawn in
+    ``mask_shape`` (elements, or whole channels broadcast over the rest): the
+    affine ``a, b`` keep a unit normal input's mean and variance."""
     if not training or p == 0:
         return input
     if p == 1:
         return input * 0
     x = input._data
-    xp = B.xp_of(x)
     alpha_p = -SELU_ALPHA * SELU_SCALE
     a = ((1 - p) * (1 + p * alpha_p ** 2)) ** -0.5
     b = -a * alpha_p * p
-    keep = _make((B.get_rng(xp).random(x.shape[:2] + (1,) * (x.ndim - 2)) >= p)
-                 .astype(x.dtype))
+    keep = _make((B.get_rng(B.xp_of(x)).random(mask_shape) >= p).astype(x.dtype))
     return (input * keep + (1 - keep) * alpha_p) * a + b
