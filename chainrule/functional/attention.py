@@ -73,8 +73,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         raise RuntimeError(f"{op}: pass either attn_mask or is_causal=True, not both")
     if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
         rep = query.shape[-3] // key.shape[-3]
-        key = _repeat_heads(key, rep)
-        value = _repeat_heads(value, rep)
+        key = key.repeat_interleave(rep, dim=-3)
+        value = value.repeat_interleave(rep, dim=-3)
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = matmul(query, transpose(key, -2, -1)) * scale
@@ -90,14 +90,6 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, training=True)
     return matmul(weights, value)
-
-
-def _repeat_heads(t, rep):
-    """(..., Hkv, S, E) -> (..., Hkv * rep, S, E), each head repeated ``rep`` times."""
-    shape = tuple(t.shape)
-    t = reshape(t, shape[:-3] + (shape[-3], 1) + shape[-2:])
-    t = t.expand(*(shape[:-3] + (shape[-3], rep) + shape[-2:]))
-    return reshape(t, shape[:-3] + (shape[-3] * rep,) + shape[-2:])
 
 
 def masked_softmax(X, valid_lens=None, value=-1e6):

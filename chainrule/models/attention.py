@@ -128,20 +128,13 @@ class MultiHeadAttention(Module):
         v = self.transpose_qkv(self.W_v(values))
         if valid_lens is not None:  # one copy of the lengths per head
             lens = valid_lens if hasattr(valid_lens, "shape") else tensor(valid_lens)
-            valid_lens = _repeat_rows(lens, self.num_heads)
+            valid_lens = lens.repeat_interleave(self.num_heads, dim=0)
         out = self.attention(q, k, v, valid_lens)
         return self.W_o(self.transpose_output(out))
 
     @property
     def attention_weights(self):
         return self.attention.attention_weights
-
-
-def _repeat_rows(t, n):
-    """``t.repeat_interleave(n, dim=0)`` for a (b,) or (b, q) tensor."""
-    shape = tuple(t.shape)
-    t = reshape(t, (shape[0], 1) + shape[1:]).expand(*((shape[0], n) + shape[1:]))
-    return reshape(t, (shape[0] * n,) + shape[1:])
 
 
 class PositionalEncoding(Module):
