@@ -20,7 +20,8 @@ __all__ = ["add_parser", "run", "config_from_args"]
 # flags copied into RunConfig fields of the same name
 FIELDS = ("model", "data", "epochs", "batch_size", "lr", "optimizer", "momentum",
           "weight_decay", "scheduler", "label_smoothing", "seed", "clip_grad_norm",
-          "val_fraction", "augment", "num_steps", "batch_mode", "max_tokens", "max_examples", "resume",
+          "val_fraction", "augment", "num_steps", "batch_mode", "max_tokens", "max_examples", "bucket",
+          "resume",
           "finetune", "freeze_backbone", "backbone_lr_mult", "patience", "monitor",
           "num_workers", "target", "out", "overwrite")
 

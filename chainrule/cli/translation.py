@@ -26,6 +26,9 @@ def add_arguments(p):
                              "transformer)")
     g.add_argument("--max-examples", type=int, help="train on the first N training pairs "
                    "(default 600, d2l's; -1: all)")
+    g.add_argument("--bucket", action="store_true", default=None,
+                   help="batch pairs of similar length, each batch cut to its longest "
+                   "pair (less padding; d2l pads every pair to --num-steps)")
     g.add_argument("--ffn-hidden-size", type=int, help="transformer feed-forward width")
     g.add_argument("--num-heads", type=int, help="transformer attention heads")
 

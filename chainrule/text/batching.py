@@ -20,9 +20,10 @@ import numpy as np
 
 from chainrule import backend as B
 from chainrule.core.tensor import Tensor, from_array
+from chainrule.data.sampler import Sampler, _epoch_rng
 
 __all__ = ["seq_data_iter_random", "seq_data_iter_sequential", "LMDataLoader", "batchify",
-           "get_batch", "num_batches", "detach_state"]
+           "get_batch", "num_batches", "detach_state", "BucketBatchSampler"]
 
 MODES = ("random", "sequential")
 
@@ -229,3 +230,40 @@ def detach_state(state):
         return type(state)(detach_state(s) for s in state)
     raise TypeError(f"detach_state: expected a Tensor or a tuple/list of Tensors, "
                     f"got {type(state).__name__}")
+
+
+class BucketBatchSampler(Sampler):
+    """Batches of sequences of similar length, for a ``DataLoader(batch_sampler=...)``.
+
+    Each epoch the indices are shuffled, cut into pools of ``pool`` batches, sorted by
+    ``lengths`` within each pool (so a batch's sequences have nearly equal lengths and
+    can be cut to the longest one with little padding left), cut into batches of
+    ``batch_size``, and the batches are shuffled.  Every index appears once per epoch;
+    only the last batch may be short.  Randomness as :class:`RandomSampler`'s:
+    ``generator``, or the global chainrule generator (seeded runs repeat exactly).
+    """
+
+    def __init__(self, lengths, batch_size, pool=100, generator=None):
+        self.lengths = np.asarray(lengths).reshape(-1)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size <= 0:
+            raise ValueError("BucketBatchSampler: batch_size should be a positive integer, "
+                             f"got {batch_size!r}")
+        if not isinstance(pool, (int, np.integer)) or pool <= 0:
+            raise ValueError(f"BucketBatchSampler: pool should be a positive integer, "
+                             f"got {pool!r}")
+        self.batch_size, self.pool, self.generator = int(batch_size), int(pool), generator
+
+    def __iter__(self):
+        g = _epoch_rng(self.generator)
+        idx = g.permutation(len(self.lengths))
+        step = self.batch_size * self.pool
+        pools = [p[np.argsort(self.lengths[p], kind="stable")]
+                 for p in (idx[i:i + step] for i in range(0, len(idx), step))]
+        idx = np.concatenate(pools) if pools else idx
+        batches = [idx[i:i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
+        for b in g.permutation(len(batches)):
+            yield batches[b].tolist()
+
+    def __len__(self):
+        return -(-len(self.lengths) // self.batch_size)

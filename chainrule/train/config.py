@@ -44,12 +44,12 @@ HYPER = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", 
 LM_HYPER = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay",
             "scheduler", "seed", "clip_grad_norm", "num_steps", "batch_mode", "max_tokens")
 NMT_HYPER = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay",
-             "scheduler", "seed", "clip_grad_norm", "num_steps", "max_examples")
+             "scheduler", "seed", "clip_grad_norm", "num_steps", "max_examples", "bucket")
 # what a hyper-parameter is when neither the config, the resumed run nor the recipe sets it
 FALLBACK = {"epochs": 10, "batch_size": 64, "lr": 0.1, "optimizer": "sgd", "momentum": 0.0,
             "weight_decay": 0.0, "scheduler": "none", "seed": 0, "clip_grad_norm": None,
             "label_smoothing": 0.0, "val_fraction": None, "augment": False,
-            "max_tokens": None}
+            "max_tokens": None, "bucket": False}
 # model options that recipes and resumed runs fill in (given ones may be any option)
 MODEL_ARGS = ("hidden_sizes", "activation", "dropout", "init", "width")
 LM_MODEL_ARGS = ("hidden_size", "num_layers", "embed_size", "dropout", "tie_weights",
@@ -58,7 +58,7 @@ NMT_MODEL_ARGS = ("embed_size", "hidden_size", "num_layers", "dropout", "ffn_hid
                   "num_heads")
 BATCH_MODES = ("random", "sequential")
 _LM_ONLY = ("num_steps", "batch_mode", "max_tokens")
-_NMT_ONLY = ("max_examples",)
+_NMT_ONLY = ("max_examples", "bucket")
 _CLS_ONLY = ("label_smoothing", "val_fraction", "augment")
 
 
@@ -92,6 +92,7 @@ _CHECKS = {
     "clip_grad_norm": (lambda v: _number(v) and v > 0, "must be a positive number"),
     "val_fraction": (lambda v: _number(v) and 0 <= v < 1, "must be in [0, 1)"),
     "augment": (lambda v: isinstance(v, bool), "must be True or False"),
+    "bucket": (lambda v: isinstance(v, bool), "must be True or False"),
     "num_steps": (lambda v: _whole(v) and v >= 1, "must be >= 1"),
     "max_tokens": (_whole, "must be a whole number (-1: all tokens)"),
     "max_examples": (lambda v: _whole(v) and (v >= 1 or v == -1),
@@ -133,7 +134,8 @@ class RunConfig:
         num_steps, batch_mode, max_tokens: language-model runs only (``num_steps``
             also for translation: the length of padded/truncated sentences).
         max_examples: translation runs (``data='fra-eng'``): train on the first N
-            training pairs (-1: all).
+            training pairs (-1: all); ``bucket``: batches of pairs of similar length,
+            each cut to its longest pair (d2l pads every pair to ``num_steps``).
         out: output folder (default ``runs/<model>-<data>``, or the resumed run's).
         resume: checkpoint to continue from; its settings fill the unset fields.
         overwrite: replace the run in ``out`` (without it or ``resume``, a folder that
@@ -165,6 +167,7 @@ class RunConfig:
     batch_mode: str = None
     max_tokens: int = None
     max_examples: int = None
+    bucket: bool = None
     out: str = None
     resume: str = None
     overwrite: bool = False

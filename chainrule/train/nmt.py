@@ -20,13 +20,18 @@ class Seq2SeqTrainer(Trainer):
     """:class:`Trainer` for the encoder-decoders of :mod:`chainrule.models.seq2seq`:
     batches ``((X, X_valid_len), (Y, Y_valid_len))``, teacher forcing (``<bos>`` then
     ``Y`` shifted right), d2l's summed masked loss; the history's ``loss`` is per target
-    token."""
+    token.
+
+    With ``num_steps``, batches cut shorter than ``num_steps`` (length-bucketed batches,
+    :class:`~chainrule.text.batching.BucketBatchSampler`) are scaled by
+    ``length / num_steps``, so the loss equals d2l's on the same pairs padded to
+    ``num_steps`` (its mean runs over all ``num_steps`` positions, padding included)."""
 
     def __init__(self, model, bos, optimizer=None, scheduler=None, clip_grad_norm=None,
-                 callbacks=(), **kwargs):
+                 callbacks=(), num_steps=None, **kwargs):
         super().__init__(model, MaskedSoftmaxCELoss(), optimizer, scheduler, (),
                          clip_grad_norm, callbacks, **kwargs)
-        self.bos = bos
+        self.bos, self.num_steps = bos, num_steps
 
     def _to(self, x):
         return tuple(super(Seq2SeqTrainer, self)._to(t) for t in x)
@@ -35,7 +40,10 @@ class Seq2SeqTrainer(Trainer):
         (X, X_len), (Y, Y_len) = x, y
         dec_input = cat([tensor([[self.bos]] * Y.shape[0]), Y[:, :-1]], 1)
         Y_hat, _ = self.model(X, dec_input, X_len)
-        return Y_hat, Y_len, self.loss_fn(Y_hat, Y, Y_len).sum()
+        loss = self.loss_fn(Y_hat, Y, Y_len).sum()
+        if self.num_steps and Y.shape[1] != self.num_steps:
+            loss = loss * (Y.shape[1] / self.num_steps)
+        return Y_hat, Y_len, loss
 
     def loss_record(self, value, y):
         tokens = int(y.sum().item())

@@ -9,8 +9,11 @@ of them, d2l's vocabularies and a loader of ``((X, X_valid_len), (Y, Y_valid_len
 """
 import dataclasses
 
+import numpy as np
+
 from chainrule.data.dataset import TensorDataset
 from chainrule.data.loader import DataLoader
+from chainrule.text.batching import BucketBatchSampler
 from chainrule.text.sequence import sequences_to_indices
 from chainrule.text.translation import build_vocabs, load_pairs, split_pairs
 
@@ -57,10 +60,11 @@ def held_out_pairs(root=None):
 
 
 def prepare_nmt_data(batch_size, num_steps, max_examples=600, src_vocab=None,
-                     tgt_vocab=None, root=None):
+                     tgt_vocab=None, root=None, bucket=False):
     """Training batches from the first ``max_examples`` (-1: all) pairs that are not in
     the held-out split; vocabularies built from them (d2l's ``min_freq=2``) unless given
-    (a resumed run keeps its own)."""
+    (a resumed run keeps its own).  ``bucket``: batches of pairs of similar length, each
+    cut to its longest pair (:class:`~chainrule.text.batching.BucketBatchSampler`)."""
     train, _ = split_pairs(*load_pairs(root))
     if max_examples is not None and max_examples >= 0:
         train = train[:max_examples]
@@ -73,8 +77,13 @@ def prepare_nmt_data(batch_size, num_steps, max_examples=600, src_vocab=None,
     X, X_len = sequences_to_indices(source, src_vocab, num_steps)
     Y, Y_len = sequences_to_indices(target, tgt_vocab, num_steps)
     # shuffled by chainrule's generator: seeded by the run, restored on resume
-    loader = DataLoader(_PairsDataset(X, X_len, Y, Y_len), batch_size=batch_size,
-                        shuffle=True)
+    dataset = _PairsDataset(X, X_len, Y, Y_len)
+    if bucket:
+        dataset.trim = True
+        lengths = np.maximum(X_len.numpy(), Y_len.numpy())
+        loader = DataLoader(dataset, batch_sampler=BucketBatchSampler(lengths, batch_size))
+    else:
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=True)
     return NMTData("fra-eng", src_vocab, tgt_vocab, loader, len(train))
 
 
@@ -86,6 +95,10 @@ class _PairsDataset(TensorDataset):
         x, xl, y, yl = super().__getitem__(i)
         return (x, xl), (y, yl)
 
+    trim = False  # cut each batch to its longest source and target
+
     def get_batch(self, indices):
         x, xl, y, yl = super().get_batch(indices)
+        if self.trim:
+            x, y = x[:, :max(int(xl.max().item()), 1)], y[:, :max(int(yl.max().item()), 1)]
         return (x, xl), (y, yl)

@@ -243,7 +243,7 @@ def _build_nmt(cfg):
     vocabs = resumed_vocabs(cfg.resume, load_checkpoint(cfg.resume)["meta"]) \
         if cfg.resume else (None, None)
     data = _load("dataset", cfg.data, prepare_nmt_data, cfg.batch_size, cfg.num_steps,
-                 cfg.max_examples, *vocabs)
+                 cfg.max_examples, *vocabs, bucket=cfg.bucket)
     kwargs = {"src_vocab_size": len(data.src_vocab), "tgt_vocab_size": len(data.tgt_vocab),
               **cfg.model_args}
     if cfg.resume:
@@ -259,12 +259,13 @@ def _build_nmt(cfg):
             "chainrule": chainrule_version()}
     trainer = Seq2SeqTrainer(model, data.tgt_vocab.bos, optimizer, scheduler,
                              cfg.clip_grad_norm, make_callbacks(cfg, monitor), meta=meta,
-                             device=cfg.device)
+                             device=cfg.device, num_steps=cfg.num_steps)
     if _resume_or_announce(cfg, trainer, model):
         print(f"{data.num_pairs} "
               f"training pairs (vocab {len(data.src_vocab)} -> {len(data.tgt_vocab)}, "
               f"{cfg.num_steps} steps), {cfg.epochs} epochs, {cfg.optimizer} lr "
-              f"{cfg.lr:g}, batch {cfg.batch_size}, clip {cfg.clip_grad_norm}, seed {cfg.seed}")
+              f"{cfg.lr:g}, batch {cfg.batch_size}{' bucketed' if cfg.bucket else ''}, "
+              f"clip {cfg.clip_grad_norm}, seed {cfg.seed}")
     return Run(cfg, model, data, optimizer, scheduler, trainer, monitor, meta)
 
 

@@ -57,16 +57,17 @@ def test_train_translate_eval_resume(tmp_path, capsys):
     assert [r["epoch"] for r in hist] == [1, 2, 3]
 
 
-def test_resume_matches_an_uninterrupted_run_and_transformer_eval(tmp_path, capsys):
+@pytest.mark.parametrize("bucket", [[], ["--bucket"]], ids=["padded", "bucketed"])
+def test_resume_matches_an_uninterrupted_run_and_transformer_eval(bucket, tmp_path, capsys):
     args = ["train", "transformer", "--data", "fra-eng", "--max-examples", "40",
-            "--num-heads", "2", *FAST]
+            "--num-heads", "2", *FAST, *bucket]
     assert main([*args, "--epochs", "2", "--out", str(tmp_path / "a")]) == 0
     assert main([*args, "--epochs", "1", "--out", str(tmp_path / "b")]) == 0
     assert main(["train", "--resume", str(tmp_path / "b" / "last.ckpt"), "--epochs", "2",
                  "--no-progress"]) == 0
     a, b = (json.loads((tmp_path / d / "history.json").read_text()) for d in "ab")
     assert [r["train_loss"] for r in a] == [r["train_loss"] for r in b]
-    capsys.readouterr()
+    assert ("bucketed" in capsys.readouterr().out) == bool(bucket)
     assert main(["eval", str(tmp_path / "a" / "last.ckpt"), "--beam", "2"]) == 0
     assert "transformer on fra-eng (held-out split, " in capsys.readouterr().out
     assert main(["train", "transformer", "--data", "fra-eng", "--epochs", "1",

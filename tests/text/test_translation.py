@@ -107,3 +107,40 @@ def test_real_fra_eng_pipeline(monkeypatch):
     X, xl, Y, yl = next(iter(loader))
     assert X.shape == (2, 8) and Y.shape == (2, 8) and X.dtype == cr.int64
     assert (len(sv), len(tv)) == (184, 201)
+
+
+def test_bucket_batch_sampler_covers_every_index_with_similar_lengths():
+    from chainrule.text.batching import BucketBatchSampler
+    lengths = np.random.default_rng(1).integers(1, 11, size=1000)
+    s = BucketBatchSampler(lengths, 32, pool=10, generator=np.random.default_rng(0))
+    batches = list(s)
+    assert len(batches) == len(s) == 32
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(1000))
+    assert sum(len(b) < 32 for b in batches) == 1
+    # sorted within pools of 320: a batch spans one or two lengths (random ones: ~10)
+    spread = [np.ptp(lengths[b]) for b in batches]
+    assert np.mean(spread) <= 1.5 < 8 < np.mean([np.ptp(lengths[i:i + 32])
+                                            for i in range(0, 1000, 32)])
+    again = BucketBatchSampler(lengths, 32, pool=10, generator=np.random.default_rng(0))
+    assert [b for b in again] == batches
+    with pytest.raises(ValueError, match="BucketBatchSampler: batch_size"):
+        BucketBatchSampler(lengths, 0)
+
+
+def test_trimmed_batches_give_d2ls_padded_loss():
+    # the Transformer masks padded keys, so cutting a batch to its longest pair changes
+    # nothing but the loss's mean over the steps, which Seq2SeqTrainer scales back
+    from chainrule.text.sequence import sequences_to_indices
+    from chainrule.train.nmt import Seq2SeqTrainer
+    cr.manual_seed(0)
+    src, tgt, sv, tv = _tiny_pairs()
+    X, xl = sequences_to_indices(src, sv, 9)
+    Y, yl = sequences_to_indices(tgt, tv, 9)
+    net = TransformerSeq2Seq(len(sv), len(tv), 16, 32, 2, 1, dropout=0.0)
+    tr = Seq2SeqTrainer(net, tv.bos, num_steps=9)
+    _, _, full = tr.compute((X, xl), (Y, yl))
+    n, m = int(xl.max().item()), int(yl.max().item())
+    assert n < 9 and m < 9
+    _, _, cut = tr.compute((X[:, :n], xl), (Y[:, :m], yl))
+    np.testing.assert_allclose(cut.item(), full.item(), rtol=1e-5)
