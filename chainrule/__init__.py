@@ -40,7 +40,9 @@ from chainrule.functional import (  # noqa: F401
     threshold, tile, topk, transpose, tril, triu, trunc, unbind, unflatten, unsqueeze,
     var, vdot, vstack, where)
 from chainrule.functional import (  # noqa: F401  (torch.* names of nn.functional variants)
-    celu_, max_pool1d_with_indices, pixel_shuffle, pixel_unshuffle, relu_, selu_, threshold_)
+    celu_, channel_shuffle, max_pool1d_with_indices, native_channel_shuffle, pdist,
+    pixel_shuffle, pixel_unshuffle, relu_, rrelu, rrelu_, selu_, threshold_)
+from chainrule.functional.loss_ctc import ctc_loss  # noqa: F401,E402
 from chainrule import autograd  # noqa: F401,E402
 
 __version__ = "0.1.0"

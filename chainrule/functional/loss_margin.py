@@ -8,6 +8,7 @@ from chainrule.core.tensor import Tensor, _make
 from chainrule.functional.activation import logsigmoid, pairwise_distance
 from chainrule.functional.elementwise import clamp, minimum, sqrt
 from chainrule.functional.masking import where
+from chainrule.functional.scatter import gather
 from chainrule.functional.shape import reshape
 from chainrule.functional.loss_util import (
     ClassTargets, PickClass, check_floating, check_pair, class_mask, const_like, in_dtype_of,
@@ -15,7 +16,7 @@ from chainrule.functional.loss_util import (
 
 __all__ = ["margin_ranking_loss", "triplet_margin_loss", "cosine_embedding_loss",
            "hinge_embedding_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
-           "multi_margin_loss"]
+           "multi_margin_loss", "multilabel_margin_loss", "triplet_margin_with_distance_loss"]
 
 
 # ---------------------------------------------------------------- margins and embeddings
@@ -48,6 +49,26 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
         d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return reduce_loss(clamp(d_pos - d_neg + margin, min=0.0), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with any ``distance_function`` (default
+    ``pairwise_distance``); ``swap`` uses ``min(d(a, n), d(p, n))``."""
+    op = "triplet_margin_with_distance_loss"
+    reduction = reduction_mode(op, None, None, reduction)
+    if margin <= 0:
+        raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
+    a, pz, n = anchor.ndim, positive.ndim, negative.ndim
+    if not a == pz == n:
+        raise RuntimeError(f"{op}: The anchor, positive, and negative tensors are expected "
+                           f"to have the same number of dimensions, but got: anchor {a}D, "
+                           f"positive {pz}D, and negative {n}D inputs")
+    dist = pairwise_distance if distance_function is None else distance_function
+    d_pos, d_neg = dist(anchor, positive), dist(anchor, negative)
+    if swap:
+        d_neg = minimum(d_neg, dist(positive, negative))
     return reduce_loss(clamp(d_pos - d_neg + margin, min=0.0), reduction)
 
 
@@ -129,4 +150,38 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     loss = (h * const_like(others, input)).sum(d) / tg.n
     if weight is not None:
         loss = loss * const_like(tg.wy, input)
+    return reduce_loss(loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Multi-label hinge loss: for each sample, ``sum_j sum_{i not a target}
+    max(0, 1 - (x[y_j] - x[i])) / C`` over its target classes ``y_j``: the entries of
+    ``target`` before the first -1."""
+    op = "multilabel_margin_loss"
+    reduction = reduction_mode(op, size_average, reduce, reduction)
+    check_floating(input, op)
+    if input.ndim not in (0, 1, 2) or shape_of(target) != shape_of(input):
+        raise RuntimeError(f"{op}: expected input (C,) or (N, C) and a target of the same "
+                           f"shape, got input {shape_of(input)} and target "
+                           f"{shape_of(target)}")
+    x = input if input.ndim == 2 else reshape(input, 1, -1)
+    t = target._data.reshape(x.shape)
+    xp = B.xp_of(t)
+    C = x.shape[1]
+    if t.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}: target must hold class indices (int64), got {target.dtype}")
+    used = xp.cumprod(t != -1, axis=1).astype(bool)   # the targets before the first -1
+    if t.size and ((t[used] < 0) | (t[used] >= C)).any():
+        raise RuntimeError(f"{op}: target values must be in [0, {C}) or -1, got "
+                           f"{sorted(set(t[used].tolist()))[:8]}")
+    idx = xp.where(used, t, 0)
+    is_target = xp.zeros(x.shape, dtype=bool)
+    rows = xp.broadcast_to(xp.arange(x.shape[0])[:, None], t.shape)
+    is_target[rows[used], idx[used]] = True
+    xy = gather(x, 1, _make(idx))                          # x[y_j]  (N, C)
+    pairs = used[:, :, None] & ~is_target[:, None, :]      # (target j, non-target i)
+    hinge = clamp(1 - reshape(xy, *xy.shape, 1) + reshape(x, x.shape[0], 1, C), min=0.0)
+    loss = (hinge * _make(pairs.astype(x._data.dtype))).sum((1, 2)) / C
+    if input.ndim < 2:
+        loss = reshape(loss, ())
     return reduce_loss(loss, reduction)

@@ -18,6 +18,7 @@ from chainrule.functional.join import pad  # noqa: F401
 from chainrule.functional.linalg import bilinear, linear  # noqa: F401
 from chainrule.functional.loss import *  # noqa: F401,F403
 from chainrule.functional.loss import __all__ as _loss
+from chainrule.functional.loss_ctc import ctc_loss  # noqa: F401
 from chainrule.functional.loss_margin import *  # noqa: F401,F403
 from chainrule.functional.loss_margin import __all__ as _loss_margin
 from chainrule.functional.normalization import *  # noqa: F401,F403
@@ -31,7 +32,7 @@ from chainrule.functional.variants import *  # noqa: F401,F403
 from chainrule.functional.variants import __all__ as _variants
 
 __all__ = ["relu", "sigmoid", "tanh", "pad", "linear", "bilinear", "fold", "unfold",
-           "multi_head_attention_forward", "scaled_dot_product_attention",
+           "multi_head_attention_forward", "scaled_dot_product_attention", "ctc_loss",
            *_activation, *_conv, *_dropout, *_embedding, *_loss, *_loss_margin,
            *_normalization, *_pooling, *_resample, *_variants]
 # An op torch has in torch.* too is one object in both places: take chainrule.X, the

@@ -172,6 +172,45 @@ def _multi_margin(margin=1.0):
                                               r.integers(0, 5, 4)), ok)
 
 
+def _multilabel(rng, n=3, C=5):
+    """Scores kept off the hinges, and target rows: classes, then -1, then junk."""
+    def ok(args):
+        x, t = args
+        return _away(x[..., :, None] - x[..., None, :], [1.0, -1.0], 0.03)
+    def draw(r):
+        t = np.stack([np.concatenate([r.permutation(C)[:k], [-1], r.integers(0, C, C)])[:C]
+                      for k in r.integers(0, C, n)])
+        return r.standard_normal((n, C)), t
+    x, t = _until(rng, draw, ok)
+    return (x[0], t[0]) if n == 1 else (x, t)
+
+
+def _cosine_distance(a, b):
+    """``1 - cosine_similarity`` in whichever library ``a`` belongs to."""
+    mod = type(a).__module__.split(".")[0]
+    F = __import__(mod).nn.functional
+    return 1 - F.cosine_similarity(a, b)
+
+
+def _ctc_row(variant, targets, input_lengths, target_lengths, T=6, C=5, **kw):
+    """ctc_loss of log_softmax(x): torch's gradient for log_probs assumes they came from
+    log_softmax (see chainrule/functional/loss_ctc.py), so rows compare through it."""
+    N = len(input_lengths)
+
+    def gen(rng):
+        return [Sample((rng.standard_normal((T, N, C)), np.asarray(targets)),
+                       dict(kw, reduction=r), f"reduction={r}") for r in RED]
+
+    def op(x, tg, **k):
+        return CF.ctc_loss(CF.log_softmax(x, 2), tg, input_lengths, target_lengths, **k)
+
+    def ref(t, x, tg, **k):
+        return t.nn.functional.ctc_loss(t.nn.functional.log_softmax(x, 2), tg,
+                                        input_lengths, target_lengths, **k)
+    return OpInfo(variant, op, ref, gen, gradgrad=False,
+                  note="the second derivative of ctc_loss is not implemented (torch's neither)")
+
+
 def _gauss(var_shape, shape=(3, 4)):
     return lambda rng: (rng.standard_normal(shape), rng.standard_normal(shape),
                         rng.uniform(0.2, 2.0, var_shape))
@@ -266,6 +305,19 @@ OPS = [
                        nograd((_signs(rng, (3, 4)) > 0).astype(float))),
           {"weight": _w(4)}),
     _loss("multi_margin_loss", "multi_margin_loss", _multi_margin()),
+    _loss("multilabel_margin_loss", "multilabel_margin_loss", _multilabel),
+    _loss("multilabel_margin_loss_unbatched", "multilabel_margin_loss",
+          lambda rng: _multilabel(rng, 1)),
+    _loss("triplet_margin_with_distance_loss", "triplet_margin_with_distance_loss",
+          _triplet(), {"margin": 0.5}),
+    _loss("triplet_margin_with_distance_loss_cosine_swap", "triplet_margin_with_distance_loss",
+          _triplet(), {"swap": True, "distance_function": lambda rng: _cosine_distance}),
+    _ctc_row("ctc_loss", [[1, 1, 2, 3], [3, 0, 0, 0], [2, 4, 2, 0]], (6, 4, 5), (4, 1, 3)),
+    _ctc_row("ctc_loss_blank_last_concatenated", [1, 1, 2, 3, 0, 2], (6, 6), (3, 3),
+             blank=4),
+    _ctc_row("ctc_loss_empty_target", [[1, 2], [0, 0]], (5, 3), (2, 0)),
+    _ctc_row("ctc_loss_zero_infinity", [[1, 1, 1, 1], [2, 3, 0, 0]], (4, 6), (4, 2),
+             zero_infinity=True),
     _loss("multi_margin_loss_p2_weight", "multi_margin_loss", _multi_margin(0.5),
           {"p": 2, "margin": 0.5, "weight": _w(5)}),
 ]
