@@ -15,8 +15,13 @@ from chainrule.optim.rmsprop import RMSprop  # noqa: F401
 from chainrule.optim.adadelta import Adadelta  # noqa: F401
 from chainrule.optim.adam import Adam  # noqa: F401
 from chainrule.optim.adamw import AdamW  # noqa: F401
+from chainrule.optim.adamax import Adamax  # noqa: F401
+from chainrule.optim.nadam import NAdam  # noqa: F401
+from chainrule.optim.radam import RAdam  # noqa: F401
+from chainrule.optim.rprop import Rprop  # noqa: F401
+from chainrule.optim.asgd import ASGD  # noqa: F401
 from chainrule.optim.lbfgs import LBFGS  # noqa: F401
 from chainrule.optim import lr_scheduler  # noqa: F401
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "LBFGS",
-           "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax",
+           "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "lr_scheduler"]

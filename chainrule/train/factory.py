@@ -6,7 +6,8 @@ from chainrule.utils.errors import UnknownNameError, suggest
 
 __all__ = ["OPTIMIZERS", "SCHEDULERS", "make_optimizer", "make_scheduler", "make_loss"]
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam",
+              "radam")
 SCHEDULERS = ("none", "step", "cosine", "onecycle", "plateau", "zaremba", "plateau4")
 
 
@@ -17,7 +18,7 @@ def _check_name(name, choices, what):
 
 def make_optimizer(name, params, lr, momentum=0.0, weight_decay=0.0):
     """``sgd`` (with ``momentum``), ``adam``, ``adamw``, ``rmsprop`` (with ``momentum``),
-    ``adagrad`` or ``adadelta`` over ``params``.  The values are checked by
+    ``adagrad``, ``adadelta``, ``adamax``, ``nadam`` or ``radam`` over ``params``.  The values are checked by
     :class:`~chainrule.train.RunConfig` (and, as in torch, by the optimizer itself)."""
     _check_name(name, OPTIMIZERS, "optimizer")
     params = list(params)
@@ -26,7 +27,8 @@ def make_optimizer(name, params, lr, momentum=0.0, weight_decay=0.0):
     if name == "rmsprop":
         return optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     cls = {"adam": optim.Adam, "adamw": optim.AdamW, "adagrad": optim.Adagrad,
-           "adadelta": optim.Adadelta}[name]
+           "adadelta": optim.Adadelta, "adamax": optim.Adamax, "nadam": optim.NAdam,
+           "radam": optim.RAdam}[name]
     return cls(params, lr=lr, weight_decay=weight_decay)
 
 

