@@ -149,6 +149,21 @@ class OpMethods:
     __ror__ = __or__
     __rxor__ = __xor__
 
+    # in-place forms of the elementwise ops, comparisons (1/0 in self's dtype, like torch)
+    # and cumulative / triangular ops
+    (acos_, asin_, atan_, atan2_, cosh_, sinh_, tan_, erf_, exp2_, expm1_, log10_, log1p_,
+     log2_, rsqrt_, sign_, square_, trunc_, frac_, fmod_, remainder_, floor_divide_, eq_,
+     ne_, lt_, le_, gt_, ge_, logical_and_, logical_or_, logical_xor_, logical_not_,
+     cumsum_, cumprod_, tril_, triu_) = (_fwd_inplace(n) for n in (
+        "acos", "asin", "atan", "atan2", "cosh", "sinh", "tan", "erf", "exp2", "expm1",
+        "log10", "log1p", "log2", "rsqrt", "sign", "square", "trunc", "frac", "fmod",
+        "remainder", "floor_divide", "eq", "ne", "lt", "le", "gt", "ge", "logical_and",
+        "logical_or", "logical_xor", "logical_not", "cumsum", "cumprod", "tril", "triu"))
+    divide_ = true_divide_ = div_
+    multiply_ = mul_
+    subtract_ = sub_
+    negative_ = neg_
+
     # ------------------------------------------------------------ op methods
     # elementwise
     add = _fwd("add"); sub = _fwd("sub"); mul = _fwd("mul"); div = _fwd("div")  # noqa: E702
@@ -217,3 +232,11 @@ class OpMethods:
     mv = _fwd("mv"); dot = _fwd("dot"); outer = _fwd("outer")  # noqa: E702
     # activations
     softmax = _fwd("softmax"); log_softmax = _fwd("log_softmax")  # noqa: E702
+    # torch.* ops that are Tensor methods too
+    (addmm, addmv, baddbmm, argwhere, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,
+     broadcast_to, diag_embed, fliplr, flipud, ger, hardshrink, inner, moveaxis, prelu,
+     vdot) = (_fwd(n) for n in (
+        "addmm", "addmv", "baddbmm", "argwhere", "bitwise_and", "bitwise_not", "bitwise_or",
+        "bitwise_xor", "broadcast_to", "diag_embed", "fliplr", "flipud", "ger", "hardshrink",
+        "inner", "moveaxis", "prelu", "vdot"))
+    swapdims = transpose

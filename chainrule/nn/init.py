@@ -15,7 +15,10 @@ from chainrule import backend as B
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_",
-           "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_"]
+           "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
+           # torch's deprecated names (FutureWarning)
+           "uniform", "normal", "constant", "eye", "dirac", "xavier_uniform", "xavier_normal",
+           "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse"]
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d")
@@ -239,3 +242,24 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     for c in range(cols):
         w[g.permutation(rows)[:nz], c] = 0
     return _fill(tensor, w)
+
+
+def _deprecated(fn):
+    """torch's pre-0.4 name without the trailing ``_`` (old tutorials call
+    ``init.xavier_uniform(w)``): the same function, with torch's FutureWarning."""
+    new, old = fn.__name__, fn.__name__[:-1]
+
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new}`.",
+                      FutureWarning, stacklevel=2)
+        return fn(*args, **kwargs)
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old
+    deprecated_init.__doc__ = f"{old}(...): deprecated, use :func:`{new}`."
+    return deprecated_init
+
+
+uniform, normal, constant, eye, dirac, xavier_uniform, xavier_normal, kaiming_uniform, \
+    kaiming_normal, orthogonal, sparse = (
+        _deprecated(f) for f in (uniform_, normal_, constant_, eye_, dirac_, xavier_uniform_,
+                                 xavier_normal_, kaiming_uniform_, kaiming_normal_,
+                                 orthogonal_, sparse_))

@@ -137,3 +137,16 @@ def test_generator_and_manual_seed_reproducible():
     g1, g2 = np.random.default_rng(1), np.random.default_rng(1)
     np.testing.assert_array_equal(init.uniform_(cr.empty(4), generator=g1).numpy(),
                                   init.uniform_(cr.empty(4), generator=g2).numpy())
+
+
+def test_deprecated_names_warn_like_torch_and_fill():
+    import warnings as _w
+    w = cr.empty(3, 4)
+    with pytest.warns(FutureWarning, match="`nn.init.xavier_uniform` is now deprecated in "
+                      "favor of `nn.init.xavier_uniform_`"):
+        out = cr.nn.init.xavier_uniform(w)
+    assert out is w and np.abs(w.numpy()).max() <= np.sqrt(6 / 7) + 1e-6
+    with _w.catch_warnings():
+        _w.simplefilter("ignore", FutureWarning)
+        cr.nn.init.constant(w, 0.5)
+    assert (w.numpy() == 0.5).all()
