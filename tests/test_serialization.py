@@ -81,3 +81,70 @@ def test_interop_with_torch_safetensors(tmp_path):
     cr.save({"weight": cr.tensor(w.numpy())}, p)
     back = st.load_file(str(p))
     assert torch.equal(back["weight"], w)
+
+
+# ---------------------------------------------------------------- whole modules
+class _TiedLM(cr.nn.Module):
+    """A user-defined module (not chainrule's): trusted only when allowed."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = cr.nn.Embedding(10, 4)
+        self.rnn = cr.nn.LSTM(4, 4, 2)
+        self.att = cr.nn.TransformerEncoderLayer(4, 2, 8)  # holds F.relu
+        self.dec = cr.nn.Linear(4, 10)
+        self.dec.weight = self.enc.weight  # tied: stored once, loaded shared
+        self.register_buffer("steps", cr.tensor([3]))
+
+    def forward(self, x):
+        return self.dec(self.att(self.rnn(self.enc(x))[0]))
+
+
+def test_whole_module_round_trip_keeps_values_types_and_ties(tmp_path):
+    from chainrule.utils.serialization import safe_globals
+    m = _TiedLM().eval()
+    p = tmp_path / "model.pt"
+    cr.save(m, p)
+    with safe_globals([_TiedLM]):
+        m2 = cr.load(p)
+    x = cr.tensor([[1, 2], [3, 4]])
+    np.testing.assert_array_equal(m2(x).detach().numpy(), m(x).detach().numpy())
+    assert type(m2) is _TiedLM and not m2.training
+    assert m2.dec.weight is m2.enc.weight and isinstance(m2.dec.weight, cr.nn.Parameter)
+    assert m2.enc.weight.requires_grad and m2.steps.tolist() == [3]
+    assert list(m2.state_dict()) == list(m.state_dict())
+    assert m2.att.activation is m.att.activation  # a function, by its name
+
+
+def test_whole_module_load_trusts_only_allowed_classes(tmp_path):
+    from chainrule.utils.serialization import UntrustedGlobal, add_safe_globals, _SAFE
+    p = tmp_path / "model.pt"
+    cr.save(_TiedLM(), p)
+    with pytest.raises(UntrustedGlobal, match=r"model.pt: it holds .*_TiedLM, which load\(\) "
+                       r"does not trust.*add_safe_globals\(\[_TiedLM\]\)"):
+        cr.load(p)
+    assert type(cr.load(p, weights_only=False)) is _TiedLM  # an imported module's class
+    cr.save(cr.nn.Sequential(cr.nn.Linear(2, 2), cr.nn.ReLU()), p)  # chainrule's own
+    assert isinstance(cr.load(p)[1], cr.nn.ReLU)
+    add_safe_globals([_TiedLM])
+    try:
+        cr.save(_TiedLM(), p)
+        assert type(cr.load(p)) is _TiedLM
+    finally:
+        del _SAFE[f"{__name__}:_TiedLM"]
+
+
+def test_whole_object_files_name_nothing_untrusted(tmp_path):
+    # a crafted header naming os.system is refused before anything is looked up
+    import json
+    import struct
+    meta = {"chainrule.structure": json.dumps({"__global__": "os:system"})}
+    hb = json.dumps({"__metadata__": meta}).encode()
+    (tmp_path / "evil.pt").write_bytes(struct.pack("<Q", len(hb)) + hb)
+    with pytest.raises(RuntimeError, match="evil.pt: it holds .*os.system"):
+        cr.load(tmp_path / "evil.pt")
+    meta = {"chainrule.structure": json.dumps({"__object__": ["os:PathLike", {"__dict__": []}]})}
+    hb = json.dumps({"__metadata__": meta}).encode()
+    (tmp_path / "evil2.pt").write_bytes(struct.pack("<Q", len(hb)) + hb)
+    with pytest.raises(RuntimeError, match="os.PathLike"):
+        cr.load(tmp_path / "evil2.pt", weights_only=False)

@@ -108,7 +108,8 @@ class Exp2(_Unary):
 
 class Log(_Unary):
     def forward(self, x):
-        return B.xp_of(x).log(self.prep(x))
+        with np.errstate(divide="ignore", invalid="ignore"):  # -inf / nan, silently (torch)
+            return B.xp_of(x).log(self.prep(x))
 
     def backward(self, gy):  # d ln x = 1/x
         return gy / self.inputs[0]
@@ -116,7 +117,8 @@ class Log(_Unary):
 
 class Log2(_Unary):
     def forward(self, x):
-        return B.xp_of(x).log2(self.prep(x))
+        with np.errstate(divide="ignore", invalid="ignore"):  # -inf / nan, silently (torch)
+            return B.xp_of(x).log2(self.prep(x))
 
     def backward(self, gy):  # 1/(x ln 2)
         return gy / (self.inputs[0] * float(np.log(2.0)))
@@ -124,7 +126,8 @@ class Log2(_Unary):
 
 class Log10(_Unary):
     def forward(self, x):
-        return B.xp_of(x).log10(self.prep(x))
+        with np.errstate(divide="ignore", invalid="ignore"):  # -inf / nan, silently (torch)
+            return B.xp_of(x).log10(self.prep(x))
 
     def backward(self, gy):  # 1/(x ln 10)
         return gy / (self.inputs[0] * float(np.log(10.0)))

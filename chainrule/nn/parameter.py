@@ -4,6 +4,7 @@ import numpy as np
 
 from chainrule import backend as B
 from chainrule.core.tensor import Tensor
+from chainrule.utils import serialization as _ser
 
 __all__ = ["Parameter", "Buffer"]
 
@@ -91,3 +92,8 @@ def _rebuild_parameter(array, requires_grad):
 
 def _rebuild_buffer(array, persistent):
     return Buffer(array, persistent=persistent)
+
+
+# torch.save(model): a Parameter is stored as its tensor and requires_grad, and comes
+# back a Parameter (chainrule/utils/serialization.py)
+_ser.register_storable(Parameter, lambda t, requires_grad: Parameter(t, requires_grad))

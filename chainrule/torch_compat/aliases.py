@@ -32,7 +32,7 @@ TARGETS = {
     "torch.accelerator": f"{_COMPAT}.accelerator",
     "torch.serialization": f"{_COMPAT}.serialization",
     "torch.nn.parallel": f"{_COMPAT}.parallel",
-    "torch.nn.modules": "chainrule.nn",
+    "torch.nn.modules": f"{_COMPAT}.nn_modules",
     "torch.onnx": f"{_COMPAT}.onnx",
     "torchvision": f"{_COMPAT}.torchvision",
     "torchvision.transforms": "chainrule.data.transforms",
@@ -53,8 +53,8 @@ def target_of(name):
     if name in TARGETS:
         return TARGETS[name]
     parent, _, leaf = name.rpartition(".")
-    if parent.startswith("torch.nn.modules"):  # torch.nn.modules.linear -> chainrule.nn
-        return "chainrule.nn"
+    if parent == "torch.nn.modules":  # torch.nn.modules.linear -> chainrule.nn (flat)
+        return f"{_COMPAT}.nn_modules"
     if parent:
         return f"{target_of(parent)}.{leaf}"
     return None

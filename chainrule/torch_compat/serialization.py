@@ -1,16 +1,7 @@
-"""``torch.serialization``: chainrule's save/load, and ``safe_globals`` (a no-op context:
-chainrule's files hold tensors and plain containers only, never pickled classes)."""
-import contextlib
+"""``torch.serialization``: chainrule's save/load, and the trusted-class registry that
+whole-object loads check (``add_safe_globals``, ``safe_globals``, ``get_safe_globals``;
+see chainrule/utils/serialization.py)."""
+from chainrule.utils.serialization import (  # noqa: F401
+    add_safe_globals, get_safe_globals, load, safe_globals, save)
 
-from chainrule.utils.serialization import save, load  # noqa: F401
-
-__all__ = ["save", "load", "safe_globals", "add_safe_globals"]
-
-
-@contextlib.contextmanager
-def safe_globals(globals_list):
-    yield
-
-
-def add_safe_globals(globals_list):
-    return None
+__all__ = ["save", "load", "safe_globals", "add_safe_globals", "get_safe_globals"]

@@ -41,8 +41,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
             path = os.path.join(d, "obj")
             with open(path, "wb") as dst:
                 dst.write(data if isinstance(data, bytes) else bytes(data))
-            return _ser.load(path, map_location=map_location)
-    return _ser.load(f, map_location=map_location)
+            return _ser.load(path, map_location=map_location,
+                             weights_only=weights_only is not False)
+    return _ser.load(f, map_location=map_location, weights_only=weights_only is not False)
 
 
 

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from torch_clients import (BASICS, CLIENTS, DATA, EXAMPLES, floats_after,
+from torch_clients import (BASICS, CLIENTS, DATA, EXAMPLES, floats_after, link,
                                         link_mnist, run_client)
 
 pytestmark = pytest.mark.skipif(CLIENTS is None or DATA is None,
@@ -97,3 +97,18 @@ def test_vae_one_epoch(tmp_path):
                          cwd=tmp_path / "work", timeout=1800))
     losses = floats_after("Loss:", out)
     assert losses[-1] < losses[0] / 2 and "Test set loss" in out
+
+
+@slow
+def test_word_language_model_saves_the_whole_model_and_generates(tmp_path):
+    # main.py pickles the model with torch.save(model, f) and loads it back inside
+    # torch.serialization.safe_globals([...]); generate.py loads that checkpoint
+    for split in ("train", "valid", "test"):
+        link(os.path.join(DATA, "wikitext-2", f"wiki.{split}.tokens"),
+             str(tmp_path / "data" / "wikitext-2" / f"{split}.txt"))
+    wlm = os.path.join(EXAMPLES, "word_language_model")
+    out = _ok(run_client(os.path.join(wlm, "main.py"), "--epochs", "1", "--emsize", "16",
+                         "--nhid", "16", "--tied", "--dry-run", cwd=tmp_path, timeout=1800))
+    assert "End of training | test loss" in out
+    out = _ok(run_client(os.path.join(wlm, "generate.py"), "--words", "30", cwd=tmp_path))
+    assert len((tmp_path / "generated.txt").read_text().split()) == 30

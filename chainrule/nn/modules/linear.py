@@ -74,6 +74,12 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """torch's name for MultiheadAttention's ``out_proj`` class (a Linear); here so
+    that code naming it (safe_globals lists for ``torch.load``) finds it.  Not in
+    ``chainrule.nn``'s namespace, like torch (it lives in ``nn.modules.linear``)."""
+
 class Bilinear(Module):
     """``y = x1^T A x2 + b`` for each output feature.
 

@@ -12,6 +12,7 @@ from chainrule.core import dtype as D
 from chainrule.core.tensor import Tensor, from_array
 from chainrule.nn.parameter import Parameter, Buffer
 from chainrule.nn.modules import state_dict as _sd
+from chainrule.utils import serialization as _ser
 from chainrule.nn.modules.hooks import RemovableHandle, add_hook, call_with_hooks
 
 __all__ = ["Module", "RemovableHandle"]
@@ -499,3 +500,8 @@ class Module:
             else:
                 s += "\n  " + "\n  ".join(lines) + "\n"
         return s + ")"
+
+
+# torch.save(model) stores a module by its class name and __dict__, no pickle; load
+# rebuilds chainrule's own module classes, and others passed to safe_globals
+_ser.register_storable(Module)
