@@ -37,7 +37,7 @@ def test_mnist_dry_run(tmp_path):
     assert "Test set: Average loss" in out and "/10000" in out
 
 
-@pytest.mark.parametrize("name", ["tensorqs", "autogradqs", "buildmodel", "transforms"])
+@pytest.mark.parametrize("name", ["tensorqs", "autogradqs", "buildmodel", "transforms", "data"])
 def test_basics_tutorials_without_training(tmp_path, name):
     link_mnist(tmp_path / "data", "FashionMNIST", "fashion-mnist")
     out = _ok(run_client(os.path.join(BASICS, f"{name}_tutorial.py"), cwd=tmp_path))
@@ -45,6 +45,8 @@ def test_basics_tutorials_without_training(tmp_path, name):
         assert "Gradient function for loss" in out
     if name == "buildmodel":
         assert "Predicted class" in out
+    if name == "data":  # FashionMNIST through torchvision.datasets and a DataLoader
+        assert "Labels batch shape:" in out
 
 
 @slow

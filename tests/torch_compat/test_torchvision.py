@@ -67,3 +67,19 @@ def test_save_load_file_objects():
     buf.seek(0)
     back = torch_extras.load(buf, weights_only=True)
     assert back["w"].tolist() == [1.0, 1.0] and back["n"].tolist() == [0.0, 1.0, 2.0]
+
+
+def test_io_reads_and_writes_images_like_torchvision(tmp_path):
+    pytest.importorskip("PIL")
+    from chainrule.torch_compat.torchvision import io as tvio
+    rgb = cr.tensor(np.random.default_rng(0).integers(0, 256, (3, 5, 7)), dtype=cr.uint8)
+    tvio.write_png(rgb, tmp_path / "a.png")
+    back = tvio.read_image(tmp_path / "a.png")
+    assert back.dtype == cr.uint8 and back.shape == (3, 5, 7)
+    np.testing.assert_array_equal(back.numpy(), rgb.numpy())
+    gray = tvio.read_image(str(tmp_path / "a.png"), tvio.ImageReadMode.GRAY)
+    assert gray.shape == (1, 5, 7)
+    np.testing.assert_array_equal(tvio.decode_image(tvio.read_file(tmp_path / "a.png")).numpy(),
+                                  rgb.numpy())
+    with pytest.raises(ValueError, match="write_png: expected a \\(C, H, W\\) uint8"):
+        tvio.write_png(cr.rand(3, 2, 2), tmp_path / "b.png")
