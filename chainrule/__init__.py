@@ -43,6 +43,7 @@ from chainrule.functional import (  # noqa: F401  (torch.* names of nn.functiona
     celu_, channel_shuffle, max_pool1d_with_indices, native_channel_shuffle, pdist,
     pixel_shuffle, pixel_unshuffle, relu_, rrelu, rrelu_, selu_, threshold_)
 from chainrule.functional.loss_ctc import ctc_loss  # noqa: F401,E402
+from chainrule.functional import digamma, lgamma, polygamma  # noqa: F401,E402
 from chainrule import autograd  # noqa: F401,E402
 
 __version__ = "0.1.0"

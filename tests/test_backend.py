@@ -19,3 +19,19 @@ def test_scatter_add_rows_matches_add_at(index):
 def test_scatter_add_rows_out_of_range_raises():
     with pytest.raises(IndexError):
         B.scatter_add(np.zeros((3, 2)), np.array([0, 3]), np.ones((2, 2)))
+
+
+def test_generic_special_kernels_match_scipy():
+    # the fallback without SciPy and the CuPy path: lgamma, digamma, polygamma
+    sp = pytest.importorskip("scipy.special")
+    from chainrule.backend.kernels import special as K
+    x = np.concatenate([np.linspace(-5.5, 0.4, 301), np.linspace(0.01, 60, 1000),
+                        [1e-8, 1e3, 1e6, -1e-9, 0.0, -1.0, -2.0]])
+    for ours, ref, xs in [(K.lgamma(x), sp.gammaln(x), x), (K.digamma(x), sp.psi(x), x),
+                          (K.polygamma(1, x), sp.polygamma(1, x), x),
+                          (K.polygamma(3, x[x > 0]), sp.polygamma(3, x[x > 0]), x[x > 0])]:
+        finite = np.isfinite(ref)
+        assert (np.isfinite(ours) == finite)[xs != 0].all()
+        np.testing.assert_allclose(ours[finite], ref[finite], rtol=1e-11, atol=1e-11)
+    assert K.digamma(np.array([0.0]))[0] == -np.inf  # torch's value at 0
+    assert K.lgamma(np.array([np.float32(3.5)])).dtype == np.float32

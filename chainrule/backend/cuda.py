@@ -29,6 +29,9 @@ def erf(x):
     return sp.erf(x)  # pragma: no cover
 
 
+from chainrule.backend.kernels.special import digamma, lgamma, polygamma  # noqa: F401,E402
+
+
 def stable_argsort(a, axis):
     return _cupy.argsort(a, axis=axis)  # pragma: no cover - CuPy's sort is stable
 

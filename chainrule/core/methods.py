@@ -240,3 +240,8 @@ class OpMethods:
         "bitwise_xor", "broadcast_to", "diag_embed", "fliplr", "flipud", "ger", "hardshrink",
         "inner", "moveaxis", "prelu", "vdot"))
     swapdims = transpose
+    lgamma = _fwd("lgamma"); digamma = _fwd("digamma")  # noqa: E702
+    lgamma_ = _fwd_inplace("lgamma"); digamma_ = _fwd_inplace("digamma")  # noqa: E702
+
+    def polygamma(self, n):
+        return F.polygamma(n, self)

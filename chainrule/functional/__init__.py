@@ -3,6 +3,7 @@ each family imports only families above it.  ``chainrule`` re-exports these
 (torch.* names); ``chainrule.nn.functional`` re-exports the torch.nn.functional
 names from the family files."""
 from chainrule.functional.elementwise import *  # noqa: F401,F403
+from chainrule.functional.special import *  # noqa: F401,F403
 from chainrule.functional.shape import *  # noqa: F401,F403
 from chainrule.functional.indexing import *  # noqa: F401,F403
 from chainrule.functional.masking import *  # noqa: F401,F403

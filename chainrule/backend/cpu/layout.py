@@ -7,7 +7,7 @@ produce and want channels-last memory, so the permuted layout is kept.
 """
 import numpy as np
 
-__all__ = ["align_layouts", "erf"]
+__all__ = ["align_layouts", "erf", "lgamma", "digamma", "polygamma"]
 
 _ALIGN_MIN_SIZE = 1 << 15
 
@@ -51,3 +51,38 @@ def erf(x):
         import math
         return np.vectorize(math.erf, otypes=[x.dtype])(x)
     return _erf(x).astype(x.dtype, copy=False)
+
+
+def _scipy_special():
+    try:
+        import scipy.special as sp
+    except ImportError:
+        return None
+    return sp
+
+
+def lgamma(x):
+    """log|Gamma(x)| (SciPy's gammaln, else backend/kernels/special.py)."""
+    sp = _scipy_special()
+    if sp is None:
+        from chainrule.backend.kernels.special import lgamma as generic
+        return generic(x)
+    return sp.gammaln(x).astype(x.dtype, copy=False)
+
+
+def digamma(x):
+    """d lgamma / dx (SciPy's psi, with torch's -inf at 0; else the generic kernel)."""
+    sp = _scipy_special()
+    if sp is None:
+        from chainrule.backend.kernels.special import digamma as generic
+        return generic(x)
+    return np.where(x == 0, -np.inf, sp.psi(x)).astype(x.dtype, copy=False)
+
+
+def polygamma(n, x):
+    """The n-th derivative of digamma (SciPy's, else the generic kernel)."""
+    sp = _scipy_special()
+    if sp is None or n == 0:
+        from chainrule.backend.kernels.special import polygamma as generic
+        return generic(n, x)
+    return sp.polygamma(n, x).astype(x.dtype, copy=False)
