@@ -23,8 +23,11 @@ def as_param(x):
 
 
 def broadcast_params(*params):
-    """The parameters as tensors broadcast to one shape (torch's broadcast_all)."""
-    ts = [as_param(p) for p in params]
+    """The parameters as tensors broadcast to one shape (torch's broadcast_all: numbers
+    take the dtype of the tensors among them)."""
+    like = next((p for p in params if isinstance(p, Tensor) and p.is_floating_point()), None)
+    ts = [tensor(p, dtype=like.dtype) if like is not None and isinstance(p, numbers.Number)
+          else as_param(p) for p in params]
     shape = np.broadcast_shapes(*[t.shape for t in ts])
     return [broadcast_to(t, shape) for t in ts]
 
