@@ -44,6 +44,16 @@ from chainrule.functional import (  # noqa: F401  (torch.* names of nn.functiona
     pixel_shuffle, pixel_unshuffle, relu_, rrelu, rrelu_, selu_, threshold_)
 from chainrule.functional.loss_ctc import ctc_loss  # noqa: F401,E402
 from chainrule.functional import digamma, lgamma, polygamma  # noqa: F401,E402
+from chainrule.functional import (  # noqa: F401,E402  (chainrule/functional/more_ops.py)
+    acosh, asinh, atanh, erfc, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
+    arctanh, absolute, greater, greater_equal, less, less_equal, not_equal, multiply,
+    divide, subtract, negative, true_divide, positive, fix, clamp_min, clamp_max,
+    rad2deg, deg2rad, logaddexp, logaddexp2, hypot, xlogy, logit, sinc, signbit,
+    heaviside, nan_to_num, nanmean, diff, trace, kron, cross, cdist, rot90, var_mean,
+    std_mean, atleast_1d, atleast_2d, atleast_3d, column_stack, row_stack, dstack,
+    hsplit, vsplit, dsplit, tensor_split, block_diag, diagflat, cartesian_prod,
+    tril_indices, triu_indices, broadcast_tensors, broadcast_shapes, is_floating_point,
+    is_complex, is_nonzero, is_same_size, is_signed)
 from chainrule import autograd  # noqa: F401,E402
 
 __version__ = "0.1.0"

@@ -64,3 +64,34 @@ def test_torch_ops_as_methods(name, args):
     rx = getattr(torch.tensor(base), name)(*[conv(torch, a) for a in args])
     ry = getattr(cr.tensor(base), name)(*[conv(cr, a) for a in args])
     np.testing.assert_allclose(ry.numpy(), rx.numpy(), rtol=1e-12)
+
+
+def test_sinc_is_smooth_at_zero():
+    x = cr.tensor([0.0], dtype=cr.float64, requires_grad=True)
+    y = cr.sinc(x)
+    (g,) = cr.autograd.grad(y.sum(), x, create_graph=True)
+    (h,) = cr.autograd.grad(g.sum(), x)
+    assert y.item() == 1.0 and g.item() == 0.0
+    np.testing.assert_allclose(h.item(), -np.pi ** 2 / 3, rtol=1e-12)
+
+
+def test_more_torch_ops_small_cases():
+    assert cr.broadcast_shapes((2, 1), (3,)) == (2, 3)
+    a, b = cr.broadcast_tensors(cr.ones(2, 1), cr.zeros(3))
+    assert a.shape == b.shape == (2, 3)
+    np.testing.assert_array_equal(cr.tril_indices(3, 3).numpy(),
+                                  torch.tril_indices(3, 3).numpy())
+    np.testing.assert_array_equal(cr.triu_indices(3, 4, 1).numpy(),
+                                  torch.triu_indices(3, 4, 1).numpy())
+    assert cr.is_floating_point(cr.ones(1)) and not cr.is_complex(cr.ones(1))
+    assert cr.is_signed(cr.ones(1)) and not cr.is_signed(cr.ones(1, dtype=cr.uint8))
+    np.testing.assert_array_equal(cr.signbit(cr.tensor([-0.0, 1.0, -2.0])).numpy(),
+                                  [True, False, True])
+    np.testing.assert_array_equal(
+        cr.heaviside(cr.tensor([-1.0, 0.0, 2.0]), cr.tensor([0.5])).numpy(), [0, 0.5, 1])
+    assert cr.logaddexp(cr.tensor(float("-inf")), cr.tensor(float("-inf"))).item() == \
+        float("-inf")
+    assert [t.shape for t in cr.hsplit(cr.ones(2, 6), 3)] == [(2, 2)] * 3
+    with pytest.raises(RuntimeError, match="vsplit: the size of dimension 0 \\(5\\) is not "
+                       "divisible by the number of sections 2"):
+        cr.vsplit(cr.ones(5, 2), 2)

@@ -241,6 +241,27 @@ class OpMethods:
         "inner", "moveaxis", "prelu", "vdot"))
     swapdims = transpose
     lgamma = _fwd("lgamma"); digamma = _fwd("digamma")  # noqa: E702
+    (acosh, asinh, atanh, erfc, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,
+     absolute, greater, greater_equal, less, less_equal, not_equal, positive, fix,
+     clamp_min, clamp_max, rad2deg, deg2rad, logaddexp, logaddexp2, hypot, xlogy, logit,
+     sinc, signbit, heaviside, nan_to_num, nanmean, diff, trace, kron, cross, rot90,
+     tensor_split, hsplit, vsplit, dsplit, diagflat, is_complex, is_nonzero, is_same_size,
+     is_signed) = (_fwd(n) for n in (
+        "acosh", "asinh", "atanh", "erfc", "arccos", "arccosh", "arcsin", "arcsinh",
+        "arctan", "arctan2", "arctanh", "absolute", "greater", "greater_equal", "less",
+        "less_equal", "not_equal", "positive", "fix", "clamp_min", "clamp_max", "rad2deg",
+        "deg2rad", "logaddexp", "logaddexp2", "hypot", "xlogy", "logit", "sinc", "signbit",
+        "heaviside", "nan_to_num", "nanmean", "diff", "trace", "kron", "cross", "rot90",
+        "tensor_split", "hsplit", "vsplit", "dsplit", "diagflat", "is_complex", "is_nonzero",
+        "is_same_size", "is_signed"))
+    (acosh_, asinh_, atanh_, erfc_, arccos_, arccosh_, arcsin_, arcsinh_, arctan_, arctan2_,
+     arctanh_, absolute_, greater_, greater_equal_, less_, less_equal_, not_equal_, fix_,
+     clamp_min_, clamp_max_, rad2deg_, deg2rad_, hypot_, xlogy_, logit_, sinc_,
+     nan_to_num_) = (_fwd_inplace(n) for n in (
+        "acosh", "asinh", "atanh", "erfc", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",
+        "arctan2", "arctanh", "absolute", "greater", "greater_equal", "less", "less_equal",
+        "not_equal", "fix", "clamp_min", "clamp_max", "rad2deg", "deg2rad", "hypot", "xlogy",
+        "logit", "sinc", "nan_to_num"))
     lgamma_ = _fwd_inplace("lgamma"); digamma_ = _fwd_inplace("digamma")  # noqa: E702
 
     def polygamma(self, n):

@@ -15,6 +15,7 @@ from chainrule.functional.activation import *  # noqa: F401,F403
 from chainrule.functional.dropout import alpha_dropout, dropout, feature_alpha_dropout  # noqa: F401
 from chainrule.functional.scatter import *  # noqa: F401,F403
 from chainrule.functional.replicate import *  # noqa: F401,F403
+from chainrule.functional.more_ops import *  # noqa: F401,F403
 from chainrule.functional.variants import *  # noqa: F401,F403
 from chainrule.functional.pooling import (  # noqa: F401
     max_pool1d, max_pool2d, avg_pool1d, adaptive_avg_pool1d)
