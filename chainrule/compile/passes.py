@@ -104,20 +104,28 @@ class Fused:
     """One fused elementwise chain: the head op runs as usual (a fresh array), each
     later op in place on that array."""
 
-    def __init__(self, head, tail, out):
+    def __init__(self, head, tail, out, meta):
         self.head, self.tail, self.out = head, tail, out   # tail: [(node, ufunc, other, pos)]
         fwd, ins, o = head.fn.forward, tuple(head.ins), out
-        ops = []
-        for node, uf, other, pos, dtype in tail:
-            ops.append((uf, other, pos, dtype))
+        direct = _direct_head(head, meta)
+        ops = [(uf, other, pos, dtype) for node, uf, other, pos, dtype in tail]
+        cache = {}
+
+        def resolve(xp):   # the ufuncs of this array module, looked up once
+            r = cache[xp] = ((getattr(xp, direct) if direct else None),
+                             [(getattr(xp, uf), uf == "maximum", other, pos, dtype)
+                              for uf, other, pos, dtype in ops])
+            return r
 
         def step(env):
-            buf = fwd(*[env[s] for s in ins])
-            xp = xp_of(buf)
-            for uf, other, pos, dtype in ops:
-                f = getattr(xp, uf)
+            xs = [env[s] for s in ins]
+            xp = xp_of(xs[0])
+            head_uf, tail_ops = cache.get(xp) or resolve(xp)
+            # the head: its ufunc itself when the operands need no cast, else its forward
+            buf = head_uf(*xs) if head_uf is not None else fwd(*xs)
+            for f, is_relu, other, pos, dtype in tail_ops:
                 if other is None:
-                    if uf == "maximum":
+                    if is_relu:
                         f(buf, 0, out=buf)
                     else:
                         f(buf, out=buf)
@@ -136,12 +144,22 @@ class Fused:
         return [self.head.name] + [n.name for n, *_ in self.tail]
 
 
+def _direct_head(n, meta):
+    """The ufunc that computes a fused group's head when its operands already have
+    the result dtype (then the op's forward would only add dispatch)."""
+    uf, arity = _EW[type(n.fn).__name__]
+    dtype = meta[n.outs[0]][1]
+    if arity != 2 or any(meta[s][1] != dtype for s in n.ins):
+        return None
+    return uf
+
+
 def _fusable(n, meta):
     name = type(n.fn).__name__
     if name not in _EW or len(n.outs) != 1:
         return False
     shape, dtype = meta[n.outs[0]]
-    return dtype.kind == "f"
+    return dtype.kind == "f" and len(shape) > 0   # 0-d results may come back as scalars
 
 
 def fuse(program):
@@ -200,7 +218,7 @@ def fuse(program):
     if not groups:
         return 0
     for i, chain, out in groups:
-        nodes[i].fused = Fused(nodes[i], chain, out)
+        nodes[i].fused = Fused(nodes[i], chain, out, meta)
     for k in absorbed:   # members stay in the program (backward runs their ops' backward)
         nodes[k].kind = "fused-member"
     return len(absorbed)

@@ -23,6 +23,9 @@ from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.tensor import from_array
 from chainrule.compile.trace import set_path
+from chainrule.compile.rules import RULES
+
+_use_rules = [True]   # tests switch the array-level rules off to compare
 
 __all__ = ["Program", "PlanFunction"]
 
@@ -81,6 +84,7 @@ class Program:
                 needs.update(n.outs)
         self.backward_nodes = [n for n in self.backward_nodes if any(s in needs for s in n.outs)]
         self.needs_grad = needs
+        self.bsteps = None       # built at the first backward (rules may be switched off)
         self.steps = _steps(nodes, self.drop_after)
         return self
 
@@ -99,34 +103,66 @@ class Program:
         for s, g in zip(self.outputs, gys):
             if g is not None:
                 grads[s] = g if s not in grads else grads[s] + g
-        meta = self.meta
-        for n in self.backward_nodes:
-            ogs = [grads.pop(s, None) for s in n.outs]
-            if all(g is None for g in ogs):
-                continue
-            if len(ogs) > 1:
-                for k, s in enumerate(n.outs):
-                    if ogs[k] is None:
-                        shape, dtype = meta[s]
-                        ogs[k] = xp_of(env_any(env, gys)).zeros(shape, dtype)
-            gxs = _node_backward(n, env, ogs)
-            for s, gx in zip(n.ins, gxs):
-                if gx is None or s not in self.needs_grad:
-                    continue
-                shape, dtype = meta[s]
-                if gx.shape != shape:
-                    gx = _sum_to(gx, shape)
-                if gx.dtype != dtype:
-                    gx = gx.astype(dtype)
-                grads[s] = gx if s not in grads else grads[s] + gx
+        if self.bsteps is None:
+            self.bsteps = [_backward_step(n, self.meta, self.needs_grad)
+                           for n in self.backward_nodes]
+        for step in self.bsteps:
+            step(env, grads)
         return grads
 
 
-def env_any(env, gys):
-    for g in gys:
-        if g is not None:
-            return g
-    return next(a for a in env if a is not None)
+def _backward_step(n, meta, needs_grad):
+    """One node's backward as a closure, with what can be decided once decided: the
+    rule (or the op's own backward), which inputs want a gradient, their shapes."""
+    fn, ins, outs = n.fn, tuple(n.ins), tuple(n.outs)
+    need = [e is not None for e in getattr(fn, "_edges", ())] or [True] * len(ins)
+    targets = [(k, s, meta[s][0], meta[s][1]) for k, s in enumerate(ins)
+               if s in needs_grad and k < len(need) and need[k]]
+    rule = RULES.get(type(fn)) if _use_rules[0] else None
+    xs_slots = ins if (rule is not None and fn.save_inputs) else ()
+    ys_slots = outs if (rule is not None and fn.save_output) else ()
+
+    def deliver(gxs, grads):
+        for k, s, shape, dtype in targets:
+            gx = gxs[k]
+            if gx is None:
+                continue
+            if gx.shape != shape:
+                gx = _sum_to(gx, shape)
+            if gx.dtype != dtype:
+                gx = gx.astype(dtype)
+            old = grads.get(s)
+            grads[s] = gx if old is None else old + gx
+
+    if len(outs) == 1:
+        o = outs[0]
+
+        def step(env, grads):
+            g = grads.pop(o, None)
+            if g is None:
+                return
+            if rule is not None:
+                gxs = rule(fn, [env[s] for s in xs_slots], [env[s] for s in ys_slots], (g,),
+                           need)
+            else:
+                gxs = _own_backward(n, env, [g])
+            deliver(gxs, grads)
+        return step
+
+    def step(env, grads):
+        ogs = [grads.pop(s, None) for s in outs]
+        if all(g is None for g in ogs):
+            return
+        for k, s in enumerate(outs):
+            if ogs[k] is None:
+                shape, dtype = meta[s]
+                ogs[k] = xp_of(next(g for g in ogs if g is not None)).zeros(shape, dtype)
+        if rule is not None:
+            gxs = rule(fn, [env[s] for s in xs_slots], [env[s] for s in ys_slots], ogs, need)
+        else:
+            gxs = _own_backward(n, env, ogs)
+        deliver(gxs, grads)
+    return step
 
 
 def _sum_to(g, shape):
@@ -138,9 +174,9 @@ def _sum_to(g, shape):
     return g.reshape(shape)
 
 
-def _node_backward(n, env, ogs):
-    """The op's own backward on this call's values (a fused group's members keep
-    theirs; what they read is in the environment)."""
+def _own_backward(n, env, ogs):
+    """The op's own backward (Tensor ops) on this call's values (a fused group's
+    members keep theirs; what they read is in the environment)."""
     fn = n.fn
     if fn.save_inputs:
         fn.inputs = tuple(from_array(env[s]) for s in n.ins)

@@ -52,6 +52,10 @@ class Node:
         self.binds = list(binds)
         self.attr_consts = []
 
+    @property
+    def name(self):
+        return type(self.fn).name() if hasattr(type(self.fn), "name") else type(self.fn).__name__
+
 
 class Effect:
     """A side effect replayed in order: batch norm's running-statistics update."""
