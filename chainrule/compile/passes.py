@@ -15,6 +15,8 @@ nodes it removed or merged (``chainrule.compile(..., passes=[...])`` picks them)
 """
 import numbers
 
+import numpy as np
+
 from chainrule.backend import xp_of
 
 __all__ = ["PASSES", "DEFAULT_PASSES", "dce", "cse", "fuse"]
@@ -56,8 +58,8 @@ def _key(v):
     if isinstance(v, (tuple, list)):
         ks = [_key(x) for x in v]
         return None if any(k is None for k in ks) else (type(v).__name__, tuple(ks))
-    if type(v).__name__ == "dtype":
-        return ("dtype", str(v))
+    if isinstance(v, np.dtype):
+        return ("dtype", v.str)
     return None
 
 
