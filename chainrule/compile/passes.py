@@ -11,7 +11,9 @@ nodes it removed or merged (``chainrule.compile(..., passes=[...])`` picks them)
   neg, exp, log, sqrt, tanh, abs, relu) where each intermediate is read only by the
   next op (and not kept for backward) runs as one step that allocates one buffer
   and applies every later op in place on it (``ufunc(buf, other, out=buf)``), so a
-  chain of k ops makes one array instead of k.
+  chain of k ops makes one array instead of k.  A GEMM (``Linear``: its bias is
+  already added in place on the GEMM's output) may head a chain: the activation
+  after it becomes its epilogue, in place on the GEMM's output.
 """
 import numbers
 
@@ -146,9 +148,15 @@ class Fused:
         return [self.head.name] + [n.name for n, *_ in self.tail]
 
 
+# ops that may head a group: their forward returns a fresh array of their own
+_HEADS = {"Linear"}
+
+
 def _direct_head(n, meta):
     """The ufunc that computes a fused group's head when its operands already have
     the result dtype (then the op's forward would only add dispatch)."""
+    if type(n.fn).__name__ not in _EW:
+        return None
     uf, arity = _EW[type(n.fn).__name__]
     dtype = meta[n.outs[0]][1]
     if arity != 2 or any(meta[s][1] != dtype for s in n.ins):
@@ -184,8 +192,9 @@ def fuse(program):
     i = 0
     while i < len(nodes):
         head = nodes[i]
-        if i in absorbed or head.kind != "op" or not _fusable(head, meta) \
-                or head.fused is not None:
+        if i in absorbed or head.kind != "op" or head.fused is not None or not (
+                _fusable(head, meta) or (type(head.fn).__name__ in _HEADS and
+                                         len(meta[head.outs[0]][0]) > 0)):
             i += 1
             continue
         chain, cur, j = [], head.outs[0], i + 1

@@ -8,7 +8,7 @@ where the op's backward would allocate a new array.  A rule gets the op, its inp
 output arrays of this call (only those the op keeps for backward), its output
 gradients and which inputs need a gradient; it returns one array (or None) per input.
 """
-from chainrule.backend import xp_of
+from chainrule.backend import kernels_of, xp_of
 from chainrule.functional import binary as _bin
 from chainrule.functional import elementwise as _ew
 from chainrule.functional import linalg as _la
@@ -105,8 +105,14 @@ def _linear(fn, xs, ys, gys, need):   # gx = gy W, gW = gy^T x, gb = sum gy
     for d in x.shape[:-1]:
         lead *= d
     g2 = gys[0].reshape(lead, out_f)
-    gx = (g2 @ w).reshape(x.shape) if need[0] else None
-    gw = g2.T @ x.reshape(lead, in_f) if need[1] else None
+    gemm = kernels_of(w).gemm_threads   # as the op's Matmul: small GEMMs on one thread
+    gx = gw = None
+    if need[0]:
+        with gemm(lead, in_f, out_f):
+            gx = (g2 @ w).reshape(x.shape)
+    if need[1]:
+        with gemm(out_f, in_f, lead):
+            gw = g2.T @ x.reshape(lead, in_f)
     if len(xs) > 2:
         return gx, gw, (g2.sum(0) if need[2] else None)
     return gx, gw
