@@ -13,7 +13,8 @@ the same seeds, so chainrule eager and compiled start identical):
 * ``transformer``: a 2-layer encoder (d_model 128, 4 heads, ff 512, seq 32, batch 16,
   dropout 0: a random mask cannot be replayed, so compile would fall back), MSE, Adam.
 
-For each: median step time (after warm-up; compiled steps after the two traced calls),
+For each: the best over ``--rounds`` of the median step time, the variants interleaved
+round by round (after warm-up; compiled steps after the two traced calls),
 the compile cost (``compile_s``: the two traced eager calls, the passes and the plan),
 whether the step really ran compiled, and with ``--memory`` the peak memory a step adds
 (each variant in its own child process).  Ratios: torch's time / ours.
@@ -23,7 +24,8 @@ Run it as the issue asks, once per thread count, with the old-OpenBLAS variables
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_compile.py --threads 1
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_compile.py --threads 2
 
-Options: ``--workload chain,mlp,...`` (default all), ``--memory``, ``--untuned``.
+Options: ``--workload chain,mlp,...`` (default all), ``--memory``, ``--rounds N``,
+``--clock wall|cpu`` (cpu: process CPU time, for a loaded machine), ``--untuned``.
 """
 import argparse
 import json
@@ -35,7 +37,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import _threads  # noqa: F401,E402  (pins BLAS threads before NumPy loads)
 
 import numpy as np  # noqa: E402
-from _common import (bench, fmt_bytes, fmt_time, memory_in_child, peak_rss_bytes,  # noqa: E402
+from _common import (fmt_bytes, fmt_time, peak_rss_bytes,  # noqa: E402
                      print_setup, reset_peak_rss, rss_bytes)
 
 WORKLOADS = ("chain", "mlp", "lenet", "resnet", "lstm", "transformer")
@@ -160,17 +162,53 @@ def _set_threads(n):
         pass
 
 
-def memory_worker(spec, steps=10):
+def memory_worker(spec, steps=5):
+    """Peak bytes one training step adds: NumPy's heap through tracemalloc for
+    chainrule (NumPy reports its array allocations there; exact, unlike RSS, which the
+    allocator's caching flattens), the resident set for torch (its allocator is not
+    traced)."""
+    import tracemalloc
     workload, variant = spec.split(":")
     _set_threads(int(os.environ.get("BENCH_THREADS", "2")))
     step, _ = make_step(workload, variant)
     for _ in range(3):   # past the traced calls: measure the planned steps
         step()
-    reset_peak_rss()
-    base = rss_bytes()
-    for _ in range(steps):
-        step()
-    print(json.dumps({"step_peak_bytes": max(0, peak_rss_bytes() - base)}))
+    peak = 0
+    if variant == "torch":
+        reset_peak_rss()
+        base = rss_bytes()
+        for _ in range(steps):
+            step()
+        peak = max(0, peak_rss_bytes() - base)
+    else:
+        tracemalloc.start()
+        for _ in range(steps):
+            before = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            step()
+            peak = max(peak, tracemalloc.get_traced_memory()[1] - before)
+        tracemalloc.stop()
+    print(json.dumps({"step_peak_bytes": peak}))
+
+
+def _clock(kind):
+    return time.perf_counter if kind == "wall" else time.process_time
+
+
+def measure(steps, rounds, clock, per_round):
+    """Best over ``rounds`` of the median step time, the variants interleaved round by
+    round (the least disturbed round on a shared machine)."""
+    import statistics
+    best = {v: float("inf") for v in steps}
+    for _ in range(rounds):
+        for v, step in steps.items():
+            ts = []
+            for _ in range(per_round):
+                t0 = clock()
+                step()
+                ts.append(clock() - t0)
+            best[v] = min(best[v], statistics.median(ts))
+    return best
 
 
 def main():
@@ -178,6 +216,9 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--workload", default=",".join(WORKLOADS))
     p.add_argument("--memory", action="store_true", help="also measure peak step memory")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="cpu: process CPU time per step (resists a loaded machine)")
     p.add_argument("--memory-worker", help=argparse.SUPPRESS)
     a = p.parse_args()
     os.environ["BENCH_THREADS"] = str(a.threads)
@@ -185,12 +226,14 @@ def main():
         return memory_worker(a.memory_worker)
     print_setup()
     _set_threads(a.threads)
-    print(f"{a.threads} thread(s); load average {os.getloadavg()[0]:.1f} at start")
+    print(f"{a.threads} thread(s), {a.clock} clock, best of {a.rounds} rounds; load average "
+          f"{os.getloadavg()[0]:.1f} at start")
     print(f"{'workload':12s} {'eager':>11s} {'compiled':>11s} {'torch':>11s} "
           f"{'compiled/eager':>15s} {'vs torch: eager':>16s} {'compiled':>9s} "
           f"{'compile_s':>10s}")
+    clock = _clock(a.clock)
     for w in a.workload.split(","):
-        times, comp = {}, None
+        steps, comp = {}, None
         for v in VARIANTS:
             if v == "torch":
                 try:
@@ -200,10 +243,11 @@ def main():
             step, c = make_step(w, v)
             if c is not None:
                 comp = c
-                t0 = time.perf_counter()
-                for _ in range(2):
-                    step()
-            times[v] = bench(step, repeat=5, min_time=0.0 if w != "chain" else 0.2)
+            for _ in range(3):   # warm up (the compiled variant: its two traced calls)
+                step()
+            steps[v] = step
+        per_round = 50 if w == "chain" else 5
+        times = measure(steps, a.rounds, clock, per_round)
         entry = next(iter(comp._cache.values()))
         ok = "yes" if entry.program is not None else f"NO ({entry.reason})"
         t_e, t_c, t_t = times["eager"], times["compiled"], times.get("torch")
@@ -214,8 +258,9 @@ def main():
         if a.memory:
             extra = ["--threads", str(a.threads)]
             mem = {v: memory_in_child_spec(w, v, extra) for v in VARIANTS if v in times}
-            print(f"{'':12s} step memory: " + ", ".join(
-                f"{v} {fmt_bytes(b).strip()}" for v, b in mem.items()), flush=True)
+            print(f"{'':12s} peak step memory: " + ", ".join(
+                f"{v} {fmt_bytes(b).strip()}" for v, b in mem.items()) +
+                " (chainrule: NumPy heap via tracemalloc; torch: RSS)", flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

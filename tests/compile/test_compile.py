@@ -371,3 +371,33 @@ def test_fusion_gemm_epilogue():
     assert np.array_equal(v1, v0)
     for x, y in zip(g1, g0):
         assert np.array_equal(x, y)
+
+
+# ---------------------------------------------------------------- the trainer
+def test_trainer_compile_matches_eager():
+    from chainrule.data import DataLoader, TensorDataset
+    from chainrule.train import Trainer
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((40, 12)).astype(np.float32)
+    y = rng.integers(0, 3, 40)
+    hist = {}
+    for compile_ in (False, True):
+        cr.manual_seed(0)
+        model = mlp(in_features=12, num_classes=3, hidden_sizes=(16,))
+        loader = DataLoader(TensorDataset(cr.tensor(x), cr.tensor(y)), batch_size=16)
+        tr = Trainer(model, nn.CrossEntropyLoss(), cr.optim.SGD(model.parameters(), lr=0.1),
+                     compile=compile_, log=lambda line: None)
+        tr.fit(loader, loader, epochs=3)
+        hist[compile_] = [(h["train_loss"], h["val_loss"]) for h in tr.history]
+        if compile_:
+            assert any(e.program is not None for e in tr.forward._cache.values())
+    assert np.allclose(hist[True], hist[False], rtol=RTOL, atol=0)
+
+
+def test_cli_compile_flag():
+    import argparse
+    from chainrule.cli import train as cli_train
+    p = argparse.ArgumentParser()
+    cli_train.add_parser(p.add_subparsers())
+    args = p.parse_args(["train", "mlp", "--compile"])
+    assert cli_train.config_from_args(args).compile is True
