@@ -40,8 +40,10 @@ def compile(model=None, *, passes=DEFAULT_PASSES, cache_size=8, fullgraph=False,
 
     ``passes``: the passes to run, in order (names from ``chainrule.compile.PASSES``:
     ``"dce"``, ``"cse"``, ``"fuse"``); ``cache_size``: guard keys kept per callable;
-    ``fullgraph=True`` raises instead of falling back.  ``dynamic``, ``backend``,
-    ``mode`` and ``options`` are accepted for torch compatibility and ignored.
+    ``fullgraph=True`` raises instead of falling back; ``options={"profile": True}``
+    times every step of the plan (``explain()`` then says where the time goes).
+    ``dynamic``, ``backend`` and ``mode`` are accepted for torch compatibility and
+    ignored.
     ``disable=True`` returns ``model`` unchanged.
     """
     if model is None:   # @chainrule.compile(...) used as a decorator factory
@@ -56,7 +58,8 @@ def compile(model=None, *, passes=DEFAULT_PASSES, cache_size=8, fullgraph=False,
     if not callable(model):
         raise TypeError(f"chainrule.compile: expected a Module or a function, got "
                         f"{type(model).__name__}")
-    return CompiledCallable(model, tuple(passes), int(cache_size), bool(fullgraph))
+    return CompiledCallable(model, tuple(passes), int(cache_size), bool(fullgraph),
+                            bool((options or {}).get("profile", False)))
 
 
 # ---------------------------------------------------------------- pytrees
@@ -103,7 +106,8 @@ class _Entry:
 class CompiledCallable:
     """What :func:`compile` returns: call it like the original."""
 
-    def __init__(self, model, passes, cache_size, fullgraph):
+    def __init__(self, model, passes, cache_size, fullgraph, profile=False):
+        self._profile = profile
         self._orig_mod = model
         self._passes = passes
         self._cache_size = cache_size
@@ -214,6 +218,7 @@ class CompiledCallable:
             before = sum(1 for n in program.nodes if n.kind == "op")
             changed = PASSES[name](program)
             program.stats.append((name, before, changed))
+        program.profile = self._profile
         return program.finalize()
 
     def _run(self, program, leaves):

@@ -42,7 +42,8 @@ def _program_text(p):
         ins = ", ".join(f"%{s}" for s in n.ins)
         tag = ""
         if n.fused is not None:
-            tag = f"   [fused group head: {' -> '.join(n.fused.describe())}]"
+            tag = (f"   [fused group head: {' -> '.join(n.fused.describe())}; the group "
+                   f"writes %{n.fused.out}, %{n.outs[0]} is never made]")
         elif n.kind == "fused-member":
             tag = "   [in the fused group above: computed in place]"
         bw = "  (backward)" if n in p.backward_nodes else ""
@@ -82,6 +83,27 @@ def _memory_text(p):
     return lines
 
 
+def _time_text(p):
+    """Where the time goes (with ``options={"profile": True}``): the costliest steps."""
+    if not p.times:
+        return ["  where time goes: compile with options={'profile': True} to time each step"]
+    rows = []
+    for k, t in enumerate(p.times.get("forward", ())):
+        n = p.step_nodes[k]
+        rows.append((t, "forward ", n, " -> ".join(n.fused.describe()) if n.fused else n.name))
+    for k, t in enumerate(p.times.get("backward", ())):
+        n = p.backward_nodes[k]
+        rows.append((t, "backward", n, n.name))
+    total = sum(r[0] for r in rows) or 1.0
+    fw = sum(p.times.get("forward", ()))
+    lines = [f"  where time goes ({total * 1e3:.2f} ms in all plan steps so far, forward "
+             f"{100 * fw / total:.0f}%, backward {100 - 100 * fw / total:.0f}%); costliest:"]
+    for t, phase, n, name in sorted(rows, key=lambda r: -r[0])[:10]:
+        slot = n.outs[0] if n.outs else "-"
+        lines.append(f"    {100 * t / total:5.1f}%  {phase} {name} (-> %{slot})")
+    return lines
+
+
 def explain(compiled):
     out = [f"chainrule.compile of {compiled._name()}: {len(compiled._cache)} input "
            f"signature(s), passes {list(compiled._passes)}"]
@@ -102,9 +124,13 @@ def explain(compiled):
         for name, before, changed in p.stats:
             verb = {"dce": "removed", "cse": "merged", "fuse": "fused away"}[name]
             out.append(f"  pass {name}: {before} ops, {verb} {changed}")
-        groups = [n.fused for n in p.nodes if n.fused is not None]
+        groups = [" -> ".join(n.fused.describe()) for n in p.nodes if n.fused is not None]
+        counts = {}
+        for g in groups:
+            counts[g] = counts.get(g, 0) + 1
         out.append(f"  fusion groups: {len(groups)}" + "".join(
-            f"\n    {' -> '.join(g.describe())} (one buffer)" for g in groups))
+            f"\n    {g} (one buffer){f'  x{c}' if c > 1 else ''}" for g, c in counts.items()))
         out.extend(_memory_text(p))
         out.extend(_program_text(p))
+        out.extend(_time_text(p))
     return "\n".join(out)

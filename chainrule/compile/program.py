@@ -17,6 +17,7 @@ op's own ``backward`` with the values of this call, and returns the gradients of
 the inputs and parameters, which the engine writes into ``.grad`` as in eager mode.
 """
 import itertools
+import time
 
 from chainrule.backend import xp_of
 from chainrule.core import grad_mode as _gm
@@ -45,6 +46,8 @@ class Program:
         self.consts = {s: v[1] for s, v in self.free.items() if v[0] == "const"}
         self.stats = []          # (pass name, nodes before, nodes after)
         self.last_gen = 0
+        self.profile = False     # time each step (compile(..., options={"profile": True}))
+        self.times = {}
         for n in self.nodes:     # drop the trace-time graph the op instances point to
             fn = n.fn
             if fn is None:
@@ -85,14 +88,28 @@ class Program:
         self.backward_nodes = [n for n in self.backward_nodes if any(s in needs for s in n.outs)]
         self.needs_grad = needs
         self.bsteps = None       # built at the first backward (rules may be switched off)
-        self.steps = _steps(nodes, self.drop_after)
+        self.steps, self.step_nodes = _steps(nodes, self.drop_after)
         return self
 
     # ------------------------------------------------------------ running
     def run_forward(self, env, effects=True):
+        if self.profile:
+            return self._run_forward_timed(env, effects)
         for step, drops in self.steps:
             if effects or step.__name__ != "effect":
                 step(env)
+            for s in drops:
+                env[s] = None
+        self.last_gen = next(_GEN)
+        return self.last_gen
+
+    def _run_forward_timed(self, env, effects):
+        times = self.times.setdefault("forward", [0.0] * len(self.steps))
+        for k, (step, drops) in enumerate(self.steps):
+            t0 = time.perf_counter()
+            if effects or step.__name__ != "effect":
+                step(env)
+            times[k] += time.perf_counter() - t0
             for s in drops:
                 env[s] = None
         self.last_gen = next(_GEN)
@@ -106,6 +123,13 @@ class Program:
         if self.bsteps is None:
             self.bsteps = [_backward_step(n, self.meta, self.needs_grad)
                            for n in self.backward_nodes]
+        if self.profile:
+            times = self.times.setdefault("backward", [0.0] * len(self.bsteps))
+            for k, step in enumerate(self.bsteps):
+                t0 = time.perf_counter()
+                step(env, grads)
+                times[k] += time.perf_counter() - t0
+            return grads
         for step in self.bsteps:
             step(env, grads)
         return grads
@@ -241,16 +265,18 @@ def _bound_step(n):
 
 
 def _steps(nodes, drop_after):
-    steps = []
+    steps, owners = [], []
     for n, d in zip(nodes, drop_after):
         if n.kind == "fused-member":     # computed by its group's head
             if d and steps:
                 steps[-1] = (steps[-1][0], steps[-1][1] + tuple(d))
             elif d:
                 steps.append((_noop, tuple(d)))
+                owners.append(n)
             continue
         steps.append((n.fused.step if n.fused is not None else _op_step(n), tuple(d)))
-    return steps
+        owners.append(n)
+    return steps, owners
 
 
 def _noop(env):

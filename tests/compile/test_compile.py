@@ -401,3 +401,13 @@ def test_cli_compile_flag():
     cli_train.add_parser(p.add_subparsers())
     args = p.parse_args(["train", "mlp", "--compile"])
     assert cli_train.config_from_args(args).compile is True
+
+
+def test_explain_says_where_time_goes():
+    cm = cr.compile(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1)),
+                    options={"profile": True})
+    for _ in range(4):
+        cm(_t(np.ones((2, 4), np.float32))).sum().backward()
+    text = cm.explain()
+    assert "where time goes" in text and "forward  Linear -> Relu" in text
+    assert "backward Linear" in text
