@@ -42,6 +42,7 @@ from _common import (fmt_bytes, fmt_time, peak_rss_bytes,  # noqa: E402
 
 WORKLOADS = ("chain", "mlp", "lenet", "resnet", "lstm", "transformer")
 VARIANTS = ("eager", "compiled", "torch")
+PASSES = ("dce", "cse", "fuse")   # --passes; the default is chainrule.compile's
 
 
 def _lib(variant):
@@ -115,7 +116,7 @@ def make_step(workload, variant):
         a = np.random.default_rng(0).standard_normal(16).astype(np.float32)
         f = _chain
         if variant == "compiled":
-            f = compiled = m.compile(_chain)
+            f = compiled = m.compile(_chain, passes=PASSES)
 
         def step():
             x = m.tensor(a, requires_grad=True)
@@ -137,7 +138,7 @@ def make_step(workload, variant):
         opt, loss_fn = optim.SGD(params, lr=0.05), nn.CrossEntropyLoss()
     run = model
     if variant == "compiled":
-        run = compiled = m.compile(model)
+        run = compiled = m.compile(model, passes=PASSES)
     clip = nn.utils.clip_grad_norm_ if workload == "lstm" else None
 
     def step():
@@ -217,16 +218,26 @@ def main():
     p.add_argument("--workload", default=",".join(WORKLOADS))
     p.add_argument("--memory", action="store_true", help="also measure peak step memory")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--passes", default="dce,cse,fuse",
+                   help="passes of the compiled variant ('none': no pass), to measure each")
+    p.add_argument("--no-rules", action="store_true",
+                   help="compiled backward calls every op's own backward (no array rules)")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="cpu: process CPU time per step (resists a loaded machine)")
     p.add_argument("--memory-worker", help=argparse.SUPPRESS)
     a = p.parse_args()
     os.environ["BENCH_THREADS"] = str(a.threads)
+    global PASSES
+    PASSES = () if a.passes == "none" else tuple(a.passes.split(","))
+    if a.no_rules:
+        from chainrule.compile import program
+        program._use_rules[0] = False
     if a.memory_worker:
         return memory_worker(a.memory_worker)
     print_setup()
     _set_threads(a.threads)
-    print(f"{a.threads} thread(s), {a.clock} clock, best of {a.rounds} rounds; load average "
+    print(f"{a.threads} thread(s), {a.clock} clock, best of {a.rounds} rounds; passes "
+          f"{list(PASSES)}{', no backward rules' if a.no_rules else ''}; load average "
           f"{os.getloadavg()[0]:.1f} at start")
     print(f"{'workload':12s} {'eager':>11s} {'compiled':>11s} {'torch':>11s} "
           f"{'compiled/eager':>15s} {'vs torch: eager':>16s} {'compiled':>9s} "
@@ -256,7 +267,8 @@ def main():
               f"{fmt_time(t_t) if t_t else '-':>11s} {t_e / t_c:14.2f}x {vs(t_e):>16s} "
               f"{vs(t_c):>9s} {entry.compile_s:9.3f}s  compiled: {ok}", flush=True)
         if a.memory:
-            extra = ["--threads", str(a.threads)]
+            extra = ["--threads", str(a.threads), "--passes", a.passes] + (
+                ["--no-rules"] if a.no_rules else [])
             mem = {v: memory_in_child_spec(w, v, extra) for v in VARIANTS if v in times}
             print(f"{'':12s} peak step memory: " + ", ".join(
                 f"{v} {fmt_bytes(b).strip()}" for v, b in mem.items()) +

@@ -19,7 +19,7 @@ import numbers
 
 import numpy as np
 
-from chainrule.backend import xp_of
+from chainrule.backend import kernels_of, xp_of
 
 __all__ = ["PASSES", "DEFAULT_PASSES", "dce", "cse", "fuse"]
 
@@ -124,9 +124,11 @@ class Fused:
         def step(env):
             xs = [env[s] for s in ins]
             xp = xp_of(xs[0])
+            K = kernels_of(xs[0])
             head_uf, tail_ops = cache.get(xp) or resolve(xp)
-            # the head: its ufunc itself when the operands need no cast, else its forward
-            buf = head_uf(*xs) if head_uf is not None else fwd(*xs)
+            # the head: its ufunc itself when the operands need no cast (in one memory
+            # layout, as the op's forward does), else its forward
+            buf = head_uf(*K.align_layouts(*xs)) if head_uf is not None else fwd(*xs)
             for f, is_relu, other, pos, dtype in tail_ops:
                 if other is None:
                     if is_relu:
@@ -137,6 +139,9 @@ class Fused:
                     b = env[other]
                     if b.dtype != dtype:
                         b = b.astype(dtype)
+                    buf2, b = K.align_layouts(buf, b)
+                    if buf2 is not buf:   # a copy in b's layout: still ours to overwrite
+                        buf = buf2
                     if pos == 0:
                         f(buf, b, out=buf)
                     else:
