@@ -223,7 +223,7 @@ class Tracer:
     def _running_stats(self, running_mean, running_var, fn, momentum, n):
         """Record (and run) batch norm's running-statistics update after ``fn``."""
         _ORIG_STATS(running_mean, running_var, fn, momentum, n)
-        if self.problem is not None:
+        if self.problem is not None or threading.get_ident() != self._thread:
             return
         bufs = [t for t in (running_mean, running_var) if t is not None]
         for t in bufs:
@@ -264,14 +264,18 @@ class Tracer:
         _LOCK.acquire()
         tracer = self
 
+        thread = self._thread = threading.get_ident()
+
         def traced_call(fn, *inputs):
+            if threading.get_ident() != thread:   # another thread (a data loader's)
+                return _ORIG_CALL(fn, *inputs)
             return tracer._call(fn, inputs)
 
         def refuse(name):
             orig = getattr(Tensor, name)
 
             def read(t, *a, **k):
-                if tracer.problem is None:
+                if tracer.problem is None and threading.get_ident() == thread:
                     tracer.problem = (f"Tensor.{name}() reads a value into Python "
                                       f"(data-dependent control flow cannot be captured)")
                 return orig(t, *a, **k)
@@ -280,7 +284,7 @@ class Tracer:
         orig_backward = Tensor.backward
 
         def no_backward(t, *a, **k):
-            if tracer.problem is None:
+            if tracer.problem is None and threading.get_ident() == thread:
                 tracer.problem = ("backward() runs inside the captured call: compile the "
                                   "model (or the loss) and call backward() outside it")
             return orig_backward(t, *a, **k)
