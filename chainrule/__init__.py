@@ -71,6 +71,7 @@ from chainrule import nn, optim  # noqa: F401,E402  (torch.nn / torch.optim styl
 from chainrule import cuda  # noqa: F401,E402  (torch.cuda's queries)
 from chainrule import distributions  # noqa: F401,E402
 from chainrule import data, text  # noqa: F401,E402  (text registers its corpora as datasets)
+from chainrule.compile import compile  # noqa: F401,E402  (torch.compile)
 from chainrule.backend.cpu import set_num_threads, get_num_threads  # noqa: F401,E402
 from chainrule.backend.cpu import tune_from_env as _tune_from_env  # noqa: E402
 

@@ -23,7 +23,7 @@ FLOOR = {
     "functional": 2,
     "autograd": 3, "testing": 3,
     "nn": 4, "optim": 4, "distributions": 4,
-    "data": 5, "models": 5,
+    "data": 5, "models": 5, "compile": 5,
     "text": 6,
     "train": 7,
     # torch_compat resolves `torch` to chainrule for unmodified PyTorch scripts: it

@@ -23,7 +23,7 @@ FIELDS = ("model", "data", "epochs", "batch_size", "lr", "optimizer", "momentum"
           "val_fraction", "augment", "num_steps", "batch_mode", "max_tokens", "max_examples", "bucket",
           "resume",
           "finetune", "freeze_backbone", "backbone_lr_mult", "patience", "monitor",
-          "num_workers", "target", "out", "overwrite")
+          "num_workers", "target", "out", "overwrite", "compile")
 
 
 def add_parser(sub):
@@ -72,6 +72,8 @@ def add_parser(sub):
                    help="with --finetune: the backbone's learning rate is lr times this "
                    "(default 0.1; the head uses lr)")
     p.add_argument("--num-workers", type=int, default=0, help="data loading threads")
+    p.add_argument("--compile", action="store_true", help="run the model through "
+                   "chainrule.compile (captured once, replayed as a plan)")
     p.add_argument("--target", type=float, help="exit with code 1 unless the final main "
                    "metric reaches this value (>= for accuracy, <= for errors)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -246,6 +246,13 @@ def _update_running(buf, value, momentum):
     buf._version[0] += 1
 
 
+def update_running_stats(running_mean, running_var, fn, momentum, n):
+    """Batch norm's running-statistics update from its op ``fn`` (after its forward),
+    one function so that ``chainrule.compile`` can record and replay it."""
+    _update_running(running_mean, fn.mean, momentum)
+    _update_running(running_var, fn.var * (n / (n - 1)), momentum)
+
+
 # ---------------------------------------------------------------- batch norm
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
@@ -281,8 +288,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f"input size {tuple(input.shape)}")
         y, fn = _normalize(input, (0,) + tuple(range(2, nd)), eps, w, b)
         if momentum is not None:  # (momentum None means no update, like torch's functional)
-            _update_running(running_mean, fn.mean, momentum)
-            _update_running(running_var, fn.var * (n / (n - 1)), momentum)
+            update_running_stats(running_mean, running_var, fn, momentum, n)
         return y
     if running_mean is None or running_var is None:
         raise ValueError(f"{op}: running_mean and running_var must be defined in evaluation "

@@ -147,6 +147,7 @@ class RunConfig:
         progress: tqdm bars (``None``: on a terminal); verbose: per-epoch lines.
         metrics: meters for :func:`~chainrule.train.fit` (dataset runs use the recipe's).
         device: move batches there.
+        compile: run the model through ``chainrule.compile`` (``Trainer(compile=True)``).
     """
     model: str = None
     data: str = None
@@ -182,6 +183,7 @@ class RunConfig:
     verbose: bool = True
     metrics: tuple = None
     device: object = None
+    compile: bool = False   # run the model's forward through chainrule.compile
     finetune_settings: dict = None  # filled by resolved(): {"from", "freeze_backbone", ...}
 
     def __post_init__(self):

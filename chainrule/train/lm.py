@@ -101,7 +101,7 @@ class LMTrainer(Trainer):
 
     def compute(self, x, y):
         state = detach_state(self._state) if self._carry else None
-        logits, state = self.model(x, state)
+        logits, state = self.forward(x, state)
         self._state = state
         out = logits.reshape(-1, logits.shape[-1])
         y = y.reshape(-1)

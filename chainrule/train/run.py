@@ -152,7 +152,8 @@ def _build_dataset(cfg):
             "chainrule": chainrule_version()}
     trainer = Trainer(model, make_loss(recipe.task, cfg.label_smoothing), optimizer,
                       scheduler, cfg.metrics, cfg.clip_grad_norm,
-                      make_callbacks(cfg, monitor), meta=meta, device=cfg.device)
+                      make_callbacks(cfg, monitor), meta=meta, device=cfg.device,
+                      compile=cfg.compile)
     if _resume_or_announce(cfg, trainer, model):
         print(f"{len(bundle.train_loader.dataset)} training samples "
               f"({meta['validation']['text']}), {cfg.epochs} epochs, "
@@ -217,7 +218,8 @@ def _build_lm(cfg):
             "task": "language_model", "token": recipe.token, "vocab": lm.vocab.state_dict(),
             "train_args": cfg.train_args(), "chainrule": chainrule_version()}
     trainer = LMTrainer(model, optimizer, scheduler, cfg.metrics, cfg.clip_grad_norm,
-                        make_callbacks(cfg, monitor), meta=meta, device=cfg.device)
+                        make_callbacks(cfg, monitor), meta=meta, device=cfg.device,
+                        compile=cfg.compile)
     if _resume_or_announce(cfg, trainer, model,
                            f"{lm.name} ({recipe.token} level, vocab {len(lm.vocab)})"):
         print(f"{len(lm.train_loader)} batches of "

@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from chainrule.compile import compile as _compile
 from chainrule.backend import manual_seed
 from chainrule.core.grad_mode import no_grad
 from chainrule.train import callbacks as C
@@ -61,10 +62,14 @@ class Trainer:
     """
 
     def __init__(self, model, loss_fn, optimizer=None, scheduler=None, metrics=("acc",),
-                 clip_grad_norm=None, callbacks=(), *, meta=None, log=None, device=None):
+                 clip_grad_norm=None, callbacks=(), *, meta=None, log=None, device=None,
+                 compile=False):
         if clip_grad_norm is not None and not clip_grad_norm > 0:
             raise ValueError(f"clip_grad_norm must be > 0, got {clip_grad_norm}")
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        # compile=True: the forward runs as a captured plan (chainrule.compile); the
+        # compiled callable shares the model's parameters, so nothing else changes
+        self.forward = _compile(model) if compile else model
         self.scheduler, self.clip_grad_norm = scheduler, clip_grad_norm
         self.metric_specs = tuple(metrics or ())
         self.callbacks = sorted(callbacks, key=lambda c: c.order)
@@ -192,7 +197,7 @@ class Trainer:
 
     def compute(self, x, y):
         """``(output, target, loss)`` of one batch; the meters see ``output, target``."""
-        out = self.model(x)
+        out = self.forward(x)
         return out, y, self.loss_fn(out, y)
 
     def loss_record(self, value, y):
