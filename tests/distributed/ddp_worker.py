@@ -105,6 +105,62 @@ def state(model):
     return {k: v.detach().array.copy() for k, v in model.state_dict().items()}
 
 
+def collectives(dist, rank, world):
+    """Each collective against its definition; an AssertionError aborts the job."""
+    R = dist.ReduceOp
+    base = np.arange(6, dtype=np.float32).reshape(2, 3)
+    total = sum(base + r for r in range(world))
+    for op, want in [(R.SUM, total), (R.AVG, total / world),
+                     (R.MAX, base + world - 1), (R.MIN, base),
+                     (R.PRODUCT, np.prod([base + r for r in range(world)], axis=0))]:
+        t = cr.tensor(base + rank)
+        assert dist.all_reduce(t, op=op) is None
+        np.testing.assert_allclose(t.numpy(), want, err_msg=op)
+    t = cr.tensor(base + rank)
+    w = dist.all_reduce(t, async_op=True)
+    w.wait()
+    np.testing.assert_allclose(t.numpy(), total)
+    s = cr.tensor(base + rank).t()                     # not contiguous: written back
+    dist.all_reduce(s)
+    np.testing.assert_allclose(s.numpy(), total.T)
+    b = cr.tensor(base * (rank + 1))
+    dist.broadcast(b, src=world - 1)
+    np.testing.assert_allclose(b.numpy(), base * world)
+    outs = [cr.zeros(2, 3) for _ in range(world)]
+    dist.all_gather(outs, cr.tensor(base + rank))
+    for r in range(world):
+        np.testing.assert_allclose(outs[r].numpy(), base + r)
+    flat = cr.zeros(2 * world, 3)
+    dist.all_gather_into_tensor(flat, cr.tensor(base + rank))
+    np.testing.assert_allclose(flat.numpy(), np.concatenate([base + r for r in range(world)]))
+    out = cr.zeros(2, 3)
+    dist.reduce_scatter(out, [cr.tensor(base * (i + 1) + rank) for i in range(world)])
+    np.testing.assert_allclose(out.numpy(), sum(base * (rank + 1) + r for r in range(world)))
+    out = cr.zeros(2, 3)
+    inp = np.concatenate([base * (i + 1) for i in range(world)])
+    dist.reduce_scatter_tensor(out, cr.tensor(inp + rank))
+    np.testing.assert_allclose(out.numpy(), sum(base * (rank + 1) + r for r in range(world)))
+    red = cr.tensor(base + rank)
+    dist.reduce(red, dst=0)
+    if rank == 0:
+        np.testing.assert_allclose(red.numpy(), total)
+    i = cr.tensor(np.array([rank + 1, 6], np.int64))
+    dist.all_reduce(i, op=R.BAND)
+    assert i.tolist()[1] == 6
+    dist.barrier()
+    for bad, msg in [(lambda: dist.all_reduce(base), "must be a Tensor"),
+                     (lambda: dist.all_reduce(cr.tensor(base), op="mean"), "unknown op"),
+                     (lambda: dist.broadcast(cr.tensor(base), src=world), "is not a rank"),
+                     (lambda: dist.all_gather([cr.zeros(2)], cr.tensor(base)), "tensor_list")]:
+        try:
+            bad()
+        except (TypeError, ValueError) as e:
+            assert msg in str(e), (msg, str(e))
+        else:
+            raise AssertionError(f"no error: {msg}")
+    print(f"rank {rank}: collectives ok")
+
+
 def main():
     scenario, out = sys.argv[1], sys.argv[2]
     import chainrule.distributed as dist
@@ -143,6 +199,8 @@ def main():
             save_checkpoint(ckpt, model, opt, epoch=stop)
         dist.barrier()
         np.savez(os.path.join(out, f"world{world}_rank{rank}.npz"), **state(model))
+    elif scenario == "collectives":
+        collectives(dist, rank, world)
     else:
         raise SystemExit(f"unknown scenario {scenario}")
 

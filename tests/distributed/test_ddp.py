@@ -76,3 +76,10 @@ def test_checkpoint_resume_across_world_sizes(tmp_path, first, then):
     ref = W.state(W.reference("mlp", 6, 1))
     for r in range(then):
         _close(np.load(tmp_path / f"world{then}_rank{r}.npz"), ref)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_collectives(tmp_path, n):
+    p = mpirun(n, "collectives", tmp_path)
+    _ok(p)
+    assert p.stdout.count("collectives ok") == n
