@@ -21,7 +21,7 @@ GLOBAL_BATCH = 12
 
 def data(step, kind):
     g = np.random.default_rng(1000 + step)
-    if kind == "mlp":
+    if kind in ("mlp", "dynamic"):
         x = g.standard_normal((GLOBAL_BATCH, 6)).astype(np.float32)
     else:
         x = g.standard_normal((GLOBAL_BATCH, 1, 6, 6)).astype(np.float32)
@@ -32,6 +32,8 @@ def data(step, kind):
 class SharedMLP(nn.Module):
     """An MLP whose middle Linear runs twice (its gradient reaches it twice per backward)."""
 
+    repeats = 2
+
     def __init__(self):
         super().__init__()
         self.inp = nn.Linear(6, 16)
@@ -40,8 +42,8 @@ class SharedMLP(nn.Module):
 
     def forward(self, x):
         h = Fn.relu(self.inp(x))
-        h = Fn.relu(self.mid(h))
-        h = Fn.relu(self.mid(h))
+        for _ in range(self.repeats):
+            h = Fn.relu(self.mid(h))
         return self.out(h)
 
 
@@ -52,7 +54,7 @@ def bn_cnn():
 
 def make(kind, seed):
     cr.manual_seed(seed)
-    model = SharedMLP() if kind == "mlp" else bn_cnn()
+    model = bn_cnn() if kind == "bn" else SharedMLP()
     opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     return model, opt
 
@@ -61,6 +63,8 @@ def ddp_step(model, opt, step, kind, rank, world, accumulate=1):
     """One optimizer step of DDP on this rank's share; with ``accumulate`` micro-batches
     the first ones run under no_sync()."""
     x, y = data(step, kind)
+    if kind == "dynamic":         # the shared layer runs 1, 2 or 3 times: the gradient
+        model.module.repeats = 1 + step % 3    # count per backward changes
     per = GLOBAL_BATCH // world
     xs, ys = x[rank * per:(rank + 1) * per], y[rank * per:(rank + 1) * per]
     opt.zero_grad()
@@ -84,7 +88,9 @@ def reference(kind, steps, world, accumulate_from=None):
     for step in range(steps):
         x, y = data(step, kind)
         opt.zero_grad()
-        if kind == "mlp":
+        if kind == "dynamic":
+            model.repeats = 1 + step % 3
+        if kind in ("mlp", "dynamic"):
             Fn.cross_entropy(model(x), y).backward()
         else:
             per = GLOBAL_BATCH // world
@@ -167,7 +173,7 @@ def main():
     from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
     dist.init_process_group(backend="mpi")
     rank, world = dist.get_rank(), dist.get_world_size()
-    if scenario in ("mlp", "bn"):
+    if scenario in ("mlp", "bn", "dynamic"):
         model, opt = make(scenario, 100 + rank)
         ddp = nn.parallel.DistributedDataParallel(model, bucket_cap_mb=0.0005)
         for step in range(6):

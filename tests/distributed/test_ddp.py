@@ -6,6 +6,9 @@ What is compared (see ddp_worker.reference):
   buckets; the last two steps accumulate two micro-batches under ``no_sync``): every
   rank's parameters after 6 SGD-momentum steps equal, to 1e-6, one process's trained on
   the same global batches.
+* dynamic: the same MLP with its shared layer run 1, 2 or 3 times by turns, so the
+  number of gradients per backward changes and buckets reduced early must be reduced
+  again.
 * BN CNN: each DDP rank normalises its own share (torch's DDP semantics), so the single
   process runs each share through BatchNorm separately and averages the losses; the
   parameters of every rank and rank 0's running statistics (DDP broadcasts rank 0's
@@ -46,7 +49,7 @@ def _close(got, ref, keys=None):
         np.testing.assert_allclose(got[k], ref[k], rtol=0, atol=1e-6, err_msg=k)
 
 
-@pytest.mark.parametrize("kind", ["mlp", "bn"])
+@pytest.mark.parametrize("kind", ["mlp", "bn", "dynamic"])
 def test_ddp_two_ranks_match_one_process(tmp_path, kind):
     _ok(mpirun(2, kind, tmp_path))
     ref = W.state(W.reference(kind, 6, 2))

@@ -95,5 +95,12 @@ def test_single_rank_ddp_is_plain_training():
         plain(x).pow(2).mean().backward()
         for g, q in zip(grads, plain.parameters()):
             np.testing.assert_allclose(g.numpy(), q.grad.numpy(), rtol=1e-6)
+        # from the second backward on, every bucket starts during backward (overlap)
+        reducer, launched = ddp._ddp, []
+        finish = reducer._finish
+        reducer._finish = lambda: (launched.append(reducer.next_bucket), finish())
+        for _ in range(2):
+            ddp(x).pow(2).mean().backward()
+        assert launched == [6, 6]
     finally:
         dist.destroy_process_group()

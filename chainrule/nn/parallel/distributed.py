@@ -167,7 +167,7 @@ class _Reducer:
             b = self.buckets[self.next_bucket]
             if len(b.ready) < len(b.params):
                 break
-            self._start(b, async_op=True)
+            self._start(b)
             self.next_bucket += 1
 
     def _flatten(self, b):
@@ -184,27 +184,29 @@ class _Reducer:
             o += n
         return flat
 
-    def _start(self, b, async_op):
+    def _start(self, b):
+        # always the non-blocking all-reduce: MPI does not match a blocking collective on
+        # one rank with a non-blocking one on another, and ranks may differ in which
+        # buckets were ready during backward
         b.flat = from_array(self._flatten(b))
-        b.request = dist.all_reduce(b.flat, dist.ReduceOp.SUM, async_op=async_op) \
-            if async_op else None
-        if not async_op:
-            dist.all_reduce(b.flat, dist.ReduceOp.SUM)
+        b.request = dist.all_reduce(b.flat, dist.ReduceOp.SUM, async_op=True)
 
     def _finish(self):
         try:
             for b in self.buckets[self.next_bucket:]:
-                self._start(b, async_op=False)
+                self._start(b)
             for b in self.buckets:
-                if b.request is not None:
-                    b.request.wait()
+                b.request.wait()
             # buckets that a late gradient reached on any rank are reduced again
             late = from_array(np.array([1 if b.late else 0 for b in self.buckets], np.int32))
             if self.world > 1:
                 dist.all_reduce(late, dist.ReduceOp.MAX)
-            for b, again in zip(self.buckets, late.array.tolist()):
-                if again:
-                    self._start(b, async_op=False)
+            again = [b for b, x in zip(self.buckets, late.array.tolist()) if x]
+            for b in again:
+                self._start(b)
+            for b in again:
+                b.request.wait()
+            for b in self.buckets:
                 self._write_back(b)
             if self.expected is None or any(late.array.tolist()):
                 self.expected = dict(self.counts)
