@@ -54,7 +54,11 @@ def bn_cnn():
 
 def make(kind, seed):
     cr.manual_seed(seed)
-    model = bn_cnn() if kind == "bn" else SharedMLP()
+    model = bn_cnn() if kind in ("bn", "syncbn") else SharedMLP()
+    if kind == "syncbn":
+        import chainrule.distributed as dist
+        if dist.is_initialized():
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     return model, opt
 
@@ -83,14 +87,15 @@ def reference(kind, steps, world, accumulate_from=None):
     """One process, the same global batches: the MLP takes the mean loss over the whole
     batch.  The BN CNN runs each of the ``world`` shares through the model separately
     (BN normalises each share with its own statistics, as each DDP rank does) and keeps
-    the running statistics of share 0 (DDP broadcasts rank 0's buffers)."""
+    the running statistics of share 0 (DDP broadcasts rank 0's buffers).  SyncBatchNorm
+    is compared with plain BatchNorm on the whole batch ("syncbn")."""
     model, opt = make(kind, 100)
     for step in range(steps):
         x, y = data(step, kind)
         opt.zero_grad()
         if kind == "dynamic":
             model.repeats = 1 + step % 3
-        if kind in ("mlp", "dynamic"):
+        if kind in ("mlp", "dynamic", "syncbn"):
             Fn.cross_entropy(model(x), y).backward()
         else:
             per = GLOBAL_BATCH // world
@@ -173,7 +178,7 @@ def main():
     from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
     dist.init_process_group(backend="mpi")
     rank, world = dist.get_rank(), dist.get_world_size()
-    if scenario in ("mlp", "bn", "dynamic"):
+    if scenario in ("mlp", "bn", "dynamic", "syncbn"):
         model, opt = make(scenario, 100 + rank)
         ddp = nn.parallel.DistributedDataParallel(model, bucket_cap_mb=0.0005)
         for step in range(6):

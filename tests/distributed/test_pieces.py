@@ -104,3 +104,67 @@ def test_single_rank_ddp_is_plain_training():
         assert launched == [6, 6]
     finally:
         dist.destroy_process_group()
+
+
+def test_sync_batchnorm_one_rank_matches_torch_and_gradchecks():
+    """The synchronised path (all-reduced mean and variance, differentiable) on a
+    one-rank group: forward, input/weight/bias gradients and running statistics equal
+    torch's BatchNorm2d; float64 gradcheck of the whole layer."""
+    pytest.importorskip("mpi4py")
+    from chainrule.autograd import gradcheck
+    from chainrule.distributed.nn.functional import all_reduce
+    dist.init_process_group("mpi")
+    try:
+        g = np.random.default_rng(0)
+        x = g.standard_normal((4, 3, 5, 2))
+        w, b = g.standard_normal(3), g.standard_normal(3)
+        ours = nn.SyncBatchNorm(3).double()
+        ours.weight.array[...] = w
+        ours.bias.array[...] = b
+        theirs = torch.nn.BatchNorm2d(3).double()
+        with torch.no_grad():
+            theirs.weight.copy_(torch.tensor(w))
+            theirs.bias.copy_(torch.tensor(b))
+        xc = cr.tensor(x, requires_grad=True)
+        xt = torch.tensor(x, requires_grad=True)
+        gy = g.standard_normal(x.shape)
+        yc, yt = ours(xc), theirs(xt)
+        (yc * cr.tensor(gy)).sum().backward()
+        (yt * torch.tensor(gy)).sum().backward()
+        np.testing.assert_allclose(yc.detach().numpy(), yt.detach().numpy(), atol=1e-12)
+        for a, t in [(xc.grad, xt.grad), (ours.weight.grad, theirs.weight.grad),
+                     (ours.bias.grad, theirs.bias.grad),
+                     (ours.running_mean, theirs.running_mean),
+                     (ours.running_var, theirs.running_var)]:
+            np.testing.assert_allclose(a.numpy(), t.detach().numpy(), atol=1e-12)
+        assert gradcheck(lambda x_, w_, b_: _sbn(ours, x_, w_, b_),
+                         (cr.tensor(x[:2, :, :3], requires_grad=True),
+                          cr.tensor(w, requires_grad=True), cr.tensor(b, requires_grad=True)))
+        y = cr.tensor([1.0, 2.0], requires_grad=True)
+        assert gradcheck(lambda t: all_reduce(t * t), (cr.tensor([1.0, -2.0], dtype=cr.float64,
+                                                                 requires_grad=True),))
+        with pytest.raises(ValueError, match="only ReduceOp.SUM"):
+            all_reduce(y, op=dist.ReduceOp.MAX)
+        with pytest.raises(ValueError, match="more than 1 value per channel"):
+            nn.SyncBatchNorm(3)(cr.randn(1, 3))
+        ours.eval()                                     # eval: the running statistics
+        np.testing.assert_allclose(ours(xc).detach().numpy(),
+                                   theirs.eval()(xt).detach().numpy(), atol=1e-12)
+    finally:
+        dist.destroy_process_group()
+
+
+def _sbn(layer, x, w, b):
+    return nn.SyncBatchNorm.forward(_Bound(layer, w, b), x)
+
+
+class _Bound:
+    """The layer with weight and bias replaced by graph inputs (for gradcheck)."""
+
+    def __init__(self, layer, w, b):
+        self.__dict__.update(training=True, track_running_stats=False, running_mean=None,
+                             weight=w, bias=b, eps=layer.eps, num_features=layer.num_features,
+                             _dims=layer._dims, _shape=layer._shape)
+
+    def _check_input(self, x):
+        pass
