@@ -22,8 +22,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def _env(threads):
-    env = dict(os.environ)
+# MPICH: ranks on one machine talk through shared memory; with these settings through
+# the network module instead, libfabric's TCP provider over the loopback interface
+TCP_LOOPBACK = {"MPIR_CVAR_NOLOCAL": "1", "MPIR_CVAR_CH4_NETMOD": "ofi", "FI_PROVIDER": "tcp"}
+
+
+def _env(threads, extra=None):
+    env = dict(os.environ, **(extra or {}))
     for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         env.pop(k, None)
     for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -129,9 +134,10 @@ def worker_throughput(global_batch, steps):
 
 
 # ------------------------------------------------------------------ launcher side
-def _run(n, args, threads):
+def _run(n, args, threads, extra_env=None):
     cmd = ["mpiexec", "-n", str(n), sys.executable, os.path.abspath(__file__), "--worker"] + args
-    p = subprocess.run(cmd, capture_output=True, text=True, env=_env(threads), timeout=900)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=_env(threads, extra_env),
+                       timeout=900)
     if p.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{p.stderr[-3000:]}")
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -158,6 +164,9 @@ def main():
     ap.add_argument("--batch", type=int, default=256, help="global batch (default 256)")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--json", default=None, help="write the results here")
+    ap.add_argument("--transport", choices=["both", "shared", "tcp"], default="both",
+                    help="all-reduce through shared memory, TCP loopback, or both")
+    ap.add_argument("--no-throughput", action="store_true", help="all-reduce only")
     args = ap.parse_args()
     if args.worker:
         if args.what == "allreduce":
@@ -167,23 +176,35 @@ def main():
         return
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()} at start", flush=True)
     res = {"load_start": os.getloadavg()}
-    ar = _run(2, ["--what", "allreduce", "--sizes"] + [str(s) for s in args.sizes], 1)
-    res["allreduce"] = ar["allreduce"]
-    print("all-reduce over 2 ranks (float32, in place; slowest rank, median)")
-    print(f"{'bytes':>10s} {'chainrule':>12s} {'mpi4py':>12s} {'ratio':>7s} {'GB/s (bus)':>11s}"
-          f" {'min: chainrule':>15s} {'mpi4py':>12s} {'ratio':>7s}")
-    for r in ar["allreduce"]:
-        ratio = r["mpi4py_s"] / r["chainrule_s"]
-        r["ratio"] = ratio
-        r["ratio_min"] = r["mpi4py_min_s"] / r["chainrule_min_s"]
-        bus = r["bytes"] / r["chainrule_s"] / 1e9        # 2(p-1)/p = 1 for p = 2
-        print(f"{r['bytes']:10d} {r['chainrule_s'] * 1e6:10.1f}us {r['mpi4py_s'] * 1e6:10.1f}us "
-              f"{ratio:6.2f}x {bus:10.2f} {r['chainrule_min_s'] * 1e6:13.1f}us "
-              f"{r['mpi4py_min_s'] * 1e6:10.1f}us {r['ratio_min']:6.2f}x")
-    alpha, beta = fit_alpha_beta(ar["allreduce"], 2)
-    res["alpha_s"], res["beta_s_per_byte"] = alpha, beta
-    print(f"ring fit (2 ranks, loopback/shared memory): alpha = {alpha * 1e6:.2f} us, "
-          f"1/beta = {1 / beta / 1e9:.2f} GB/s", flush=True)
+    for transport, extra in [("shared memory", None), ("TCP loopback", TCP_LOOPBACK)]:
+        if args.transport not in ("both", transport.split()[0].lower()):
+            continue
+        ar = _run(2, ["--what", "allreduce", "--sizes"] + [str(s) for s in args.sizes], 1,
+                  extra)
+        key = "shm" if extra is None else "tcp"
+        res[f"allreduce_{key}"] = ar["allreduce"]
+        print(f"all-reduce over 2 ranks, {transport} (float32, in place; slowest rank; "
+              f"median of 9 rounds, and the fastest round)")
+        print(f"{'bytes':>10s} {'chainrule':>12s} {'mpi4py':>12s} {'ratio':>7s} "
+              f"{'GB/s (bus)':>11s} {'min: chainrule':>15s} {'mpi4py':>12s} {'ratio':>7s}")
+        for r in ar["allreduce"]:
+            r["ratio"] = r["mpi4py_s"] / r["chainrule_s"]
+            r["ratio_min"] = r["mpi4py_min_s"] / r["chainrule_min_s"]
+            bus = r["bytes"] / r["chainrule_s"] / 1e9        # 2(p-1)/p = 1 for p = 2
+            print(f"{r['bytes']:10d} {r['chainrule_s'] * 1e6:10.1f}us "
+                  f"{r['mpi4py_s'] * 1e6:10.1f}us {r['ratio']:6.2f}x {bus:10.2f} "
+                  f"{r['chainrule_min_s'] * 1e6:13.1f}us {r['mpi4py_min_s'] * 1e6:10.1f}us "
+                  f"{r['ratio_min']:6.2f}x")
+        alpha, beta = fit_alpha_beta(ar["allreduce"], 2)
+        res[f"alpha_{key}_s"], res[f"beta_{key}_s_per_byte"] = alpha, beta
+        if key == "tcp" or "alpha_s" not in res:
+            res["alpha_s"], res["beta_s_per_byte"] = alpha, beta     # the model's input
+        print(f"ring fit (2 ranks, {transport}): alpha = {alpha * 1e6:.2f} us, "
+              f"1/beta = {1 / beta / 1e9:.2f} GB/s", flush=True)
+    if args.transport == "tcp":
+        return _finish(res, args)
+    if args.no_throughput:
+        return _finish(res, args)
     base = f"MLP 784-512-512-10, global batch {args.batch}, SGD momentum"
     rows = []
     for n, threads in [(1, 1), (1, 2), (2, 1)]:
@@ -195,6 +216,10 @@ def main():
     res["throughput"] = rows
     one1, one2, two = (r["samples_per_s"] for r in rows)
     print(f"2 ranks vs 1 process: {two / one1:.2f}x (1 thread), {two / one2:.2f}x (2 threads)")
+    return _finish(res, args)
+
+
+def _finish(res, args):
     res["load_end"] = os.getloadavg()
     print(f"load average at end {res['load_end']}")
     if args.json:

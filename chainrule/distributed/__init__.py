@@ -236,13 +236,19 @@ def _chain(*fs):
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce ``tensor`` across all ranks, in place, so every rank holds the result."""
+    comm, mop = _State.comm, _OPS.get(op)
+    if comm is not None and mop is not None and not async_op and op != ReduceOp.AVG:
+        a = getattr(tensor, "array", None)       # the common case: a host array, in place
+        if isinstance(a, np.ndarray) and isinstance(tensor, Tensor):
+            try:
+                comm.Allreduce(_MPI[0].IN_PLACE, a, op=mop)
+                return None
+            except (BufferError, ValueError):     # not contiguous: the general path
+                pass
     _check(tensor, "all_reduce")
     comm = _comm("all_reduce")
     mop = _mpi_op(op, "all_reduce")
     buf, back = _buffer(tensor)
-    if not async_op and back is None and op != ReduceOp.AVG:    # the common, fast path
-        comm.Allreduce(_MPI[0].IN_PLACE, buf, op=mop)
-        return None
     if op == ReduceOp.AVG and buf.dtype.kind not in "fc":
         raise TypeError(f"all_reduce: ReduceOp.AVG needs a floating tensor, got "
                         f"{tensor.dtype}")

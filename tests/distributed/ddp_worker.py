@@ -134,6 +134,9 @@ def collectives(dist, rank, world):
     s = cr.tensor(base + rank).t()                     # not contiguous: written back
     dist.all_reduce(s)
     np.testing.assert_allclose(s.numpy(), total.T)
+    s = cr.tensor(base + rank)[:, ::2]                  # strided: copied and written back
+    dist.all_reduce(s)
+    np.testing.assert_allclose(s.numpy(), total[:, ::2])
     b = cr.tensor(base * (rank + 1))
     dist.broadcast(b, src=world - 1)
     np.testing.assert_allclose(b.numpy(), base * world)

@@ -161,6 +161,10 @@ class _Reducer:
             return
         b.ready.add(k)
         self._launch_ready()
+        # drive the reductions in flight: without a progress thread (MPICH's
+        # MPIR_CVAR_ASYNC_PROGRESS=1) MPI advances them only inside MPI calls
+        for done in self.buckets[:self.next_bucket]:
+            done.request.is_completed()
 
     def _launch_ready(self):
         while self.next_bucket < len(self.buckets):
