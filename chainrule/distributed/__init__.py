@@ -20,6 +20,7 @@ keep Python's own hook).
 """
 import os
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -95,6 +96,25 @@ class _State:
     comm = None
     backend = None
     prev_hook = None
+    timeout = 1800.0        # seconds a collective may wait (torch's default: 30 minutes)
+
+
+def _wait(request, what):
+    """Complete ``request``; past the process group's timeout, abort the job (a rank
+    that exited, failed or hangs would otherwise leave the others waiting forever)."""
+    if request.Test():
+        return
+    deadline = time.monotonic() + _State.timeout
+    while not request.Test():
+        if time.monotonic() > deadline:
+            comm = _State.comm
+            sys.stderr.write(
+                f"chainrule.distributed: rank {comm.Get_rank()}: {what} did not complete "
+                f"within {_State.timeout:g} s (init_process_group(timeout=...)); another "
+                f"rank has exited, failed or hangs; aborting the job (MPI_Abort)\n")
+            sys.stderr.flush()
+            time.sleep(0.5)         # let mpiexec forward the message before the kill
+            comm.Abort(1)
 
 
 def _aborting_excepthook(etype, value, tb):
@@ -105,6 +125,7 @@ def _aborting_excepthook(etype, value, tb):
                      f"(MPI_Abort)\n{msg}")
     sys.stderr.flush()
     if comm is not None:
+        time.sleep(0.5)             # let mpiexec forward the message before the kill
         comm.Abort(1)
 
 
@@ -112,7 +133,10 @@ def init_process_group(backend="mpi", init_method=None, timeout=None, world_size
                        store=None, group_name="", pg_options=None, device_id=None,
                        abort_on_exception=True):
     """Join the job's process group.  Only ``backend="mpi"`` exists: the ranks and
-    world size are MPI's, so ``world_size``/``rank``, if given, must agree with them."""
+    world size are MPI's, so ``world_size``/``rank``, if given, must agree with them.
+    ``timeout`` (a ``datetime.timedelta`` or seconds; default 30 minutes, or
+    ``CHAINRULE_DIST_TIMEOUT``) bounds how long a collective waits before the job is
+    aborted with a message naming the rank and the operation."""
     if _State.comm is not None:
         raise RuntimeError("init_process_group: trying to initialize the default process "
                            "group twice")
@@ -130,6 +154,9 @@ def init_process_group(backend="mpi", init_method=None, timeout=None, world_size
         raise ValueError(f"init_process_group: rank={rank} but MPI gave this process rank "
                          f"{comm.Get_rank()}")
     _State.comm, _State.backend = comm, "mpi"
+    if timeout is None:
+        timeout = float(os.environ.get("CHAINRULE_DIST_TIMEOUT", 1800))
+    _State.timeout = float(getattr(timeout, "total_seconds", lambda: timeout)())
     if abort_on_exception and comm.Get_size() > 1:
         _State.prev_hook = sys.excepthook
         sys.excepthook = _aborting_excepthook
@@ -167,14 +194,19 @@ def get_backend(group=None):
 
 def abort(errorcode=1):
     """End every rank of the job now (``MPI_Abort``)."""
-    _comm("abort").Abort(errorcode)
+    comm = _comm("abort")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    time.sleep(0.5)                 # let mpiexec forward what was printed before the kill
+    comm.Abort(errorcode)
 
 
 class Work:
     """The handle ``async_op=True`` returns: ``wait()`` completes the operation."""
 
-    def __init__(self, request=None, finish=None):
+    def __init__(self, request=None, finish=None, what="collective"):
         self._request, self._finish, self._done = request, finish, False
+        self._what = what
 
     def is_completed(self):
         if self._done:
@@ -187,7 +219,7 @@ class Work:
     def wait(self, timeout=None):
         if not self._done:
             if self._request is not None:
-                self._request.Wait()
+                _wait(self._request, self._what)
             if self._finish is not None:
                 self._finish()
             self._done = True
@@ -221,8 +253,8 @@ def _write(t, src):
     a[...] = B.to_device(src, dev) if B.is_device_array(a) else src
 
 
-def _run(request, finish, async_op):
-    w = Work(request, finish)
+def _run(request, finish, async_op, what="collective"):
+    w = Work(request, finish, what)
     if async_op:
         return w
     w.wait()
@@ -241,10 +273,12 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
         a = getattr(tensor, "array", None)       # the common case: a host array, in place
         if isinstance(a, np.ndarray) and isinstance(tensor, Tensor):
             try:
-                comm.Allreduce(_MPI[0].IN_PLACE, a, op=mop)
-                return None
+                req = comm.Iallreduce(_MPI[0].IN_PLACE, a, op=mop)
             except (BufferError, ValueError):     # not contiguous: the general path
                 pass
+            else:
+                _wait(req, "all_reduce")
+                return None
     _check(tensor, "all_reduce")
     comm = _comm("all_reduce")
     mop = _mpi_op(op, "all_reduce")
@@ -254,10 +288,8 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
                         f"{tensor.dtype}")
     n = comm.Get_size()
     avg = (lambda: buf.__itruediv__(n)) if op == ReduceOp.AVG else None
-    req = comm.Iallreduce(_MPI[0].IN_PLACE, buf, op=mop) if async_op else None
-    if req is None:
-        comm.Allreduce(_MPI[0].IN_PLACE, buf, op=mop)
-    return _run(req, _chain(avg, back), async_op)
+    req = comm.Iallreduce(_MPI[0].IN_PLACE, buf, op=mop)
+    return _run(req, _chain(avg, back), async_op, "all_reduce")
 
 
 def broadcast(tensor, src, group=None, async_op=False):
@@ -267,10 +299,7 @@ def broadcast(tensor, src, group=None, async_op=False):
     if not 0 <= src < comm.Get_size():
         raise ValueError(f"broadcast: src={src} is not a rank (world size {comm.Get_size()})")
     buf, back = _buffer(tensor)
-    if async_op:
-        return _run(comm.Ibcast(buf, root=src), back, True)
-    comm.Bcast(buf, root=src)
-    return _run(None, back, False)
+    return _run(comm.Ibcast(buf, root=src), back, async_op, "broadcast")
 
 
 def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
@@ -281,11 +310,11 @@ def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
     buf, back = _buffer(tensor)
     MPI = _mpi()
     if comm.Get_rank() == dst:
-        comm.Reduce(MPI.IN_PLACE, buf, op=mop, root=dst)
+        _wait(comm.Ireduce(MPI.IN_PLACE, buf, op=mop, root=dst), "reduce")
         if op == ReduceOp.AVG:
             buf /= comm.Get_size()
         return _run(None, back, False)
-    comm.Reduce(buf, None, op=mop, root=dst)
+    _wait(comm.Ireduce(buf, None, op=mop, root=dst), "reduce")
     return None
 
 
@@ -308,7 +337,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
                          f"expected world_size ({n}) x input ({tuple(input_tensor.shape)})")
     src, _ = _buffer(input_tensor)
     out, back = _buffer(output_tensor)
-    comm.Allgather(src, out)
+    _wait(comm.Iallgather(src, out), "all_gather_into_tensor")
     return _run(None, back, async_op)
 
 
@@ -323,7 +352,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     _same(tensor_list, tensor, "all_gather")
     src, _ = _buffer(tensor)
     flat = B.xp_of(src).empty((n,) + src.shape, src.dtype)
-    comm.Allgather(src, flat)
+    _wait(comm.Iallgather(src, flat), "all_gather")
 
     def finish():
         for r, t in enumerate(tensor_list):
@@ -344,7 +373,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     mop = _mpi_op(op, "reduce_scatter_tensor")
     src, _ = _buffer(input)
     out, back = _buffer(output)
-    comm.Reduce_scatter_block(src, out, op=mop)
+    _wait(comm.Ireduce_scatter_block(src, out, op=mop), "reduce_scatter_tensor")
     if op == ReduceOp.AVG:
         out /= n
     return _run(None, back, async_op)
@@ -365,7 +394,8 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
         stacked = B.asnumpy(stacked)
     stacked = np.ascontiguousarray(stacked) if not B.is_device_array(stacked) else stacked
     out, back = _buffer(output)
-    comm.Reduce_scatter_block(stacked, out, op=_mpi_op(op, "reduce_scatter"))
+    _wait(comm.Ireduce_scatter_block(stacked, out, op=_mpi_op(op, "reduce_scatter")),
+          "reduce_scatter")
     if op == ReduceOp.AVG:
         out /= n
     return _run(None, back, async_op)
@@ -374,7 +404,4 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
 def barrier(group=None, async_op=False, device_ids=None):
     """Wait until every rank has reached this call."""
     comm = _comm("barrier")
-    if async_op:
-        return Work(comm.Ibarrier())
-    comm.Barrier()
-    return None
+    return _run(comm.Ibarrier(), None, async_op, "barrier")

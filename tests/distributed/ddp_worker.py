@@ -188,13 +188,15 @@ def main():
             ddp_step(ddp, opt, step, scenario, rank, world,
                      accumulate=2 if scenario == "mlp" and step >= 4 else 1)
         np.savez(os.path.join(out, f"rank{rank}.npz"), **state(model))
-    elif scenario in ("raise", "kill"):
+    elif scenario in ("raise", "kill", "exit"):
         model, opt = make("mlp", 100)
         ddp = nn.parallel.DistributedDataParallel(model)
         for step in range(1000):
             if rank == 1 and step == 2:
                 if scenario == "raise":
                     raise ValueError("rank 1 fails on purpose at step 2")
+                if scenario == "exit":      # a clean exit: no exception hook runs
+                    sys.exit(3)
                 os.kill(os.getpid(), signal.SIGKILL)
             ddp_step(ddp, opt, step % 10, "mlp", rank, world)
     elif scenario.startswith("resume"):

@@ -34,9 +34,9 @@ sys.path.insert(0, HERE)
 import ddp_worker as W  # noqa: E402
 
 
-def mpirun(n, scenario, out, timeout=90):
+def mpirun(n, scenario, out, timeout=90, **env_vars):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", **env_vars)
     return subprocess.run(["mpiexec", "-n", str(n), sys.executable,
                            os.path.join(HERE, "ddp_worker.py"), scenario, str(out)],
                           capture_output=True, text=True, timeout=timeout, env=env)
@@ -65,12 +65,16 @@ def test_ddp_two_ranks_match_one_process(tmp_path, kind):
     assert max(np.abs(init[k] - ref[k]).max() for k in params) > 1e-2
 
 
-@pytest.mark.parametrize("how", ["raise", "kill"])
+@pytest.mark.parametrize("how", ["raise", "kill", "exit"])
 def test_failing_rank_ends_the_job(tmp_path, how):
-    p = mpirun(2, how, tmp_path, timeout=60)      # a hang raises TimeoutExpired
+    # a hang raises TimeoutExpired; "exit" (sys.exit on rank 1, which runs no exception
+    # hook) is ended by rank 0's collective timeout, set to 3 s here
+    p = mpirun(2, how, tmp_path, timeout=60, CHAINRULE_DIST_TIMEOUT="3")
     assert p.returncode != 0
     if how == "raise":
         assert "rank 1 failed" in p.stderr and "fails on purpose" in p.stderr
+    if how == "exit":
+        assert "rank 0: all_reduce did not complete within 3 s" in p.stderr
 
 
 @pytest.mark.parametrize("first,then", [(2, 1), (1, 3)])
