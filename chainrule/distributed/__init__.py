@@ -20,6 +20,7 @@ keep Python's own hook).
 """
 import os
 import sys
+import threading
 import time
 import traceback
 
@@ -99,22 +100,50 @@ class _State:
     timeout = 1800.0        # seconds a collective may wait (torch's default: 30 minutes)
 
 
+def _timed_out(what):
+    comm = _State.comm
+    sys.stderr.write(
+        f"chainrule.distributed: rank {comm.Get_rank()}: {what} did not complete within "
+        f"{_State.timeout:g} s (init_process_group(timeout=...)); another rank has "
+        f"exited, failed or hangs; aborting the job (MPI_Abort)\n")
+    sys.stderr.flush()
+    time.sleep(0.5)                 # let mpiexec forward the message before the kill
+    comm.Abort(1)
+
+
+class _Watch:
+    """Which blocking MPI call this rank is in, and until when it may wait.  A daemon
+    thread aborts the job past the deadline (mpi4py releases the GIL inside MPI calls
+    and asks for MPI_THREAD_MULTIPLE, so the thread runs while the call blocks)."""
+    what = None
+    deadline = 0.0
+    thread = None
+
+
+def _enter(what):
+    _Watch.deadline = time.monotonic() + _State.timeout
+    _Watch.what = what
+
+
+def _leave():
+    _Watch.what = None
+
+
+def _watchdog():
+    while _State.comm is not None:
+        time.sleep(min(1.0, _State.timeout / 4))
+        what = _Watch.what
+        if what is not None and time.monotonic() > _Watch.deadline and _Watch.what == what:
+            _timed_out(what)
+
+
 def _wait(request, what):
-    """Complete ``request``; past the process group's timeout, abort the job (a rank
-    that exited, failed or hangs would otherwise leave the others waiting forever)."""
-    if request.Test():
-        return
-    deadline = time.monotonic() + _State.timeout
-    while not request.Test():
-        if time.monotonic() > deadline:
-            comm = _State.comm
-            sys.stderr.write(
-                f"chainrule.distributed: rank {comm.Get_rank()}: {what} did not complete "
-                f"within {_State.timeout:g} s (init_process_group(timeout=...)); another "
-                f"rank has exited, failed or hangs; aborting the job (MPI_Abort)\n")
-            sys.stderr.flush()
-            time.sleep(0.5)         # let mpiexec forward the message before the kill
-            comm.Abort(1)
+    """Complete ``request`` (``MPI_Wait``) under the watchdog."""
+    _enter(what)
+    try:
+        request.Wait()
+    finally:
+        _leave()
 
 
 def _aborting_excepthook(etype, value, tb):
@@ -160,6 +189,10 @@ def init_process_group(backend="mpi", init_method=None, timeout=None, world_size
     if abort_on_exception and comm.Get_size() > 1:
         _State.prev_hook = sys.excepthook
         sys.excepthook = _aborting_excepthook
+    if comm.Get_size() > 1 and (_Watch.thread is None or not _Watch.thread.is_alive()):
+        _Watch.thread = threading.Thread(target=_watchdog, name="chainrule-dist-watchdog",
+                                         daemon=True)
+        _Watch.thread.start()
 
 
 def is_initialized():
@@ -226,6 +259,15 @@ class Work:
         return True
 
 
+def _blocking(what, call, *args, **kwargs):
+    """A blocking MPI call under the watchdog."""
+    _enter(what)
+    try:
+        call(*args, **kwargs)
+    finally:
+        _leave()
+
+
 def _cuda_aware():
     return os.environ.get("CHAINRULE_CUDA_AWARE_MPI", "0") == "1"
 
@@ -272,13 +314,15 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     if comm is not None and mop is not None and not async_op and op != ReduceOp.AVG:
         a = getattr(tensor, "array", None)       # the common case: a host array, in place
         if isinstance(a, np.ndarray) and isinstance(tensor, Tensor):
+            _Watch.deadline = time.monotonic() + _State.timeout
+            _Watch.what = "all_reduce"
             try:
-                req = comm.Iallreduce(_MPI[0].IN_PLACE, a, op=mop)
+                comm.Allreduce(_MPI[0].IN_PLACE, a, op=mop)
+                return None
             except (BufferError, ValueError):     # not contiguous: the general path
                 pass
-            else:
-                _wait(req, "all_reduce")
-                return None
+            finally:
+                _Watch.what = None
     _check(tensor, "all_reduce")
     comm = _comm("all_reduce")
     mop = _mpi_op(op, "all_reduce")
@@ -288,8 +332,11 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
                         f"{tensor.dtype}")
     n = comm.Get_size()
     avg = (lambda: buf.__itruediv__(n)) if op == ReduceOp.AVG else None
-    req = comm.Iallreduce(_MPI[0].IN_PLACE, buf, op=mop)
-    return _run(req, _chain(avg, back), async_op, "all_reduce")
+    if async_op:
+        return _run(comm.Iallreduce(_MPI[0].IN_PLACE, buf, op=mop), _chain(avg, back), True,
+                    "all_reduce")
+    _blocking("all_reduce", comm.Allreduce, _MPI[0].IN_PLACE, buf, op=mop)
+    return _run(None, _chain(avg, back), False)
 
 
 def broadcast(tensor, src, group=None, async_op=False):
@@ -299,7 +346,10 @@ def broadcast(tensor, src, group=None, async_op=False):
     if not 0 <= src < comm.Get_size():
         raise ValueError(f"broadcast: src={src} is not a rank (world size {comm.Get_size()})")
     buf, back = _buffer(tensor)
-    return _run(comm.Ibcast(buf, root=src), back, async_op, "broadcast")
+    if async_op:
+        return _run(comm.Ibcast(buf, root=src), back, True, "broadcast")
+    _blocking("broadcast", comm.Bcast, buf, root=src)
+    return _run(None, back, False)
 
 
 def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
@@ -310,11 +360,11 @@ def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
     buf, back = _buffer(tensor)
     MPI = _mpi()
     if comm.Get_rank() == dst:
-        _wait(comm.Ireduce(MPI.IN_PLACE, buf, op=mop, root=dst), "reduce")
+        _blocking("reduce", comm.Reduce, MPI.IN_PLACE, buf, op=mop, root=dst)
         if op == ReduceOp.AVG:
             buf /= comm.Get_size()
         return _run(None, back, False)
-    _wait(comm.Ireduce(buf, None, op=mop, root=dst), "reduce")
+    _blocking("reduce", comm.Reduce, buf, None, op=mop, root=dst)
     return None
 
 
@@ -337,7 +387,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
                          f"expected world_size ({n}) x input ({tuple(input_tensor.shape)})")
     src, _ = _buffer(input_tensor)
     out, back = _buffer(output_tensor)
-    _wait(comm.Iallgather(src, out), "all_gather_into_tensor")
+    _blocking("all_gather_into_tensor", comm.Allgather, src, out)
     return _run(None, back, async_op)
 
 
@@ -352,7 +402,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     _same(tensor_list, tensor, "all_gather")
     src, _ = _buffer(tensor)
     flat = B.xp_of(src).empty((n,) + src.shape, src.dtype)
-    _wait(comm.Iallgather(src, flat), "all_gather")
+    _blocking("all_gather", comm.Allgather, src, flat)
 
     def finish():
         for r, t in enumerate(tensor_list):
@@ -373,7 +423,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     mop = _mpi_op(op, "reduce_scatter_tensor")
     src, _ = _buffer(input)
     out, back = _buffer(output)
-    _wait(comm.Ireduce_scatter_block(src, out, op=mop), "reduce_scatter_tensor")
+    _blocking("reduce_scatter_tensor", comm.Reduce_scatter_block, src, out, op=mop)
     if op == ReduceOp.AVG:
         out /= n
     return _run(None, back, async_op)
@@ -394,8 +444,8 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
         stacked = B.asnumpy(stacked)
     stacked = np.ascontiguousarray(stacked) if not B.is_device_array(stacked) else stacked
     out, back = _buffer(output)
-    _wait(comm.Ireduce_scatter_block(stacked, out, op=_mpi_op(op, "reduce_scatter")),
-          "reduce_scatter")
+    _blocking("reduce_scatter", comm.Reduce_scatter_block, stacked, out,
+              op=_mpi_op(op, "reduce_scatter"))
     if op == ReduceOp.AVG:
         out /= n
     return _run(None, back, async_op)
@@ -404,4 +454,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
 def barrier(group=None, async_op=False, device_ids=None):
     """Wait until every rank has reached this call."""
     comm = _comm("barrier")
-    return _run(comm.Ibarrier(), None, async_op, "barrier")
+    if async_op:
+        return _run(comm.Ibarrier(), None, True, "barrier")
+    _blocking("barrier", comm.Barrier)
+    return None
