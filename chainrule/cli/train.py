@@ -5,6 +5,9 @@ checks every value) and calls :func:`chainrule.train.train`; language-model flag
 in ``cli/train_lm.py``.
 """
 import argparse
+import os
+import shutil
+import subprocess
 import sys
 
 from chainrule.cli import train_lm, translation
@@ -76,6 +79,10 @@ def add_parser(sub):
                    "chainrule.compile (captured once, replayed as a plan)")
     p.add_argument("--target", type=float, help="exit with code 1 unless the final main "
                    "metric reaches this value (>= for accuracy, <= for errors)")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="train data parallel on N MPI processes on this machine (starts "
+                        "mpiexec; --batch-size stays the global batch).  Across machines: "
+                        "mpiexec -n N -hostfile H chainrule train ...  (docs/distributed.md)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     train_lm.add_arguments(p)
@@ -102,7 +109,54 @@ def _usage(e):
     return UsageError(f"argument {'MODEL' if flag == 'model' else '--' + flag}: {e.reason}")
 
 
+def _mpi_world():
+    """The size of the MPI job this process was started in (None outside one)."""
+    for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS", "PMIX_SIZE"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return None
+
+
+def _launch(n):
+    """``mpiexec -n N python -m chainrule <this command line>``; returns its exit code."""
+    exe = shutil.which("mpiexec")
+    if exe is None:
+        raise UsageError("argument --nproc: needs mpiexec (pip install mpi4py mpich, or a "
+                         "system MPI)")
+    argv = sys.argv[1:]
+    if "train" not in argv:
+        raise UsageError("argument --nproc: start the run from the command line "
+                         "(chainrule train ... --nproc N)")
+    return subprocess.call([exe, "-n", str(n), sys.executable, "-m", "chainrule"] + argv)
+
+
 def run(args):
+    nproc, world = getattr(args, "nproc", None), _mpi_world()
+    if nproc is not None and nproc < 1:
+        raise UsageError(f"argument --nproc: must be >= 1, got {nproc}")
+    if nproc and nproc > 1 and world is None:
+        return _launch(nproc)
+    if not world or world == 1:
+        return _run(args)
+    from chainrule import distributed as dist
+    dist.init_process_group("mpi")
+    rank = dist.get_rank()
+    if rank > 0:                   # one rank speaks: rank 0
+        sys.stdout = open(os.devnull, "w")
+    try:
+        code = _run(args)
+    except BaseException as e:     # noqa: B902 - any failure ends every rank
+        print(f"chainrule train: rank {rank} of {world}: {type(e).__name__}: {e}; "
+              f"aborting the job", file=sys.stderr, flush=True)
+        dist.abort(1)
+        raise
+    if code != EXIT_OK:
+        dist.abort(code)
+    dist.barrier()
+    return code
+
+
+def _run(args):
     cfg = config_from_args(args)
     try:
         result = train(cfg)

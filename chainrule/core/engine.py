@@ -13,7 +13,19 @@ from chainrule.core.function import Function
 from chainrule.core.ops import ops as F
 from chainrule.core.tensor import _make
 
-__all__ = ["run_backward"]
+__all__ = ["run_backward", "queue_callback"]
+
+# callbacks queued during a backward pass (torch's Variable._execution_engine.queue_callback),
+# run once, in order, when the outermost pass has delivered every gradient
+_callbacks = []
+_depth = [0]
+
+
+def queue_callback(callback):
+    """Run ``callback()`` when the backward pass now running ends (DDP's gradient sync)."""
+    if not _depth[0]:
+        raise RuntimeError("queue_callback: no backward pass is running")
+    _callbacks.append(callback)
 
 
 def _fit(gx, shape, dtype, fn, i):
@@ -56,6 +68,9 @@ def _accumulate_leaf(leaf, g, passthrough, create_graph):
             leaf.grad._data += g._data
         except (ValueError, TypeError):  # read-only or dtype mismatch: rebuild
             leaf.grad = _make(leaf.grad._data + g._data)
+    if leaf._post_hooks:
+        for h in tuple(leaf._post_hooks):
+            h(leaf)
 
 
 def _writeable(a):
@@ -73,6 +88,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     run = _Backward(inputs, create_graph)
     prev = _gm._State.enabled
     _gm._State.enabled = bool(create_graph)
+    _depth[0] += 1
     try:
         run.seed(roots, root_grads)
         visited = []
@@ -86,6 +102,12 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 fn._release()
     finally:
         _gm._State.enabled = prev
+        _depth[0] -= 1
+    if _callbacks and not _depth[0]:
+        cbs = _callbacks[:]
+        del _callbacks[:]
+        for cb in cbs:
+            cb()
     return run.results(allow_unused)
 
 

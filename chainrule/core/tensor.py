@@ -40,6 +40,7 @@ def _make(data, requires_grad=False, grad_fn=None, idx=0, version=None, is_view=
     t._version = [0] if version is None else version
     t._is_view = is_view
     t._hooks = None
+    t._post_hooks = None
     t._views = None
     return t
 
@@ -86,7 +87,7 @@ class Tensor(OpMethods):
     ``Tensor(data)`` works too and behaves like ``chainrule.tensor(data)``.
     """
     __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_out_idx", "_version",
-                 "_is_view", "_hooks", "_base", "_views", "__weakref__")
+                 "_is_view", "_hooks", "_post_hooks", "_base", "_views", "__weakref__")
     __array_priority__ = 1000  # make ndarray <op> Tensor defer to Tensor
 
     def __init__(self, data=(), dtype=None, requires_grad=False, device=None):
@@ -97,6 +98,7 @@ class Tensor(OpMethods):
         self._version = [0]
         self._is_view = False
         self._hooks = None
+        self._post_hooks = None
         self._base = self._views = None
         self.requires_grad = False
         if requires_grad:
@@ -312,6 +314,19 @@ class Tensor(OpMethods):
             lst = fn._tensor_hooks.setdefault(self._out_idx, [])
         lst.append(hook)
         return _HookHandle(lst, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(tensor) -> None`` runs on a leaf after a gradient has been
+        accumulated into its ``.grad`` (once per gradient that reaches it).
+        Returns a handle with ``remove()``."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        return _HookHandle(self._post_hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""

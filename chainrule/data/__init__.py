@@ -6,11 +6,12 @@ from chainrule.data.dataset import (ConcatDataset, Dataset, IterableDataset, Sub
                                     TensorDataset, random_split)
 from chainrule.data.loader import DataLoader, get_worker_info
 from chainrule.data.sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
-                                    SubsetRandomSampler, WeightedRandomSampler)
+                                    SubsetRandomSampler, WeightedRandomSampler,
+                                    DistributedSampler)
 from chainrule.data import transforms, download, datasets  # noqa: E402
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
            "random_split", "Sampler", "SequentialSampler", "RandomSampler",
-           "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "DataLoader",
+           "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "DistributedSampler", "DataLoader",
            "get_worker_info", "default_collate", "default_convert", "transforms",
            "download", "datasets"]

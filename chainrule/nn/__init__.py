@@ -14,3 +14,4 @@ from chainrule.nn import functional  # noqa: F401
 from chainrule.nn import init  # noqa: F401
 from chainrule.nn import utils  # noqa: F401
 from chainrule.nn.modules.loss import *  # noqa: F401,F403
+from chainrule.nn import parallel  # noqa: F401,E402

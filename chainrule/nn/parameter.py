@@ -25,7 +25,7 @@ def _init_from(t, data, requires_grad):
     t._out_idx = 0
     t._version = version
     t._is_view = False
-    t._hooks = None
+    t._hooks = t._post_hooks = None
     t._base = t._views = None
     t.requires_grad = False
     if requires_grad:

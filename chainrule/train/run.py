@@ -19,6 +19,7 @@ import numpy as np
 from chainrule import models
 from chainrule.backend import manual_seed
 from chainrule.train.callbacks import make_callbacks
+from chainrule.train import distributed as D
 from chainrule.text.vocab import Vocab
 from chainrule.train.checkpoint import CheckpointError, check_resumed_size, load_checkpoint
 from chainrule.train.config import ConfigError
@@ -96,6 +97,9 @@ def _resolve(config):
 def _build(cfg):
     if cfg.note:
         print(cfg.note)
+    if D.active() and (cfg.is_lm or cfg.is_translation):
+        raise ConfigError("nproc", "data-parallel runs (--nproc, mpiexec) train dataset "
+                          "models only, not language models or translation")
     if cfg.is_lm:
         return _build_lm(cfg)
     return _build_nmt(cfg) if cfg.is_translation else _build_dataset(cfg)
@@ -150,7 +154,14 @@ def _build_dataset(cfg):
             "validation": _validation(cfg, bundle),
             "train_args": cfg.train_args(),
             "chainrule": chainrule_version()}
-    trainer = Trainer(model, make_loss(recipe.task, cfg.label_smoothing), optimizer,
+    if D.active():      # data parallel over MPI ranks: this rank's share, DDP
+        try:
+            bundle.train_loader = D.shard_loader(bundle.train_loader, cfg.seed)
+        except ValueError as e:
+            raise ConfigError("batch_size", str(e)) from None
+        print(f"data parallel on {D.world_size()} processes (MPI): "
+              f"{cfg.batch_size // D.world_size()} samples per process per step")
+    trainer = Trainer(D.wrap(model), make_loss(recipe.task, cfg.label_smoothing), optimizer,
                       scheduler, cfg.metrics, cfg.clip_grad_norm,
                       make_callbacks(cfg, monitor), meta=meta, device=cfg.device,
                       compile=cfg.compile)
@@ -278,15 +289,25 @@ def train(config):
     settings, :class:`~chainrule.train.runfolder.RunFolderError` when the output
     folder is in use or holds another run (see ``docs/reliability.md``)."""
     cfg = _resolve(config)
+    if not D.is_main():         # ranks > 0 of a data-parallel run write no files
+        return _train_in(dataclasses.replace(cfg, out=None), _NoFolder())
     with open_run_folder(cfg.out, resume=bool(cfg.resume), overwrite=cfg.overwrite) as lock:
-        if lock.taken_over:
-            print(f"note: took over the lock of {cfg.out} left by process "
-                  f"{lock.taken_over}, which is no longer running")
-        run = _build(cfg)
-        t0 = time.perf_counter()
-        history = run.fit()
-        split, final = _final(run)
-        seconds = time.perf_counter() - t0
+        return _train_in(cfg, lock)
+
+
+class _NoFolder:
+    taken_over = None
+
+
+def _train_in(cfg, lock):
+    if lock.taken_over:
+        print(f"note: took over the lock of {cfg.out} left by process "
+              f"{lock.taken_over}, which is no longer running")
+    run = _build(cfg)
+    t0 = time.perf_counter()
+    history = run.fit()
+    split, final = _final(run)
+    seconds = time.perf_counter() - t0
     return _report(run, history, split, final, seconds)
 
 

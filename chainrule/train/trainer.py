@@ -22,6 +22,7 @@ from chainrule.compile import compile as _compile
 from chainrule.backend import manual_seed
 from chainrule.core.grad_mode import no_grad
 from chainrule.train import callbacks as C
+from chainrule.train import distributed as D
 from chainrule.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from chainrule.train.config import RunConfig
 from chainrule.train.metrics import Loss, get_metric, to_numpy
@@ -123,13 +124,13 @@ class Trainer:
                 if cb.key and hasattr(cb, "state_dict")}
 
     def save_checkpoint(self, path):
-        save_checkpoint(path, self.model, self.optimizer, self.scheduler, self.epoch,
+        save_checkpoint(path, D.unwrap(self.model), self.optimizer, self.scheduler, self.epoch,
                         self.history, self.meta, self.callbacks_state())
 
     def resume(self, path):
         """Load model, optimizer, scheduler, history, callback and RNG state from a
         checkpoint; the next :meth:`fit` continues after its epoch."""
-        ckpt = load_checkpoint(path, self.model, self.optimizer, self.scheduler,
+        ckpt = load_checkpoint(path, D.unwrap(self.model), self.optimizer, self.scheduler,
                                restore_rng=True)
         self.epoch, self.history = ckpt["epoch"], list(ckpt.get("history") or [])
         states = ckpt.get("callbacks") or {}
@@ -174,7 +175,11 @@ class Trainer:
         t0 = time.perf_counter()
         lr = float(self.optimizer.param_groups[0]["lr"])
         logs = {"epoch": epoch}
-        logs.update(self._train_epoch(train_loader, epoch))
+        sampler = getattr(train_loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):        # DistributedSampler: this epoch's order
+            sampler.set_epoch(epoch)
+        train_logs = self._train_epoch(train_loader, epoch)
+        logs.update(D.average_logs(train_logs) if D.active() else train_logs)
         if val_loader is not None:
             logs.update(self.evaluate(val_loader, prefix="val_"))
         logs["lr"], logs["time"] = lr, round(time.perf_counter() - t0, 3)

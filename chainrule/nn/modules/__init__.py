@@ -34,3 +34,5 @@ __all__ += _padding.__all__
 from chainrule.nn.modules.transformer import *  # noqa: F401,F403,E402
 from chainrule.nn.modules import transformer as _transformer  # noqa: E402
 __all__ += _transformer.__all__
+from chainrule.nn.modules.sync_batchnorm import SyncBatchNorm  # noqa: F401,E402
+__all__ += ["SyncBatchNorm"]
