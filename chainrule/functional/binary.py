@@ -166,9 +166,7 @@ class Maximum(_Binary):
 
     def backward(self, gy):  # gradient goes to the larger; ties split evenly
         a, b = self.inputs
-        m = (a._data > b._data).astype(gy._data.dtype) + \
-            0.5 * (a._data == b._data).astype(gy._data.dtype)
-        return gy * _make(m), gy * _make(1 - m)
+        return _minmax_grad(gy, a._data, b._data, a._data < b._data, a._data > b._data)
 
 
 class Minimum(_Binary):
@@ -179,9 +177,14 @@ class Minimum(_Binary):
 
     def backward(self, gy):
         a, b = self.inputs
-        m = (a._data < b._data).astype(gy._data.dtype) + \
-            0.5 * (a._data == b._data).astype(gy._data.dtype)
-        return gy * _make(m), gy * _make(1 - m)
+        return _minmax_grad(gy, a._data, b._data, a._data > b._data, a._data < b._data)
+
+
+def _minmax_grad(gy, a, b, a_loses, b_loses):
+    """torch's maximum/minimum backward: the winner gets ``gy``, a tie ``gy / 2`` each,
+    and where either side is NaN (neither wins) both get ``gy``."""
+    half = pick(_make(a == b), gy * 0.5, gy)
+    return grad_where(~a_loses, half), grad_where(~b_loses, half)
 
 
 class Atan2(_Binary):
@@ -418,11 +421,10 @@ class Where(Function):
         xp = B.xp_of(a)
         return xp.where(cond, a.astype(self.npd, copy=False), b.astype(self.npd, copy=False))
 
-    def backward(self, gy):  # gy routed by the condition
-        c = _make(self.cond)
-        z = gy * 0
-        ga = pick(c, gy, z) if self._edges[1] is not None else None
-        gb = pick(c, z, gy) if self._edges[2] is not None else None
+    def backward(self, gy):  # gy routed by the condition; exactly 0 elsewhere
+        c = self.cond
+        ga = grad_where(c, gy) if self._edges[1] is not None else None
+        gb = grad_where(~c, gy) if self._edges[2] is not None else None
         return None, ga, gb
 
     def _release_extra(self):
@@ -442,6 +444,14 @@ def pick(condition, input, other):
         raise RuntimeError(f"where: condition {tuple(condition.shape)}, input "
                            f"{tuple(a.shape)} and other {tuple(b.shape)} are not "
                            f"broadcastable") from None
+
+
+def grad_where(mask, gy):
+    """``gy`` where the boolean array ``mask`` is True, exactly 0 elsewhere (differentiable
+    in ``gy``): torch's where-based backward formulas, so an inf or NaN gradient outside
+    the mask does not leak in as ``inf * 0 = nan``."""
+    mask = _make(B.xp_of(gy._data).asarray(mask, dtype=bool))
+    return Where(gy._data.dtype)(mask, gy, _make(B.xp_of(gy._data).zeros((), gy._data.dtype)))
 
 
 # ---------------------------------------------------------------- casts and copies

@@ -13,7 +13,7 @@ from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
 from chainrule.functional._util import as_tensor_arg
 from chainrule.functional.binary import *  # noqa: F401,F403  (one elementwise namespace)
-from chainrule.functional.binary import cast, maximum, minimum
+from chainrule.functional.binary import cast, grad_where, maximum, minimum
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "sign", "exp", "exp2", "log", "log2",
@@ -314,9 +314,9 @@ class Relu(_Unary):
     def backward(self, gy):  # 1 where x > 0
         y = self._ys[0]
         if _gm._State.enabled:  # create_graph: differentiable in gy
-            return gy * _make((y > 0).astype(gy._data.dtype))
+            return grad_where(y > 0, gy)
         g, y = B.kernels_of(y).align_layouts(gy._data, y)   # one pass, in one memory layout
-        return _make(B.xp_of(g).multiply(g, y > 0, dtype=g.dtype))
+        return _make(B.xp_of(g).where(y > 0, g, g.dtype.type(0)))   # 0, not inf * 0
 
 
 class _ZeroGrad(_Unary):
@@ -460,7 +460,7 @@ class Clamp(_Unary):
             m &= x >= self.lo
         if self.hi is not None:
             m &= x <= self.hi
-        return gy * _make(m.astype(gy._data.dtype))
+        return grad_where(m, gy)
 
 
 def clamp(input, min=None, max=None):

@@ -155,6 +155,24 @@ g, = torch.autograd.grad(out.sum(), x)""",
     "softmax_0d_nonfinite": """
 x = torch.tensor([float('nan'), float('inf'), -float('inf'), 1.5], dtype=torch.float64)
 out = torch.stack([v.softmax(0) for v in x] + [v.log_softmax(0) for v in x])""",
+    "masked_backward_is_zero_not_nan": """
+x = torch.tensor([0., -1., 2., 4.], dtype=torch.float64, requires_grad=True)
+h = x * 1
+h.masked_fill_(h > 3, 0.0)
+out = (torch.where(x > 0, x, x * 0).rsqrt() + x.clamp(max=0).rsqrt() + x.relu().rsqrt()
+       + h.rsqrt() + F.huber_loss(x.clamp(min=1).rsqrt(), x, reduction='none'))
+g, = torch.autograd.grad(out.sum(), x, create_graph=True)
+g = torch.autograd.grad(g[2:].sum(), x)[0]    # second derivative through the masks""",
+    "maximum_minimum_nan_and_ties": """
+a = torch.tensor([float('nan'), 1., 2., 3.], requires_grad=True)
+b = torch.tensor([0., 1., 3., float('nan')], requires_grad=True)
+w = torch.tensor([1., 2., 3., 4.])
+out = torch.maximum(a, b) * w + torch.minimum(a, b) * w * w
+g = torch.cat(torch.autograd.grad(out.sum(), [a, b]))""",
+    "nll_loss_unbatched_target_of_size_1": """
+x = torch.tensor([0.2, 0.5, -1.], requires_grad=True)
+out = F.nll_loss(x.log_softmax(-1), torch.tensor([1]))   # torch's cross_entropy backward refuses it
+g, = torch.autograd.grad(out, x)""",
 }
 
 
