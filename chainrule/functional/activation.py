@@ -117,8 +117,8 @@ def _hardtanh(t, lo, hi):
     y = clamp(t, lo, hi)
     if not t.requires_grad:
         return y
-    # torch: gradient 1 strictly inside (lo, hi) and 0 at the bounds (clamp's is 1 there)
-    return where((t > lo) & (t < hi), y, y.detach())
+    # torch: gradient 0 at and beyond the bounds (clamp's is 1 at them), 1 elsewhere (NaN too)
+    return where((t <= lo) | (t >= hi), y.detach(), t)
 
 
 def relu6(input, inplace=False):

@@ -137,7 +137,10 @@ class Pow(_Binary):
     def backward(self, gy):  # d(a^b) = (b a^(b-1), a^b log a)
         a, b = self.inputs
         ga = gb = None
-        if self._edges[0] is not None:
+        if self._edges[0] is not None and self._edges[1] is None and not b._data.any():
+            # torch: x ** 0 with a constant exponent has a constant zero gradient
+            ga = _make(B.xp_of(gy._data).zeros(gy.shape, gy._data.dtype))
+        elif self._edges[0] is not None:
             # torch: 0 where b == 0 (x^0 is constant, even at x = 0)
             ga = gy * pick(b == 0, 0.0, b * pow(a, b - 1))
         if self._edges[1] is not None:
@@ -193,9 +196,11 @@ class Atan2(_Binary):
     def forward(self, a, b):
         return B.xp_of(a).arctan2(self.cast(a), self.cast(b))
 
-    def backward(self, gy):  # d atan2(a, b) = (b, -a) / (a^2 + b^2)
+    def backward(self, gy):  # d atan2(a, b) = (b, -a) / (a^2 + b^2), 0 at (0, 0) like torch
         a, b = self.inputs
-        r = gy / (a * a + b * b)
+        recip = 1 / (a * a + b * b)
+        recip = grad_where(~B.xp_of(recip._data).isinf(recip._data), recip)
+        r = gy * recip
         return r * b, -r * a
 
 

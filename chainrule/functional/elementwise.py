@@ -78,6 +78,8 @@ class Sign(_Unary):
         xp = B.xp_of(x)
         if x.dtype.kind == "f":   # torch: sign(nan) is 0
             return xp.where(xp.isnan(x), x.dtype.type(0), xp.sign(x))
+        if x.dtype == np.bool_:   # torch: bool stays bool
+            return x.copy()
         return xp.sign(x)
 
     def backward(self, gy):  # piecewise constant
@@ -177,6 +179,8 @@ class Square(_Unary):
     floating = False
 
     def forward(self, x):
+        if x.dtype == np.bool_:   # torch: square is pow(x, 2), bool promotes to int64
+            x = x.astype(np.int64)
         return x * x
 
     def backward(self, gy):  # 2x

@@ -120,9 +120,9 @@ class BinaryCrossEntropy(Function):
         gx = gy_t = None
         if self.needs_input_grad[0]:  # (x - y) / (x (1 - x)), denominator kept >= 1e-12
             gx = gy * (x - y) / clamp(x * (1 - x), min=1e-12)
-        if self.needs_input_grad[1]:  # log(1 - x) - log(x)
-            with np.errstate(divide="ignore"):
-                gy_t = gy * (clamp(log(1 - x), min=-100.0) - clamp(log(x), min=-100.0))
+        if self.needs_input_grad[1]:  # -logit(x), not clamped (torch's target backward)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gy_t = gy * -log(x / (1 - x))
         return gx, gy_t
 
 

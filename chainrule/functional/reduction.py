@@ -12,6 +12,7 @@ import numpy as np
 
 from chainrule import backend as B
 from chainrule.core import dtype as D
+from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.tensor import _make
 from chainrule.functional._util import norm_dim, norm_dims, float_np
@@ -238,11 +239,14 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 # ---------------------------------------------------------------- extrema
 class _Select(Function):
     """A value-selecting reduction (amax, amin, median of all): the gradient
-    is split evenly among the elements equal to the result, like torch."""
+    is split evenly among the elements equal to the result, like torch.  A NaN
+    result: max()/min()/median() of all (``nan_ties``) give the gradient to the NaN
+    elements (torch's evenly_distribute_backward); amax/amin compare ``x == y``,
+    which no element passes, so the slice's gradient is NaN (scale_grad_by_count)."""
     save_output = True
 
-    def __init__(self, kind, axes, keepdim):
-        self.kind, self.axes, self.keepdim = kind, axes, keepdim
+    def __init__(self, kind, axes, keepdim, nan_ties=True):
+        self.kind, self.axes, self.keepdim, self.nan_ties = kind, axes, keepdim, nan_ties
 
     def forward(self, x):
         if self.kind == "median":
@@ -258,8 +262,11 @@ class _Select(Function):
         x = self.inputs[0]._data
         xp = B.xp_of(x)
         y = self._ys[0].reshape(_keep_shape(x.shape, self.axes))
-        mask = (x == y) | (xp.isnan(x) & xp.isnan(y))
-        w = mask / mask.sum(axis=self.axes, keepdims=True)
+        mask = x == y
+        if self.nan_ties:
+            mask |= xp.isnan(x) & xp.isnan(y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = mask / mask.sum(axis=self.axes, keepdims=True)
         g = _expand_back(gy, x.shape, self.axes, self.keepdim)
         return g * _const(w, g)
 
@@ -267,7 +274,7 @@ class _Select(Function):
 def _extreme(kind, op, input, dim, keepdim):
     axes = _axes(dim, input.ndim, op)
     _check_nonempty(input, axes, op)
-    return _Select(kind, axes, keepdim)(input)
+    return _Select(kind, axes, keepdim, nan_ties=op not in ("amax", "amin"))(input)
 
 
 def amax(input, dim=(), keepdim=False):
@@ -473,10 +480,20 @@ class Cumprod(Function):
         n = xl.shape[-1]
         xp = B.xp_of(x._data)
         eye = xp.eye(n)
-        m = reshape(xl, xl.shape[:-1] + (1, n)) * _const(1 - eye, x) + _const(eye, x)
+        # (selected with where, not by multiplying with 0/1 masks: inf * 0 would be NaN)
+        m = where(_make(eye.astype(bool)), 1.0, reshape(xl, xl.shape[:-1] + (1, n)))
         c = cumprod(m, -1)                               # c[k, i] = prod_{j<=i, j!=k} x_j
-        upper = _const(xp.triu(xp.ones((n, n))), x)      # i >= k
-        gx = sum(reshape(gl, gl.shape[:-1] + (1, n)) * c * upper, -1)
+        # terms i >= k; like torch's first-order formula, without create_graph only those
+        # without the slice's first zero z as a factor (k < z: i < z; k == z: all; k > z:
+        # none; exactly 0 otherwise, even where a later factor is inf or NaN)
+        i, k = xp.arange(n)[None, :], xp.arange(n)[:, None]
+        keep = i >= k
+        if not _gm._State.enabled:
+            xd = xl._data
+            z = xp.where((xd == 0).any(-1), (xd == 0).argmax(-1), n)[..., None, None]
+            keep = keep & ((i < z) | (k == z))
+        keep = _make(keep)
+        gx = sum(where(keep, reshape(gl, gl.shape[:-1] + (1, n)) * c, 0.0), -1)
         return _from_last(gx, x.shape, perm)
 
 

@@ -173,6 +173,55 @@ g = torch.cat(torch.autograd.grad(out.sum(), [a, b]))""",
 x = torch.tensor([0.2, 0.5, -1.])
 out = F.nll_loss(x.log_softmax(-1), torch.tensor([1])) + F.cross_entropy(x, torch.tensor([2]))
 # (torch's backward refuses this target shape, so no gradient here)""",
+    "atan2_gradient_at_origin": """
+a = torch.tensor([0., 0., 1.], dtype=torch.float64, requires_grad=True)
+b = torch.tensor([0., 1., 0.], dtype=torch.float64, requires_grad=True)
+out = torch.atan2(a, b)
+g = torch.cat(torch.autograd.grad(out.sum(), [a, b]))""",
+    "bce_target_gradient_is_minus_logit": """
+x = torch.tensor([0., 0.25, 1.], dtype=torch.float64)
+y = torch.tensor([0.5, 0.5, 0.5], dtype=torch.float64, requires_grad=True)
+out = F.binary_cross_entropy(x, y, reduction='none')
+g, = torch.autograd.grad(out.sum(), y)""",
+    "hardtanh_relu6_gradient_at_nan": """
+x = torch.tensor([float('nan'), 0.5, 7., -2.], dtype=torch.float64, requires_grad=True)
+out = F.hardtanh(x) + F.relu6(x)
+g, = torch.autograd.grad(out.sum(), x)""",
+    "amax_nan_slice_vs_max_of_all": """
+x = torch.tensor([[1., float('nan')], [2., 2.]], dtype=torch.float64, requires_grad=True)
+out = x.amax(1)
+g = torch.cat([torch.autograd.grad(out.sum(), x)[0], torch.autograd.grad(x.max(), x)[0],
+               torch.autograd.grad(x.amin(0).sum(), x)[0]])""",
+    "pow_0_second_derivative": """
+x = torch.tensor([0., 2.], dtype=torch.float64, requires_grad=True)
+out = x.pow(0)
+g, = torch.autograd.grad((out * torch.tensor([1., 2.], dtype=torch.float64)).sum(), x,
+                         create_graph=True)
+assert not g.requires_grad     # a constant: no NaN second derivative through 0 * 0^-1""",
+    "cumprod_zeros_and_inf": """
+x = torch.tensor([[2., 0., 3., float('inf')], [1., 2., 0., 0.]], dtype=torch.float64,
+                 requires_grad=True)
+w = torch.tensor([1., 2., 3., 4.], dtype=torch.float64)
+out = x.cumprod(1)
+g, = torch.autograd.grad((out * w).sum(), x, retain_graph=True)   # first-zero formula
+g1, = torch.autograd.grad((out * w).sum(), x, create_graph=True)    # torch's O(n^2) one
+g = torch.cat([g, g1, torch.autograd.grad(g1[1].sum(), x)[0][1:]])   # row 0: NaN, placed differently""",
+    "norms_of_empty_inputs": """
+x = torch.zeros(0, 4, requires_grad=True)
+out = torch.cat([F.batch_norm(x, None, None, training=True).flatten(),
+                 F.batch_norm(torch.zeros(0), None, None, training=True),
+                 F.group_norm(torch.zeros(3, 0), 1).flatten(),
+                 F.group_norm(x, 2).flatten(),
+                 F.instance_norm(torch.zeros(2, 3, 0, 3)).flatten()])""",
+    "masked_fill_into_expanded_view": """
+a = torch.tensor([[1., -1.]])
+x = a.expand(3, 2)
+x.masked_fill_(x > 0, 0.0)
+out = a * 1""",
+    "sign_square_of_bool": """
+b = torch.tensor([True, False])
+out = torch.stack([b.sign().long(), b.square()])
+assert b.sign().dtype == torch.bool""",
 }
 
 
