@@ -241,7 +241,7 @@ class FloorDivide(_NoGrad2):
     differentiable = True   # like torch: the result requires grad, with gradient 0
 
     def backward(self, gy):  # piecewise constant: zero almost everywhere
-        return gy * 0, gy * 0
+        return grad_zeros(gy), grad_zeros(gy)
 
 
 class _Compare(Function):
@@ -449,6 +449,12 @@ def pick(condition, input, other):
         raise RuntimeError(f"where: condition {tuple(condition.shape)}, input "
                            f"{tuple(a.shape)} and other {tuple(b.shape)} are not "
                            f"broadcastable") from None
+
+
+def grad_zeros(gy):
+    """The gradient of a piecewise-constant op: exact zeros, a constant (torch's
+    ``zeros_like(grad)``; ``gy * 0`` would be NaN where ``gy`` is inf or NaN)."""
+    return _make(B.xp_of(gy._data).zeros_like(gy._data))
 
 
 def grad_where(mask, gy):

@@ -13,7 +13,7 @@ from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
 from chainrule.functional._util import as_tensor_arg
 from chainrule.functional.binary import *  # noqa: F401,F403  (one elementwise namespace)
-from chainrule.functional.binary import cast, grad_where, maximum, minimum
+from chainrule.functional.binary import cast, grad_where, grad_zeros, maximum, minimum
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "sign", "exp", "exp2", "log", "log2",
@@ -83,7 +83,7 @@ class Sign(_Unary):
         return xp.sign(x)
 
     def backward(self, gy):  # piecewise constant
-        return gy * 0
+        return grad_zeros(gy)
 
 
 class Exp(_Unary):
@@ -334,7 +334,7 @@ class _ZeroGrad(_Unary):
         return getattr(B.xp_of(x), self.ufunc)(x)
 
     def backward(self, gy):  # piecewise constant: zero almost everywhere
-        return gy * 0
+        return grad_zeros(gy)
 
 
 class Floor(_ZeroGrad):

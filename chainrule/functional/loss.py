@@ -85,8 +85,9 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     ad = _abs(d)
     if beta == 0:
         return reduce_loss(ad, reduction)
-    quad = _make(ad._data < beta)
-    return reduce_loss(where(quad, d * d * (0.5 / beta), ad - 0.5 * beta), reduction)
+    quad = _make(~(ad._data >= beta))   # NaN: the quadratic branch, as torch
+    dq = where(quad, d, 0.0)   # the unused branch sees 0: no inf * 0 in its backward
+    return reduce_loss(where(quad, dq * dq * (0.5 / beta), ad - 0.5 * beta), reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -98,8 +99,9 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
                            f"got {delta}")
     d = input - target
     ad = _abs(d)
-    quad = _make(ad._data < delta)
-    loss = where(quad, d * d * 0.5, (ad - 0.5 * delta) * delta)
+    quad = _make(~(ad._data >= delta))   # NaN: the quadratic branch, as torch
+    dq = where(quad, d, 0.0)   # the unused branch sees 0: no inf * 0 in its backward
+    loss = where(quad, dq * dq * 0.5, (ad - 0.5 * delta) * delta)
     return in_dtype_of(_elementwise_weight(loss, weight, input, reduction, "huber_loss",
                                            mean_by_weight=False), input)
 

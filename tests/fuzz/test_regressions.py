@@ -222,6 +222,16 @@ out = a * 1""",
 b = torch.tensor([True, False])
 out = torch.stack([b.sign().long(), b.square()])
 assert b.sign().dtype == torch.bool""",
+    "piecewise_constant_backward_is_zeros": """
+x = torch.tensor([-1., 0., 2.], dtype=torch.float64, requires_grad=True)
+inf = torch.tensor([float('nan'), float('inf'), -float('inf')], dtype=torch.float64)
+out = (x.sign() * inf).nansum() + (x.floor() * inf).nansum() + (x.round() * inf).nansum()
+g, = torch.autograd.grad(out, x)""",
+    "huber_smooth_l1_nonfinite_differences": """
+x = torch.tensor([1., 0.5, float('inf'), float('nan'), 3.], dtype=torch.float64, requires_grad=True)
+y = torch.tensor([float('inf'), float('inf'), float('inf'), 0., 0.], dtype=torch.float64, requires_grad=True)
+out = F.huber_loss(x, y, reduction='none') + F.smooth_l1_loss(x, y, reduction='none', beta=0.5)
+g = torch.cat(torch.autograd.grad(out.sum(), [x, y]))""",
 }
 
 
