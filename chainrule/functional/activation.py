@@ -80,7 +80,9 @@ class Elu(Function):
     def backward(self, gy):  # scale * (1 if x > 0 else alpha * input_scale * exp(input_scale x))
         x = self.inputs[0]
         pos = _mask(x._data > 0, gy)
-        e = exp(clamp(x, max=0.0) * self.input_scale) * (self.alpha * self.input_scale)
+        # x < 0 strictly (torch's double backward is 0 at x = 0, where clamp's would be 1)
+        e = exp(where(_make(x._data < 0), x, 0.0) * self.input_scale) * \
+            (self.alpha * self.input_scale)
         return gy * (pos + (1 - pos) * e) * self.scale
 
 

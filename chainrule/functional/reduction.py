@@ -221,9 +221,29 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if dof == 0:
         warnings.warn(f"var(): degrees of freedom is <= 0 (reducing {n} elements of shape "
                       f"{tuple(input.shape)} with correction={correction})", stacklevel=2)
+    if dof == 0 and len(axes) == input.ndim and not keepdim:
+        return Var()(input)
     d = input - mean(input, axes, keepdim=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         return sum(d * d, axes, keepdim) * (1.0 / dof if dof else math.inf)
+
+
+class Var(Function):
+    """var() of all elements with no degrees of freedom left: NaN where all elements
+    are equal, else inf; torch's gradient ``gy * (nan where x == mean else inf)``
+    (a constant factor, so no second derivative through ``x``)."""
+
+    def forward(self, x):
+        xp = B.xp_of(x)
+        m = x.mean() if x.size else x.dtype.type(0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return xp.asarray(((x - m) ** 2).sum() * xp.inf, dtype=x.dtype)
+
+    def backward(self, gy):
+        x = self.inputs[0]._data
+        xp = B.xp_of(x)
+        m = x.mean() if x.size else x.dtype.type(0)
+        return gy * _make(xp.where(x == m, xp.nan, xp.inf).astype(x.dtype))
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):

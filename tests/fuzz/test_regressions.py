@@ -232,6 +232,21 @@ x = torch.tensor([1., 0.5, float('inf'), float('nan'), 3.], dtype=torch.float64,
 y = torch.tensor([float('inf'), float('inf'), float('inf'), 0., 0.], dtype=torch.float64, requires_grad=True)
 out = F.huber_loss(x, y, reduction='none') + F.smooth_l1_loss(x, y, reduction='none', beta=0.5)
 g = torch.cat(torch.autograd.grad(out.sum(), [x, y]))""",
+    "var_of_one_element": """
+x = torch.tensor([[0.17]], requires_grad=True)
+out = x.var()
+g, = torch.autograd.grad(out * 2, x, create_graph=True)
+assert not g.requires_grad      # torch: grad * (nan where x == mean else inf), a constant""",
+    "elu_family_second_derivative_at_0": """
+x = torch.tensor([0., -1., 1., -2.], dtype=torch.float64, requires_grad=True)
+out = F.selu(x) + F.celu(x, 0.5) + F.elu(x)
+g1, = torch.autograd.grad(out.sum(), x, create_graph=True)
+g, = torch.autograd.grad(g1.sum(), x)""",
+    "median_of_empty_is_attached": """
+x = torch.zeros(0, 3, requires_grad=True)
+out = x.median()
+assert out.requires_grad
+g, = torch.autograd.grad(out, x)""",
 }
 
 
