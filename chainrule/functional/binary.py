@@ -145,9 +145,9 @@ class Pow(_Binary):
             ga = gy * pick(b == 0, 0.0, b * pow(a, b - 1))
         if self._edges[1] is not None:
             # torch: the exponent's gradient is 0 where a == 0 and b >= 0 (-inf * inf
-            # = -inf where b < 0); log(1) keeps the masked entries finite
-            safe = pick((a == 0) & (b >= 0), 1.0, a)
-            gb = gy * pow(a, b) * safe.log()
+            # = -inf where b < 0); torch's formula, so also its second derivative
+            # (NaN at a == 0 through log(0))
+            gb = gy * pick((a == 0) & (b >= 0), 0.0, pow(a, b) * a.log())
         return ga, gb
 
 

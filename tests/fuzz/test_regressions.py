@@ -247,6 +247,13 @@ x = torch.zeros(0, 3, requires_grad=True)
 out = x.median()
 assert out.requires_grad
 g, = torch.autograd.grad(out, x)""",
+    "pow_second_derivatives_at_special_values": """
+v = [-1., 0., 0.5, 1., 2., float('inf'), -float('inf'), float('nan')]
+a = torch.tensor([p for p in v for q in v], dtype=torch.float64, requires_grad=True)
+b = torch.tensor([q for p in v for q in v], dtype=torch.float64, requires_grad=True)
+ga, gb = torch.autograd.grad((a ** b).sum(), [a, b], create_graph=True)
+out = torch.cat([ga, gb])
+g = torch.cat(torch.autograd.grad((ga * ga).sum() + (gb * gb).sum(), [a, b]))""",
 }
 
 
