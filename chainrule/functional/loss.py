@@ -213,10 +213,11 @@ class CrossEntropy(Function):
 
     def forward(self, x, t=None):
         xp, d = B.xp_of(x), self.dim
-        z = x - x.max(axis=d, keepdims=True)
+        z = x - x.max(axis=d, keepdims=True) if x.shape[d] else x   # no classes: empty
         p = xp.exp(z)
         se = p.sum(axis=d, keepdims=True)
-        lse = xp.log(se)
+        with np.errstate(divide="ignore"):   # no classes: log(0)
+            lse = xp.log(se)
         p /= se
         self.p = p  # softmax, kept for the first-order backward
         if t is None:

@@ -254,6 +254,12 @@ b = torch.tensor([q for p in v for q in v], dtype=torch.float64, requires_grad=T
 ga, gb = torch.autograd.grad((a ** b).sum(), [a, b], create_graph=True)
 out = torch.cat([ga, gb])
 g = torch.cat(torch.autograd.grad((ga * ga).sum() + (gb * gb).sum(), [a, b]))""",
+    "empty_classes_and_windows": """
+x = torch.zeros(2, 0, requires_grad=True)
+out = torch.stack([F.cross_entropy(x, torch.zeros(2, 0)),
+                   F.adaptive_avg_pool1d(torch.zeros(2, 1, 0), 1).sum()])
+g, = torch.autograd.grad(F.cross_entropy(x, torch.zeros(2, 0)), x)
+assert F.adaptive_avg_pool1d(torch.zeros(2, 0, 0), 1).shape == (2, 0, 1)""",
 }
 
 
