@@ -289,8 +289,14 @@ def _softmax_dim(dim, ndim, op):
 def _prep_softmax(input, dim, dtype, op):
     if dtype is not None:
         input = cast(input, D.to_np_dtype(dtype))
-    require_floating(input, op)
+    if not (isinstance(input, Tensor) and input.numel() == 0):   # torch: no dtype check
+        require_floating(input, op)                                # on an empty tensor
     return input, _softmax_dim(dim, input.ndim, op)
+
+
+def _empty_of_dtype(input):
+    """An empty non-floating input: torch returns it (as a new tensor) unchecked."""
+    return input.numel() == 0 and input._data.dtype.kind != "f"
 
 
 class Softmax(Function):
@@ -338,17 +344,17 @@ class LogSoftmax(Function):
 
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     input, d = _prep_softmax(input, dim, dtype, "softmax")
-    return Softmax(d)(input)
+    return input.clone() if _empty_of_dtype(input) else Softmax(d)(input)
 
 
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     input, d = _prep_softmax(input, dim, dtype, "log_softmax")
-    return LogSoftmax(d)(input)
+    return input.clone() if _empty_of_dtype(input) else LogSoftmax(d)(input)
 
 
 def softmin(input, dim=None, dtype=None, _stacklevel=3):
     input, d = _prep_softmax(input, dim, dtype, "softmin")
-    return Softmax(d)(-input)
+    return input.clone() if _empty_of_dtype(input) else Softmax(d)(-input)
 
 
 # ---------------------------------------------------------------- norms

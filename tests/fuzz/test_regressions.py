@@ -260,6 +260,12 @@ out = torch.stack([F.cross_entropy(x, torch.zeros(2, 0)),
                    F.adaptive_avg_pool1d(torch.zeros(2, 1, 0), 1).sum()])
 g, = torch.autograd.grad(F.cross_entropy(x, torch.zeros(2, 0)), x)
 assert F.adaptive_avg_pool1d(torch.zeros(2, 0, 0), 1).shape == (2, 0, 1)""",
+    "empty_integer_median_and_softmax": """
+e = torch.zeros(0, 3, dtype=torch.int64)
+out = torch.stack([e.median(), torch.zeros(0, dtype=torch.int32).median().long(),
+                   torch.zeros(0, dtype=torch.bool).median().long()])
+assert e.softmax(1).dtype == torch.int64 and e.log_softmax(0).shape == (0, 3)
+assert torch.zeros(0, dtype=torch.bool).softmax(0).dtype == torch.bool""",
 }
 
 
