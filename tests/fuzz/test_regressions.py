@@ -266,6 +266,26 @@ out = torch.stack([e.median(), torch.zeros(0, dtype=torch.int32).median().long()
                    torch.zeros(0, dtype=torch.bool).median().long()])
 assert e.softmax(1).dtype == torch.int64 and e.log_softmax(0).shape == (0, 3)
 assert torch.zeros(0, dtype=torch.bool).softmax(0).dtype == torch.bool""",
+    "var_std_with_inf_and_0d": """
+x = torch.tensor([[0.5, float('inf'), float('inf')], [0., 0., 0.], [-1., 2., 0.]],
+                 requires_grad=True)
+w = torch.tensor([1., 2., 3.])
+out = torch.cat([x.var(-1, unbiased=False) * w, x.std(0) * w, x.max().var(0).reshape(1)])
+g1, = torch.autograd.grad((x.var(-1, unbiased=False) * w).sum(), x)
+g2, = torch.autograd.grad(x.max().var(0), x)          # 0-d: torch's constant nan/inf factor
+g = torch.cat([g1, g2])""",
+    "var_second_derivative": """
+x = torch.tensor([[0.5, 1.5, -2.], [0.3, 0.1, 4.]], dtype=torch.float64, requires_grad=True)
+g1, = torch.autograd.grad((x.var(1) * torch.tensor([1., 3.], dtype=torch.float64)).sum()
+                          + x.std(), x, create_graph=True)
+out = g1
+g, = torch.autograd.grad((g1 * g1).sum(), x)""",
+    "prod_of_0d_and_of_two_zeros": """
+x = torch.tensor(-float('inf'), requires_grad=True)
+y = torch.tensor([[0., float('inf')], [0., 2.]], requires_grad=True)
+out = torch.stack([x.prod(), y.prod()])
+g = torch.cat([torch.autograd.grad(x.prod(), x)[0].reshape(1),
+               torch.autograd.grad(y.prod(), y)[0].flatten()])""",
 }
 
 
