@@ -79,7 +79,7 @@ class Elu(Function):
 
     def backward(self, gy):  # scale * (1 if x > 0 else alpha * input_scale * exp(input_scale x))
         x = self.inputs[0]
-        pos = _mask(x._data > 0, gy)
+        pos = _mask(~(x._data <= 0), gy)   # NaN takes the positive branch, as in torch
         # x < 0 strictly (torch's double backward is 0 at x = 0, where clamp's would be 1)
         e = exp(where(_make(x._data < 0), x, 0.0) * self.input_scale) * \
             (self.alpha * self.input_scale)
@@ -133,7 +133,20 @@ def hardsigmoid(input, inplace=False):
 
 
 def hardswish(input, inplace=False):
-    return maybe_inplace(input, inplace, lambda t: t * hardsigmoid(t), "hardswish")
+    return maybe_inplace(input, inplace, _hardswish, "hardswish")
+
+
+def _hardswish(t):
+    """``t * relu6(t + 3) / 6`` with torch's backward: 0 at and below -3, ``t / 3 + 0.5``
+    inside (-3, 3), 1 from 3 up (and for NaN); the unused branches see 0, not inf."""
+    if not t.requires_grad:
+        return t * hardsigmoid(t)
+    x = t._data
+    mid = _make((x > -3) & (x < 3))
+    tm = where(mid, t, 0.0)
+    with np.errstate(invalid="ignore"):
+        low = _make(x * 0)   # 0 below -3 (NaN at -inf, as t * 0 in torch's forward)
+    return where(_make(x <= -3), low, where(mid, tm * (tm + 3) * (1 / 6), t))
 
 
 def softsign(input):

@@ -118,10 +118,10 @@ class Div(_Binary):
         a, b = self.pair(a, b)
         return a / b
 
-    def backward(self, gy):  # d(a/b) = (1/b, -a/b^2)
+    def backward(self, gy):  # d(a/b) = (1/b, -a/b^2), as torch computes it: -gy * ((a/b) / b)
         a, b = self.inputs
         ga = gy / b if self._edges[0] is not None else None
-        gb = -gy * a / (b * b) if self._edges[1] is not None else None
+        gb = -gy * ((a / b) / b) if self._edges[1] is not None else None
         return ga, gb
 
 

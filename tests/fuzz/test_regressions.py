@@ -286,6 +286,23 @@ y = torch.tensor([[0., float('inf')], [0., 2.]], requires_grad=True)
 out = torch.stack([x.prod(), y.prod()])
 g = torch.cat([torch.autograd.grad(x.prod(), x)[0].reshape(1),
                torch.autograd.grad(y.prod(), y)[0].flatten()])""",
+    "unary_derivatives_at_special_values": """
+v = [-4., -3., -1., 0., 0.5, 3., 6., float('inf'), -float('inf'), float('nan')]
+x = torch.tensor(v, dtype=torch.float64, requires_grad=True)
+w = torch.arange(len(v), dtype=torch.float64).cos()
+out = torch.stack([x.relu(), F.selu(x), F.elu(x), F.hardswish(x), 2 / x, 1.5 / x])
+g = [torch.autograd.grad((x.relu() * w).sum(), x)[0]]
+for f in (F.selu, F.elu, F.hardswish, lambda t: 2 / t):    # each on its own
+    g1, = torch.autograd.grad((f(x) * w).sum(), x, create_graph=True)
+    g += [g1, torch.autograd.grad((g1 * g1).sum(), x)[0]]
+g = torch.cat(g)""",
+    "div_second_derivative": """
+v = [-1., 0., 0.5, 2., float('inf'), float('nan')]
+a = torch.tensor([p for p in v for q in v], dtype=torch.float64, requires_grad=True)
+b = torch.tensor([q for p in v for q in v], dtype=torch.float64, requires_grad=True)
+ga, gb = torch.autograd.grad((a / b).sum(), [a, b], create_graph=True)
+out = torch.cat([ga, gb])
+g = torch.cat(torch.autograd.grad((ga * ga).sum() + (gb * gb).sum(), [a, b]))""",
 }
 
 
