@@ -329,8 +329,8 @@ class Softmax(Function):
 
     def backward(self, gy):  # y * (gy - sum(gy * y))
         y = self.output()
-        if y.ndim == 0:
-            return gy * 0
+        if y.ndim == 0:   # torch's formula too: 0, or NaN where y or gy is not finite
+            return y * (gy - gy * y)
         return y * (gy - (gy * y).sum(self.dim, keepdim=True))
 
 
@@ -350,8 +350,8 @@ class LogSoftmax(Function):
 
     def backward(self, gy):  # gy - exp(y) * sum(gy)
         y = self.output()
-        if y.ndim == 0:
-            return gy * 0
+        if y.ndim == 0:   # torch's formula too: 0, or NaN where y or gy is not finite
+            return gy - exp(y) * gy
         return gy - exp(y) * gy.sum(self.dim, keepdim=True)
 
 

@@ -154,7 +154,10 @@ out = F.hardtanh(x) + F.relu6(x)
 g, = torch.autograd.grad(out.sum(), x)""",
     "softmax_0d_nonfinite": """
 x = torch.tensor([float('nan'), float('inf'), -float('inf'), 1.5], dtype=torch.float64)
-out = torch.stack([v.softmax(0) for v in x] + [v.log_softmax(0) for v in x])""",
+out = torch.stack([v.softmax(0) for v in x] + [v.log_softmax(0) for v in x])
+xs = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in x.tolist()]
+g = torch.stack([torch.autograd.grad(f(v, 0) * w, v)[0] for v in xs for w in (1.5, float('inf'))
+                 for f in (torch.softmax, torch.log_softmax)])""",
     "masked_backward_is_zero_not_nan": """
 x = torch.tensor([0., -1., 2., 4.], dtype=torch.float64, requires_grad=True)
 h = x * 1
