@@ -131,6 +131,8 @@ class OpMethods:
         return F.mul(o, self)
 
     def __rtruediv__(self, o):
+        if isinstance(o, (int, float)) and not isinstance(o, bool):
+            return F.mul(F.reciprocal(self), o)   # as torch: number / t is t.reciprocal() * number
         return F.div(o, self)
 
     def __rfloordiv__(self, o):

@@ -461,7 +461,9 @@ class Tensor(OpMethods):
         try:
             own[...] = res
         except ValueError:  # read-only: an expanded view (or read-only memory)
-            alias = None if B.overlaps_itself(own) and name != "fill_" \
+            # like torch, fill_ and masked_fill_ (deprecated there) write into overlapping
+            # memory: every element gets the same value; other ops refuse
+            alias = None if B.overlaps_itself(own) and name not in ("fill_", "masked_fill_") \
                 else B.writeable_alias(own)
             if alias is None:
                 raise RuntimeError(

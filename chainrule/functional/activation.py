@@ -79,8 +79,10 @@ class Elu(Function):
 
     def backward(self, gy):  # scale * (1 if x > 0 else alpha * input_scale * exp(input_scale x))
         x = self.inputs[0]
-        pos = _mask(x._data > 0, gy)
-        e = exp(clamp(x, max=0.0) * self.input_scale) * (self.alpha * self.input_scale)
+        pos = _mask(~(x._data <= 0), gy)   # NaN takes the positive branch, as in torch
+        # x < 0 strictly (torch's double backward is 0 at x = 0, where clamp's would be 1)
+        e = exp(where(_make(x._data < 0), x, 0.0) * self.input_scale) * \
+            (self.alpha * self.input_scale)
         return gy * (pos + (1 - pos) * e) * self.scale
 
 
@@ -117,8 +119,8 @@ def _hardtanh(t, lo, hi):
     y = clamp(t, lo, hi)
     if not t.requires_grad:
         return y
-    # torch: gradient 1 strictly inside (lo, hi) and 0 at the bounds (clamp's is 1 there)
-    return where((t > lo) & (t < hi), y, y.detach())
+    # torch: gradient 0 at and beyond the bounds (clamp's is 1 at them), 1 elsewhere (NaN too)
+    return where((t <= lo) | (t >= hi), y.detach(), t)
 
 
 def relu6(input, inplace=False):
@@ -131,7 +133,20 @@ def hardsigmoid(input, inplace=False):
 
 
 def hardswish(input, inplace=False):
-    return maybe_inplace(input, inplace, lambda t: t * hardsigmoid(t), "hardswish")
+    return maybe_inplace(input, inplace, _hardswish, "hardswish")
+
+
+def _hardswish(t):
+    """``t * relu6(t + 3) / 6`` with torch's backward: 0 at and below -3, ``t / 3 + 0.5``
+    inside (-3, 3), 1 from 3 up (and for NaN); the unused branches see 0, not inf."""
+    if not t.requires_grad:
+        return t * hardsigmoid(t)
+    x = t._data
+    mid = _make((x > -3) & (x < 3))
+    tm = where(mid, t, 0.0)
+    with np.errstate(invalid="ignore"):
+        low = _make(x * 0)   # 0 below -3 (NaN at -inf, as t * 0 in torch's forward)
+    return where(_make(x <= -3), low, where(mid, tm * (tm + 3) * (1 / 6), t))
 
 
 def softsign(input):
@@ -287,8 +302,14 @@ def _softmax_dim(dim, ndim, op):
 def _prep_softmax(input, dim, dtype, op):
     if dtype is not None:
         input = cast(input, D.to_np_dtype(dtype))
-    require_floating(input, op)
+    if not (isinstance(input, Tensor) and input.numel() == 0):   # torch: no dtype check
+        require_floating(input, op)                                # on an empty tensor
     return input, _softmax_dim(dim, input.ndim, op)
+
+
+def _empty_of_dtype(input):
+    """An empty non-floating input: torch returns it (as a new tensor) unchecked."""
+    return input.numel() == 0 and input._data.dtype.kind != "f"
 
 
 class Softmax(Function):
@@ -308,8 +329,8 @@ class Softmax(Function):
 
     def backward(self, gy):  # y * (gy - sum(gy * y))
         y = self.output()
-        if y.ndim == 0:
-            return gy * 0
+        if y.ndim == 0:   # torch's formula too: 0, or NaN where y or gy is not finite
+            return y * (gy - gy * y)
         return y * (gy - (gy * y).sum(self.dim, keepdim=True))
 
 
@@ -329,24 +350,24 @@ class LogSoftmax(Function):
 
     def backward(self, gy):  # gy - exp(y) * sum(gy)
         y = self.output()
-        if y.ndim == 0:
-            return gy * 0
+        if y.ndim == 0:   # torch's formula too: 0, or NaN where y or gy is not finite
+            return gy - exp(y) * gy
         return gy - exp(y) * gy.sum(self.dim, keepdim=True)
 
 
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     input, d = _prep_softmax(input, dim, dtype, "softmax")
-    return Softmax(d)(input)
+    return input.clone() if _empty_of_dtype(input) else Softmax(d)(input)
 
 
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     input, d = _prep_softmax(input, dim, dtype, "log_softmax")
-    return LogSoftmax(d)(input)
+    return input.clone() if _empty_of_dtype(input) else LogSoftmax(d)(input)
 
 
 def softmin(input, dim=None, dtype=None, _stacklevel=3):
     input, d = _prep_softmax(input, dim, dtype, "softmin")
-    return Softmax(d)(-input)
+    return input.clone() if _empty_of_dtype(input) else Softmax(d)(-input)
 
 
 # ---------------------------------------------------------------- norms

@@ -118,10 +118,10 @@ class Div(_Binary):
         a, b = self.pair(a, b)
         return a / b
 
-    def backward(self, gy):  # d(a/b) = (1/b, -a/b^2)
+    def backward(self, gy):  # d(a/b) = (1/b, -a/b^2), as torch computes it: -gy * ((a/b) / b)
         a, b = self.inputs
         ga = gy / b if self._edges[0] is not None else None
-        gb = -gy * a / (b * b) if self._edges[1] is not None else None
+        gb = -gy * ((a / b) / b) if self._edges[1] is not None else None
         return ga, gb
 
 
@@ -137,14 +137,17 @@ class Pow(_Binary):
     def backward(self, gy):  # d(a^b) = (b a^(b-1), a^b log a)
         a, b = self.inputs
         ga = gb = None
-        if self._edges[0] is not None:
+        if self._edges[0] is not None and self._edges[1] is None and not b._data.any():
+            # torch: x ** 0 with a constant exponent has a constant zero gradient
+            ga = _make(B.xp_of(gy._data).zeros(gy.shape, gy._data.dtype))
+        elif self._edges[0] is not None:
             # torch: 0 where b == 0 (x^0 is constant, even at x = 0)
             ga = gy * pick(b == 0, 0.0, b * pow(a, b - 1))
         if self._edges[1] is not None:
             # torch: the exponent's gradient is 0 where a == 0 and b >= 0 (-inf * inf
-            # = -inf where b < 0); log(1) keeps the masked entries finite
-            safe = pick((a == 0) & (b >= 0), 1.0, a)
-            gb = gy * pow(a, b) * safe.log()
+            # = -inf where b < 0); torch's formula, so also its second derivative
+            # (NaN at a == 0 through log(0))
+            gb = gy * pick((a == 0) & (b >= 0), 0.0, pow(a, b) * a.log())
         return ga, gb
 
 
@@ -166,9 +169,7 @@ class Maximum(_Binary):
 
     def backward(self, gy):  # gradient goes to the larger; ties split evenly
         a, b = self.inputs
-        m = (a._data > b._data).astype(gy._data.dtype) + \
-            0.5 * (a._data == b._data).astype(gy._data.dtype)
-        return gy * _make(m), gy * _make(1 - m)
+        return _minmax_grad(gy, a._data, b._data, a._data < b._data, a._data > b._data)
 
 
 class Minimum(_Binary):
@@ -179,9 +180,14 @@ class Minimum(_Binary):
 
     def backward(self, gy):
         a, b = self.inputs
-        m = (a._data < b._data).astype(gy._data.dtype) + \
-            0.5 * (a._data == b._data).astype(gy._data.dtype)
-        return gy * _make(m), gy * _make(1 - m)
+        return _minmax_grad(gy, a._data, b._data, a._data > b._data, a._data < b._data)
+
+
+def _minmax_grad(gy, a, b, a_loses, b_loses):
+    """torch's maximum/minimum backward: the winner gets ``gy``, a tie ``gy / 2`` each,
+    and where either side is NaN (neither wins) both get ``gy``."""
+    half = pick(_make(a == b), gy * 0.5, gy)
+    return grad_where(~a_loses, half), grad_where(~b_loses, half)
 
 
 class Atan2(_Binary):
@@ -190,9 +196,11 @@ class Atan2(_Binary):
     def forward(self, a, b):
         return B.xp_of(a).arctan2(self.cast(a), self.cast(b))
 
-    def backward(self, gy):  # d atan2(a, b) = (b, -a) / (a^2 + b^2)
+    def backward(self, gy):  # d atan2(a, b) = (b, -a) / (a^2 + b^2), 0 at (0, 0) like torch
         a, b = self.inputs
-        r = gy / (a * a + b * b)
+        recip = 1 / (a * a + b * b)
+        recip = grad_where(~B.xp_of(recip._data).isinf(recip._data), recip)
+        r = gy * recip
         return r * b, -r * a
 
 
@@ -233,7 +241,7 @@ class FloorDivide(_NoGrad2):
     differentiable = True   # like torch: the result requires grad, with gradient 0
 
     def backward(self, gy):  # piecewise constant: zero almost everywhere
-        return gy * 0, gy * 0
+        return grad_zeros(gy), grad_zeros(gy)
 
 
 class _Compare(Function):
@@ -418,11 +426,10 @@ class Where(Function):
         xp = B.xp_of(a)
         return xp.where(cond, a.astype(self.npd, copy=False), b.astype(self.npd, copy=False))
 
-    def backward(self, gy):  # gy routed by the condition
-        c = _make(self.cond)
-        z = gy * 0
-        ga = pick(c, gy, z) if self._edges[1] is not None else None
-        gb = pick(c, z, gy) if self._edges[2] is not None else None
+    def backward(self, gy):  # gy routed by the condition; exactly 0 elsewhere
+        c = self.cond
+        ga = grad_where(c, gy) if self._edges[1] is not None else None
+        gb = grad_where(~c, gy) if self._edges[2] is not None else None
         return None, ga, gb
 
     def _release_extra(self):
@@ -442,6 +449,20 @@ def pick(condition, input, other):
         raise RuntimeError(f"where: condition {tuple(condition.shape)}, input "
                            f"{tuple(a.shape)} and other {tuple(b.shape)} are not "
                            f"broadcastable") from None
+
+
+def grad_zeros(gy):
+    """The gradient of a piecewise-constant op: exact zeros, a constant (torch's
+    ``zeros_like(grad)``; ``gy * 0`` would be NaN where ``gy`` is inf or NaN)."""
+    return _make(B.xp_of(gy._data).zeros_like(gy._data))
+
+
+def grad_where(mask, gy):
+    """``gy`` where the boolean array ``mask`` is True, exactly 0 elsewhere (differentiable
+    in ``gy``): torch's where-based backward formulas, so an inf or NaN gradient outside
+    the mask does not leak in as ``inf * 0 = nan``."""
+    mask = _make(B.xp_of(gy._data).asarray(mask, dtype=bool))
+    return Where(gy._data.dtype)(mask, gy, _make(B.xp_of(gy._data).zeros((), gy._data.dtype)))
 
 
 # ---------------------------------------------------------------- casts and copies

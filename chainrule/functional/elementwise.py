@@ -13,7 +13,7 @@ from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
 from chainrule.functional._util import as_tensor_arg
 from chainrule.functional.binary import *  # noqa: F401,F403  (one elementwise namespace)
-from chainrule.functional.binary import cast, maximum, minimum
+from chainrule.functional.binary import cast, grad_where, grad_zeros, maximum, minimum
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "sign", "exp", "exp2", "log", "log2",
@@ -78,10 +78,12 @@ class Sign(_Unary):
         xp = B.xp_of(x)
         if x.dtype.kind == "f":   # torch: sign(nan) is 0
             return xp.where(xp.isnan(x), x.dtype.type(0), xp.sign(x))
+        if x.dtype == np.bool_:   # torch: bool stays bool
+            return x.copy()
         return xp.sign(x)
 
     def backward(self, gy):  # piecewise constant
-        return gy * 0
+        return grad_zeros(gy)
 
 
 class Exp(_Unary):
@@ -180,6 +182,8 @@ class Square(_Unary):
     floating = False
 
     def forward(self, x):
+        if x.dtype == np.bool_:   # torch: square is pow(x, 2), bool promotes to int64
+            x = x.astype(np.int64)
         return x * x
 
     def backward(self, gy):  # 2x
@@ -316,10 +320,11 @@ class Relu(_Unary):
 
     def backward(self, gy):  # 1 where x > 0
         y = self._ys[0]
+        # torch's threshold_backward: 0 where y <= 0 (so a NaN passes gy), not inf * 0
         if _gm._State.enabled:  # create_graph: differentiable in gy
-            return gy * _make((y > 0).astype(gy._data.dtype))
+            return grad_where(~(y <= 0), gy)
         g, y = B.kernels_of(y).align_layouts(gy._data, y)   # one pass, in one memory layout
-        return _make(B.xp_of(g).multiply(g, y > 0, dtype=g.dtype))
+        return _make(B.xp_of(g).where(y <= 0, g.dtype.type(0), g))
 
 
 class _ZeroGrad(_Unary):
@@ -333,7 +338,7 @@ class _ZeroGrad(_Unary):
         return getattr(B.xp_of(x), self.ufunc)(x)
 
     def backward(self, gy):  # piecewise constant: zero almost everywhere
-        return gy * 0
+        return grad_zeros(gy)
 
 
 class Floor(_ZeroGrad):
@@ -463,7 +468,7 @@ class Clamp(_Unary):
             m &= x >= self.lo
         if self.hi is not None:
             m &= x <= self.hi
-        return gy * _make(m.astype(gy._data.dtype))
+        return grad_where(m, gy)
 
 
 def clamp(input, min=None, max=None):

@@ -85,8 +85,9 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     ad = _abs(d)
     if beta == 0:
         return reduce_loss(ad, reduction)
-    quad = _make(ad._data < beta)
-    return reduce_loss(where(quad, d * d * (0.5 / beta), ad - 0.5 * beta), reduction)
+    quad = _make(~(ad._data >= beta))   # NaN: the quadratic branch, as torch
+    dq = where(quad, d, 0.0)   # the unused branch sees 0: no inf * 0 in its backward
+    return reduce_loss(where(quad, dq * dq * (0.5 / beta), ad - 0.5 * beta), reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -98,8 +99,9 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
                            f"got {delta}")
     d = input - target
     ad = _abs(d)
-    quad = _make(ad._data < delta)
-    loss = where(quad, d * d * 0.5, (ad - 0.5 * delta) * delta)
+    quad = _make(~(ad._data >= delta))   # NaN: the quadratic branch, as torch
+    dq = where(quad, d, 0.0)   # the unused branch sees 0: no inf * 0 in its backward
+    loss = where(quad, dq * dq * 0.5, (ad - 0.5 * delta) * delta)
     return in_dtype_of(_elementwise_weight(loss, weight, input, reduction, "huber_loss",
                                            mean_by_weight=False), input)
 
@@ -120,9 +122,9 @@ class BinaryCrossEntropy(Function):
         gx = gy_t = None
         if self.needs_input_grad[0]:  # (x - y) / (x (1 - x)), denominator kept >= 1e-12
             gx = gy * (x - y) / clamp(x * (1 - x), min=1e-12)
-        if self.needs_input_grad[1]:  # log(1 - x) - log(x)
-            with np.errstate(divide="ignore"):
-                gy_t = gy * (clamp(log(1 - x), min=-100.0) - clamp(log(x), min=-100.0))
+        if self.needs_input_grad[1]:  # -logit(x), not clamped (torch's target backward)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gy_t = gy * -log(x / (1 - x))
         return gx, gy_t
 
 
@@ -211,10 +213,11 @@ class CrossEntropy(Function):
 
     def forward(self, x, t=None):
         xp, d = B.xp_of(x), self.dim
-        z = x - x.max(axis=d, keepdims=True)
+        z = x - x.max(axis=d, keepdims=True) if x.shape[d] else x   # no classes: empty
         p = xp.exp(z)
         se = p.sum(axis=d, keepdims=True)
-        lse = xp.log(se)
+        with np.errstate(divide="ignore"):   # no classes: log(0)
+            lse = xp.log(se)
         p /= se
         self.p = p  # softmax, kept for the first-order backward
         if t is None:

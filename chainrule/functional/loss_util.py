@@ -138,6 +138,8 @@ class ClassTargets:
         self.n = n = x.shape[self.dim]
         want = shape_of(input)[:self.dim] + shape_of(input)[self.dim + 1:]
         t = target._data
+        if x.ndim == 1 and t.shape == (1,):   # torch accepts (1,) for an unbatched input
+            t = t.reshape(())
         if t.dtype.kind not in "iu":
             raise RuntimeError(f"{op}: expected target of class indices with an integer "
                                f"dtype (like int64), got {target.dtype}")

@@ -271,6 +271,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """
     op = "batch_norm"
     _floating(input, op)
+    if input.numel() == 0:
+        return _empty_norm(input)
     if input.ndim < 2:
         raise ValueError(f"{op}: expected 2D or higher input (N, C, *), got "
                          f"{tuple(input.shape)}")
@@ -294,6 +296,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"{op}: running_mean and running_var must be defined in evaluation "
                          f"mode")
     return _affine_eval(input, running_mean, running_var, w, b, eps, c)
+
+
+def _empty_norm(input):
+    """The (empty) result of a normalization of an input with no elements: like torch,
+    no statistics and no running-stat update, and no shape checks beyond the op's first."""
+    return input * 1
 
 
 def _affine_eval(input, mean, var, w, b, eps, c):
@@ -329,6 +337,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise ValueError(f"{op}: need running_mean and running_var when "
                              f"use_input_stats=False")
         return _affine_eval(input, running_mean, running_var, w, b, eps, c)
+    if input.numel() == 0:
+        return _empty_norm(input)
     n = int(np.prod(input.shape[2:]))
     if n <= 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input "
@@ -386,6 +396,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise RuntimeError(f"Expected number of channels in input to be divisible by "
                            f"num_groups, but got input of shape {list(input.shape)} and "
                            f"num_groups={num_groups}")
+    if input.numel() == 0:
+        return _empty_norm(input)
     g = num_groups
     shape = (n, g, c // g, -1)
     pshape = (g, c // g, 1)

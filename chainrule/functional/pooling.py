@@ -152,7 +152,7 @@ def _tuple(v, nd, name, op, allow_none=False):
     raise TypeError(f"{op}: {name} must be an int or a tuple of {nd} ints, got {v!r}")
 
 
-def _check_input(input, nd, op):
+def _check_input(input, nd, op, empty_ok=False):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
     if input.ndim not in (nd + 1, nd + 2):
@@ -162,7 +162,7 @@ def _check_input(input, nd, op):
                            f"got {tuple(input.shape)}")
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"{op}: expected a floating-point input, got {input.dtype}")
-    if any(n == 0 for n in input.shape[1:]):
+    if not empty_ok and any(n == 0 for n in input.shape[1:]):
         raise RuntimeError(f"{op}: expected non-empty channel and spatial dims, got "
                            f"{tuple(input.shape)}")
 
@@ -244,8 +244,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                      return_indices)
 
 
-def _adaptive_sizes(input, nd, output_size, op):
-    _check_input(input, nd, op)
+def _adaptive_sizes(input, nd, output_size, op, empty_ok=False):
+    _check_input(input, nd, op, empty_ok)
     outs = _tuple(output_size, nd, "output_size", op, allow_none=True)
     sizes = tuple(input.shape[-nd:])
     outs = tuple(L if o is None else o for L, o in zip(sizes, outs))
@@ -333,7 +333,12 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 
 def _adaptive_avg(input, nd, output_size, op):
-    sizes, outs = _adaptive_sizes(input, nd, output_size, op)
+    # like torch, 1-d pooling accepts size-0 dims: the mean of an empty window is NaN
+    sizes, outs = _adaptive_sizes(input, nd, output_size, op, empty_ok=nd == 1)
+    if input.numel() == 0:
+        spatial = tuple(range(input.ndim - nd, input.ndim))
+        y = input.sum(spatial, keepdim=True) * float("nan")
+        return y.expand(*(tuple(input.shape[:-nd]) + outs)).contiguous()
     if all(o > 0 and L % o == 0 for L, o in zip(sizes, outs)):  # even windows: a plain pool
         ks = [L // o for L, o in zip(sizes, outs)]
         wins = [B.Windows.regular(L, o, k, k, 0, 1) for L, o, k in zip(sizes, outs, ks)]

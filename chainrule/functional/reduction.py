@@ -12,10 +12,11 @@ import numpy as np
 
 from chainrule import backend as B
 from chainrule.core import dtype as D
+from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.tensor import _make
 from chainrule.functional._util import norm_dim, norm_dims, float_np
-from chainrule.functional.elementwise import abs, cast, isnan, sign, sqrt
+from chainrule.functional.elementwise import abs, cast, grad_where, grad_zeros, isnan, sign, sqrt
 from chainrule.functional.masking import where
 from chainrule.functional.shape import broadcast_to, reshape
 
@@ -151,6 +152,8 @@ def mean(input, dim=None, keepdim=False, dtype=None):
 class Prod(Function):
     save_output = True
 
+    all_dims = False   # prod() of all elements (not over a dim): torch's shortcut below
+
     def __init__(self, axes, keepdim, npd):
         self.axes, self.keepdim, self.npd = axes, keepdim, npd
 
@@ -159,9 +162,14 @@ class Prod(Function):
 
     def backward(self, gy):  # d prod / dx_k = prod_{j != k} x_j
         x = self.inputs[0]
+        if x.ndim == 0:   # like torch (not y / x, NaN at inf)
+            return gy
         g = _expand_back(gy, x.shape, self.axes, self.keepdim)
-        if not (x._data == 0).any():
+        zeros = int((x._data == 0).sum())
+        if not zeros:
             return g * _expand_back(self.output(0), x.shape, self.axes, self.keepdim) / x
+        if self.all_dims and zeros > 1 and not _gm._State.enabled:
+            return grad_zeros(g)   # torch: two zeros make every partial product 0
         xl, perm = _to_last(x, self.axes)  # zeros present: exclusive products
         return g * _from_last(ProdExcl()(xl), x.shape, perm)
 
@@ -193,7 +201,9 @@ def prod(input, dim=None, keepdim=False, dtype=None):
     """Product over ``dim``; integer and bool inputs give int64 like torch.
     The gradient is exact (to any order) even when the input has zeros."""
     axes = _axes(dim, input.ndim, "prod")
-    return Prod(axes, keepdim, _int_to_i64(input, dtype))(input)
+    fn = Prod(axes, keepdim, _int_to_i64(input, dtype))
+    fn.all_dims = dim is None
+    return fn(input)
 
 
 # ---------------------------------------------------------------- var / std
@@ -220,9 +230,37 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if dof == 0:
         warnings.warn(f"var(): degrees of freedom is <= 0 (reducing {n} elements of shape "
                       f"{tuple(input.shape)} with correction={correction})", stacklevel=2)
-    d = input - mean(input, axes, keepdim=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return sum(d * d, axes, keepdim) * (1.0 / dof if dof else math.inf)
+    return Var(axes, keepdim, n, correction, input.ndim == 0 or dim is None)(input)
+
+
+class Var(Function):
+    """Variance over ``axes``; torch's backward ``2 / (n - correction) * gy * (x - mean)``
+    (differentiable; not through the mean, so inf/NaN elements do not spread to the
+    whole slice).  With no degrees of freedom left, var of all elements (``all_dims``)
+    has torch's constant gradient ``gy * (nan where x == mean else inf)``."""
+
+    def __init__(self, axes, keepdim, n, correction, all_dims):
+        self.axes, self.keepdim, self.n, self.c = axes, keepdim, n, correction
+        self.all_dims = all_dims
+
+    def forward(self, x):
+        xp = B.xp_of(x)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            m = x.mean(axis=self.axes, keepdims=True) if self.n else \
+                xp.zeros(_keep_shape(x.shape, self.axes), x.dtype)
+            d = x - m
+            s = (d * d).sum(axis=self.axes, keepdims=self.keepdim)
+            return xp.asarray(s / x.dtype.type(_bi.max(0, self.n - self.c)), dtype=x.dtype)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        xp = B.xp_of(x._data)
+        if self.all_dims and self.n - self.c <= 0:
+            m = x._data.mean() if x._data.size else x._data.dtype.type(0)
+            return gy * _make(xp.where(x._data == m, xp.nan, xp.inf).astype(x._data.dtype))
+        g = _expand_back(gy, x.shape, self.axes, self.keepdim)
+        k = 2.0 / (self.n - self.c) if self.n != self.c else math.inf
+        return g * k * (x - mean(x, self.axes, keepdim=True))
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -238,11 +276,14 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 # ---------------------------------------------------------------- extrema
 class _Select(Function):
     """A value-selecting reduction (amax, amin, median of all): the gradient
-    is split evenly among the elements equal to the result, like torch."""
+    is split evenly among the elements equal to the result, like torch.  A NaN
+    result: max()/min()/median() of all (``nan_ties``) give the gradient to the NaN
+    elements (torch's evenly_distribute_backward); amax/amin compare ``x == y``,
+    which no element passes, so the slice's gradient is NaN (scale_grad_by_count)."""
     save_output = True
 
-    def __init__(self, kind, axes, keepdim):
-        self.kind, self.axes, self.keepdim = kind, axes, keepdim
+    def __init__(self, kind, axes, keepdim, nan_ties=True):
+        self.kind, self.axes, self.keepdim, self.nan_ties = kind, axes, keepdim, nan_ties
 
     def forward(self, x):
         if self.kind == "median":
@@ -258,16 +299,21 @@ class _Select(Function):
         x = self.inputs[0]._data
         xp = B.xp_of(x)
         y = self._ys[0].reshape(_keep_shape(x.shape, self.axes))
-        mask = (x == y) | (xp.isnan(x) & xp.isnan(y))
-        w = mask / mask.sum(axis=self.axes, keepdims=True)
+        mask = x == y
+        if self.nan_ties:
+            mask |= xp.isnan(x) & xp.isnan(y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = mask / mask.sum(axis=self.axes, keepdims=True)
         g = _expand_back(gy, x.shape, self.axes, self.keepdim)
-        return g * _const(w, g)
+        if self.nan_ties:   # torch: zeros, with gy / count filled in at the mask
+            return grad_where(mask, g * _const(w, g))
+        return g * _const(w, g)   # torch's amax/amin: (gy / count) * mask
 
 
 def _extreme(kind, op, input, dim, keepdim):
     axes = _axes(dim, input.ndim, op)
     _check_nonempty(input, axes, op)
-    return _Select(kind, axes, keepdim)(input)
+    return _Select(kind, axes, keepdim, nan_ties=op not in ("amax", "amin"))(input)
 
 
 def amax(input, dim=(), keepdim=False):
@@ -473,10 +519,20 @@ class Cumprod(Function):
         n = xl.shape[-1]
         xp = B.xp_of(x._data)
         eye = xp.eye(n)
-        m = reshape(xl, xl.shape[:-1] + (1, n)) * _const(1 - eye, x) + _const(eye, x)
+        # (selected with where, not by multiplying with 0/1 masks: inf * 0 would be NaN)
+        m = where(_make(eye.astype(bool)), 1.0, reshape(xl, xl.shape[:-1] + (1, n)))
         c = cumprod(m, -1)                               # c[k, i] = prod_{j<=i, j!=k} x_j
-        upper = _const(xp.triu(xp.ones((n, n))), x)      # i >= k
-        gx = sum(reshape(gl, gl.shape[:-1] + (1, n)) * c * upper, -1)
+        # terms i >= k; like torch's first-order formula, without create_graph only those
+        # without the slice's first zero z as a factor (k < z: i < z; k == z: all; k > z:
+        # none; exactly 0 otherwise, even where a later factor is inf or NaN)
+        i, k = xp.arange(n)[None, :], xp.arange(n)[:, None]
+        keep = i >= k
+        if not _gm._State.enabled:
+            xd = xl._data
+            z = xp.where((xd == 0).any(-1), (xd == 0).argmax(-1), n)[..., None, None]
+            keep = keep & ((i < z) | (k == z))
+        keep = _make(keep)
+        gx = sum(where(keep, reshape(gl, gl.shape[:-1] + (1, n)) * c, 0.0), -1)
         return _from_last(gx, x.shape, perm)
 
 

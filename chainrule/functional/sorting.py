@@ -214,10 +214,10 @@ def median(input, dim=None, keepdim=False):
     xp = B.xp_of(x)
     if dim is None:
         if x.size == 0:
-            if x.dtype.kind != "f":
-                raise RuntimeError(f"median(): cannot take the median of an empty "
-                                   f"{input.dtype} tensor")
-            return _make(xp.asarray(xp.nan, dtype=x.dtype))
+            if x.dtype.kind != "f":   # torch: NaN cast to the dtype (the lowest int, True)
+                low = True if x.dtype == np.bool_ else np.iinfo(x.dtype).min
+                return _make(xp.asarray(low, dtype=x.dtype))
+            return input.sum() + float("nan")   # NaN, attached to the graph like torch's
         return _Select("median", tuple(range(x.ndim)), False)(input)
     t, axis, was_0d = _as_1d(input, dim, "median")
     d = t._data

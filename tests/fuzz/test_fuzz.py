@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fuzz  # noqa: E402
 
 PROGRAMS = 200
-MIN_AGREEMENT = 0.95   # raised as the defects the fuzzer finds are fixed
+MIN_AGREEMENT = 0.985  # raised as the defects the fuzzer finds are fixed (200/200 agree now)
 
 
 def test_random_programs_agree_with_torch():
