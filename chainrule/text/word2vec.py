@@ -325,12 +325,14 @@ class PTBSkipGram:
 
 
 def load_data_ptb(batch_size=512, max_window_size=5, num_noise_words=5, root=None, seed=0,
-                  shuffle=True):
+                  shuffle=True, sentences=None):
     """``(loader, vocab)`` as d2l's ``load_data_ptb``: each batch is
-    ``(centers, contexts_negatives, masks, labels)`` tensors (see :func:`batchify_sgns`)."""
+    ``(centers, contexts_negatives, masks, labels)`` tensors (see :func:`batchify_sgns`).
+    ``sentences``: use these instead of PTB's train split (e.g. a prefix of it)."""
     from chainrule.core.tensor import from_array
     from chainrule.data.loader import DataLoader
-    ds = PTBSkipGram(max_window_size, num_noise_words, root=root, seed=seed)
+    ds = PTBSkipGram(max_window_size, num_noise_words, root=root, seed=seed,
+                     sentences=sentences)
 
     def collate(data):
         return tuple(from_array(a) for a in batchify_sgns(data))
