@@ -17,6 +17,7 @@ Output rows and labels: NS scores the true word (label 1) and ``K`` noise words
 ``1 - code`` (word2vec.c's convention).
 """
 from chainrule import backend as B
+from chainrule.backend.kernels.embedding import add_rows
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.modules.module import Module
@@ -103,23 +104,23 @@ class Word2Vec(Module):
         else:
             h = w_in[inputs]
         u = w_out[outputs]                                   # (B, L, d)
-        s = (u @ h[:, :, None])[:, :, 0]                     # (B, L)
+        s = xp.einsum("bld,bd->bl", u, h)                   # (B, L)
         sig = 1.0 / (1.0 + xp.exp(-xp.clip(s, -30, 30)))
         lab = labels.astype(w_in.dtype)
         m = mask.astype(w_in.dtype)
         p = xp.where(lab > 0, sig, 1 - sig)
         loss = float(-(xp.log(xp.maximum(p, 1e-30)) * m).sum())
         g = (lab - sig) * m * lr                             # -dLoss/ds * lr
-        dh = (g[:, None, :] @ u)[:, 0, :]                    # (B, d)
+        dh = xp.einsum("bl,bld->bd", g, u)                  # (B, d)
         du = g[:, :, None] * h[:, None, :]                   # (B, L, d)
-        B.scatter_add(w_out, outputs.reshape(-1), du.reshape(-1, w_out.shape[1]))
+        add_rows(w_out, outputs.reshape(-1), du.reshape(-1, w_out.shape[1]))
         if self.cbow:
             sel = context_mask.reshape(-1)
             rows = inputs.reshape(-1)[sel]
             vals = xp.broadcast_to(dh[:, None, :], inputs.shape + dh.shape[1:])
-            B.scatter_add(w_in, rows, vals.reshape(-1, w_in.shape[1])[sel])
+            add_rows(w_in, rows, vals.reshape(-1, w_in.shape[1])[sel])
         else:
-            B.scatter_add(w_in, inputs, dh)
+            add_rows(w_in, inputs, dh)
         self.in_embed.weight._version[0] += 1
         self.out_embed.weight._version[0] += 1
         return loss
