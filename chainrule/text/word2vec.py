@@ -25,7 +25,8 @@ from chainrule.text.vocab import Vocab
 
 __all__ = ["EmbeddingCorpus", "keep_probabilities", "subsample", "skipgram_pairs",
            "cbow_examples", "UnigramSampler", "huffman_tree", "sample_negatives",
-           "batchify_sgns", "load_data_ptb", "PTBSkipGram", "read_sentences"]
+           "batchify_sgns", "load_data_ptb", "PTBSkipGram", "read_sentences", "cooccurrence",
+           "fnv1a_32", "char_ngrams", "ngram_buckets", "subword_table"]
 
 
 def _rng(seed):
@@ -337,3 +338,75 @@ def load_data_ptb(batch_size=512, max_window_size=5, num_noise_words=5, root=Non
     def collate(data):
         return tuple(from_array(a) for a in batchify_sgns(data))
     return DataLoader(ds, batch_size, shuffle=shuffle, collate_fn=collate), ds.vocab
+
+
+# ------------------------------------------------------------------ GloVe, fastText
+def cooccurrence(sentences, vocab_size, window=10, symmetric=True, chunk=4_000_000):
+    """GloVe's co-occurrence counts: a word pair at distance ``k <= window`` in a sentence
+    adds ``1 / k`` (Pennington et al. 2014).  Returns ``(rows, cols, values)`` of the
+    nonzero entries (``values`` float64), both orders when ``symmetric``."""
+    if window < 1:
+        raise ValueError(f"cooccurrence: window must be >= 1, got {window}")
+    flat, sid = _flatten(sentences)
+    n = flat.size
+    keys, vals = [], []
+    for off in range(1, window + 1):
+        i = np.arange(0, n - off)
+        ok = sid[i] == sid[i + off]
+        a, b = flat[i[ok]], flat[i[ok] + off]
+        for s in range(0, a.size, chunk):
+            k = a[s:s + chunk] * vocab_size + b[s:s + chunk]
+            u, inv = np.unique(k, return_inverse=True)
+            keys.append(u)
+            vals.append(np.bincount(inv, minlength=u.size) / off)
+    k = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+    v = np.concatenate(vals) if vals else np.zeros(0)
+    if symmetric:
+        k = np.concatenate((k, (k % vocab_size) * vocab_size + k // vocab_size))
+        v = np.concatenate((v, v))
+    u, inv = np.unique(k, return_inverse=True)
+    total = np.bincount(inv, weights=v, minlength=u.size)
+    return u // vocab_size, u % vocab_size, total
+
+
+def fnv1a_32(data):
+    """fastText's hash: 32-bit FNV-1a over bytes (each byte sign-extended, as fastText's
+    ``int8_t`` cast does)."""
+    h = 2166136261
+    for byte in data:
+        h ^= (byte - 256 if byte > 127 else byte) & 0xFFFFFFFF
+        h = (h * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def char_ngrams(word, minn=3, maxn=6):
+    """fastText's character n-grams of ``<word>`` (boundary markers ``<`` and ``>``),
+    lengths ``minn..maxn``, without the whole ``<word>`` itself."""
+    w = "<" + word + ">"
+    out = []
+    for n in range(minn, maxn + 1):
+        for i in range(0, len(w) - n + 1):
+            g = w[i:i + n]
+            if g != w:
+                out.append(g)
+    return out
+
+
+def ngram_buckets(word, bucket=2_000_000, minn=3, maxn=6):
+    """Bucket ids (``hash % bucket``) of ``word``'s character n-grams."""
+    return [fnv1a_32(g.encode("utf8")) % bucket for g in char_ngrams(word, minn, maxn)]
+
+
+def subword_table(words, bucket=2_000_000, minn=3, maxn=6):
+    """``(ids (V, M), mask (V, M))``: row ``w`` lists word ``w`` itself (id ``w``) then
+    its n-gram buckets (ids ``V + bucket``), padded; the input rows of fastText."""
+    v = len(words)
+    lists = [[i] + [v + b for b in ngram_buckets(w, bucket, minn, maxn)]
+             for i, w in enumerate(words)]
+    m = max(len(x) for x in lists)
+    ids = np.zeros((v, m), np.int64)
+    mask = np.zeros((v, m), bool)
+    for i, x in enumerate(lists):
+        ids[i, :len(x)] = x
+        mask[i, :len(x)] = True
+    return ids, mask

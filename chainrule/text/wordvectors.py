@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-__all__ = ["WordVectors", "spearman", "rankdata"]
+__all__ = ["WordVectors", "SubwordVectors", "spearman", "rankdata"]
 
 
 def rankdata(x):
@@ -297,3 +297,30 @@ def _looks_binary(head, d):
     except ValueError:
         return True
     return False
+
+
+class SubwordVectors(WordVectors):
+    """fastText vectors: the known words' vectors plus the n-gram bucket table, so
+    :meth:`vector` (and ``most_similar(word)``) works for any word, seen or not: the
+    mean of the word's own row (when known) and its n-gram buckets' rows.
+    Saving writes the known words only (the word2vec formats have no n-grams)."""
+
+    def __init__(self, words, vectors, word_rows, ngram_rows, bucket, minn=3, maxn=6):
+        super().__init__(words, vectors)
+        self.word_rows, self.ngram_rows = word_rows, ngram_rows
+        self.bucket, self.minn, self.maxn = bucket, minn, maxn
+
+    def vector(self, word):
+        from chainrule.text.word2vec import ngram_buckets
+        rows = [self.ngram_rows[b] for b in ngram_buckets(word, self.bucket, self.minn,
+                                                          self.maxn)]
+        if word in self.key_to_index:
+            rows.append(self.word_rows[self.key_to_index[word]])
+        if not rows:
+            raise KeyError(f"SubwordVectors: {word!r} has no known row and no n-grams")
+        return np.mean(rows, axis=0)
+
+    def most_similar(self, word=None, topn=10, vector=None):
+        if vector is None and word not in self.key_to_index:
+            return super().most_similar(topn=topn, vector=self.vector(word))
+        return super().most_similar(word, topn, vector)

@@ -18,13 +18,17 @@ import numpy as np
 
 from chainrule import backend as B
 from chainrule.core.grad_mode import no_grad
+from chainrule.models.fasttext import FastText
+from chainrule.models.glove import GloVe
 from chainrule.models.word2vec import CBOW, SkipGram, sgns_loss
 from chainrule.nn import init
 from chainrule.optim.adam import Adam
-from chainrule.text.word2vec import (UnigramSampler, cbow_examples, huffman_tree,
-                                     keep_probabilities, skipgram_pairs, subsample)
+from chainrule.text.word2vec import (UnigramSampler, cbow_examples, cooccurrence,
+                                     huffman_tree, keep_probabilities, skipgram_pairs,
+                                     subsample, subword_table)
+from chainrule.text.wordvectors import SubwordVectors
 
-__all__ = ["train_d2l_sgns", "train_word2vec"]
+__all__ = ["train_d2l_sgns", "train_word2vec", "train_glove", "train_fasttext"]
 
 
 def _bar(progress, total, desc, unit):
@@ -156,3 +160,97 @@ def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negativ
                 log(f"epoch {epoch + 1}: loss {row['train_loss']:.4f}, "
                     f"{row['words_per_s']:,.0f} words/s, {dt:.1f} s")
     return model, history
+
+
+def train_glove(corpus, vector_size=100, window=10, x_max=100.0, alpha=0.75, lr=0.05,
+                epochs=15, batch_size=100_000, seed=1, progress=False, log=None):
+    """GloVe on an :class:`~chainrule.text.word2vec.EmbeddingCorpus`: co-occurrences
+    with 1/d weighting in a symmetric ``window``, then ``epochs`` passes over the
+    shuffled nonzero entries with glove.c's AdaGrad (``lr``).  Returns
+    ``(model, history)``; the vectors are ``model.vectors`` (``w + w~``)."""
+    rng = np.random.default_rng(seed)
+    B.manual_seed(seed)
+    t0 = time.perf_counter()
+    rows, cols, vals = cooccurrence(corpus.sentences, len(corpus), window)
+    if log:
+        log(f"co-occurrences: {rows.size:,} nonzero entries, {time.perf_counter() - t0:.1f} s")
+    model = GloVe(len(corpus), vector_size, x_max, alpha)
+    history = []
+    with no_grad():
+        for epoch in range(epochs):
+            t0 = time.perf_counter()
+            order = rng.permutation(rows.size)
+            cost = 0.0
+            bar = _bar(progress, rows.size, f"epoch {epoch + 1}/{epochs}", "pair")
+            for s in range(0, rows.size, batch_size):
+                o = order[s:s + batch_size]
+                cost += model.adagrad_step(rows[o], cols[o], vals[o], lr)
+                if bar is not None:
+                    bar.update(o.size)
+            if bar is not None:
+                bar.close()
+            dt = time.perf_counter() - t0
+            row = {"epoch": epoch + 1, "train_loss": cost / rows.size, "seconds": dt,
+                   "pairs_per_s": rows.size / dt}
+            history.append(row)
+            if log:
+                log(f"epoch {epoch + 1}: cost {row['train_loss']:.4f}, {dt:.1f} s")
+    return model, history
+
+
+def train_fasttext(corpus, vector_size=100, window=5, negative=5, epochs=5, alpha=0.025,
+                   min_alpha=0.0001, sample=1e-3, bucket=200_000, minn=3, maxn=6,
+                   batch_words=2000, seed=1, progress=False, log=None):
+    """fastText skip-gram NS (gensim's ``FastText(sg=1)`` procedure: linear-decay SGD,
+    word2vec subsampling); returns ``(model, history, vectors)`` with ``vectors`` a
+    :class:`~chainrule.text.wordvectors.SubwordVectors` (vectors for any word)."""
+    rng = np.random.default_rng(seed)
+    B.manual_seed(seed)
+    v = len(corpus)
+    sub_ids, sub_mask = subword_table(corpus.idx_to_token, bucket, minn, maxn)
+    model = FastText(v, vector_size, bucket)
+    sampler = UnigramSampler(corpus.counts, 0.75, rng)
+    keep = keep_probabilities(corpus.counts, sample, "word2vec")
+    total_words, done_words, history = epochs * corpus.num_tokens, 0, []
+    with no_grad():
+        for epoch in range(epochs):
+            t0 = time.perf_counter()
+            sents = subsample(corpus.sentences, keep, rng)
+            raw_per_kept = corpus.num_tokens / max(1, sum(len(x) for x in sents))
+            loss_sum, n_ex = 0.0, 0
+            bar = _bar(progress, corpus.num_tokens, f"epoch {epoch + 1}/{epochs}", "w")
+            start, acc = 0, 0
+            for k, sent in enumerate(sents):
+                acc += len(sent)
+                if acc < batch_words and k < len(sents) - 1:
+                    continue
+                chunk, start, nw, acc = sents[start:k + 1], k + 1, acc, 0
+                lr = max(min_alpha, alpha - (alpha - min_alpha) * done_words / total_words)
+                centers, contexts = skipgram_pairs(chunk, window, rng)
+                if centers.size:
+                    neg = sampler.sample((centers.size, negative))
+                    outputs = np.concatenate((centers[:, None], neg), 1)
+                    labels = np.zeros(outputs.shape, np.float32)
+                    labels[:, 0] = 1
+                    mask = np.ones(outputs.shape, bool)
+                    mask[:, 1:] = neg != centers[:, None]
+                    # the context word's subwords predict the center (as gensim's sg)
+                    loss_sum += model.sgd_step(sub_ids[contexts], outputs, labels, mask, lr,
+                                               sub_mask[contexts])
+                    n_ex += centers.size
+                done_words += nw * raw_per_kept
+                if bar is not None:
+                    bar.update(int(nw * raw_per_kept))
+            if bar is not None:
+                bar.close()
+            dt = time.perf_counter() - t0
+            row = {"epoch": epoch + 1, "train_loss": loss_sum / max(1, n_ex), "seconds": dt,
+                   "words_per_s": corpus.num_tokens / dt}
+            history.append(row)
+            if log:
+                log(f"epoch {epoch + 1}: loss {row['train_loss']:.4f}, "
+                    f"{row['words_per_s']:,.0f} words/s, {dt:.1f} s")
+    w = B.asnumpy(model.in_embed.weight.array)
+    kv = SubwordVectors(corpus.idx_to_token, model.word_vectors(sub_ids, sub_mask),
+                        w[:v], w[v:], bucket, minn, maxn)
+    return model, history, kv
