@@ -381,15 +381,10 @@ def fnv1a_32(data):
 
 def char_ngrams(word, minn=3, maxn=6):
     """fastText's character n-grams of ``<word>`` (boundary markers ``<`` and ``>``),
-    lengths ``minn..maxn``, without the whole ``<word>`` itself."""
+    lengths ``minn..maxn`` (``<word>`` itself too when it is that short, as fastText
+    and gensim)."""
     w = "<" + word + ">"
-    out = []
-    for n in range(minn, maxn + 1):
-        for i in range(0, len(w) - n + 1):
-            g = w[i:i + n]
-            if g != w:
-                out.append(g)
-    return out
+    return [w[i:i + n] for n in range(minn, maxn + 1) for i in range(0, len(w) - n + 1)]
 
 
 def ngram_buckets(word, bucket=2_000_000, minn=3, maxn=6):
