@@ -15,7 +15,7 @@ from chainrule.cli.common import EXIT_OK, UsageError
 
 __all__ = ["add_parser", "run"]
 
-MODELS = ("skipgram", "cbow")
+MODELS = ("skipgram", "cbow", "glove", "fasttext")
 DATA = {"ptb": "ptb", "wikitext-2": "wikitext2", "wikitext2": "wikitext2"}
 
 
@@ -32,12 +32,17 @@ def add_parser(sub):
                    help="gensim: linear-decay SGD as word2vec.c/gensim (default); d2l: "
                    "d2l's PTB skip-gram NS with Adam (--model skipgram --data ptb only)")
     t.add_argument("--dim", type=int, default=100)
-    t.add_argument("--window", type=int, default=5)
+    t.add_argument("--window", type=int, default=None,
+                   help="context window (default 5; GloVe 10)")
+    t.add_argument("--bucket", type=int, default=200_000,
+                   help="fastText: n-gram hash buckets")
+    t.add_argument("--x-max", type=float, default=100.0, help="GloVe: x_max")
     t.add_argument("--negative", type=int, default=5)
     t.add_argument("--min-count", type=int, default=5)
     t.add_argument("--sample", type=float, default=1e-3)
-    t.add_argument("--epochs", type=int, default=5)
-    t.add_argument("--alpha", type=float, default=0.025)
+    t.add_argument("--epochs", type=int, default=None, help="default 5; GloVe 15")
+    t.add_argument("--alpha", type=float, default=None,
+                   help="start learning rate (default 0.025; GloVe's AdaGrad 0.05)")
     t.add_argument("--batch-words", type=int, default=2000)
     t.add_argument("--lr", type=float, default=0.002, help="Adam's lr (d2l recipe)")
     t.add_argument("--batch-size", type=int, default=512, help="batch size (d2l recipe)")
@@ -150,13 +155,18 @@ def run_eval(args):
 def run_train(args):
     from chainrule.text.word2vec import EmbeddingCorpus, load_data_ptb, read_sentences
     from chainrule.text.wordvectors import WordVectors
-    from chainrule.train.embed import train_d2l_sgns, train_word2vec
+    from chainrule.train.embed import (train_d2l_sgns, train_fasttext, train_glove,
+                                       train_word2vec)
     from chainrule.train.plots import plot_history
     if args.model not in MODELS:
         raise UsageError(f"unknown model {args.model!r}: choose one of {', '.join(MODELS)}")
     corpus_name = DATA.get(args.corpus.lower())
     if corpus_name is None:
         raise UsageError(f"unknown data {args.corpus!r}: choose ptb or wikitext-2")
+    glove = args.model == "glove"
+    args.window = args.window or (10 if glove else 5)
+    args.epochs = args.epochs or (15 if glove else 5)
+    args.alpha = args.alpha or (0.05 if glove else 0.025)
     for k in ("dim", "window", "epochs", "min_count", "batch_words", "batch_size"):
         if getattr(args, k) < 1:
             raise UsageError(f"--{k.replace('_', '-')} must be >= 1, got {getattr(args, k)}")
@@ -179,14 +189,26 @@ def run_train(args):
         except ValueError as err:
             raise UsageError(str(err)) from None
         print(f"{corpus_name}: {corpus}")
-        model, hist = train_word2vec(corpus, sg=args.model == "skipgram", hs=args.loss == "hs",
-                                     vector_size=args.dim, window=args.window,
-                                     negative=args.negative, epochs=args.epochs,
-                                     alpha=args.alpha, sample=args.sample,
-                                     batch_words=args.batch_words, seed=args.seed,
-                                     progress=progress, log=print)
+        if args.model in ("glove", "fasttext"):
+            model = hist = None
+        else:
+            model, hist = train_word2vec(
+                corpus, sg=args.model == "skipgram", hs=args.loss == "hs",
+                vector_size=args.dim, window=args.window, negative=args.negative,
+                epochs=args.epochs, alpha=args.alpha, sample=args.sample,
+                batch_words=args.batch_words, seed=args.seed, progress=progress, log=print)
         words = corpus.idx_to_token
-    kv = WordVectors(words, model.vectors)
+    kv = None
+    if args.recipe == "gensim" and glove:
+        model, hist = train_glove(corpus, args.dim, args.window, args.x_max, lr=args.alpha,
+                                  epochs=args.epochs, seed=args.seed, progress=progress,
+                                  log=print)
+    elif args.recipe == "gensim" and args.model == "fasttext":
+        model, hist, kv = train_fasttext(corpus, args.dim, args.window, args.negative,
+                                         args.epochs, args.alpha, sample=args.sample,
+                                         bucket=args.bucket, batch_words=args.batch_words,
+                                         seed=args.seed, progress=progress, log=print)
+    kv = kv or WordVectors(words, model.vectors)
     kv.save_word2vec_format(args.out, binary=args.out.endswith(".bin"))
     stem = os.path.splitext(args.out)[0]
     with open(stem + ".history.json", "w") as f:

@@ -36,6 +36,7 @@ def test_unknown_word_and_bad_file_are_usage_errors(vectors, tmp_path, capsys):
     assert main(["embed", "neighbors", str(bad), "x"]) == 2
     assert "not a word2vec" in capsys.readouterr().err
     assert main(["embed", "train", "--model", "glovez", "--out", "x.bin"]) == 2
+    assert "glove" in capsys.readouterr().err
 
 
 def test_eval_reports_coverage(vectors, tmp_path, capsys):
@@ -52,7 +53,8 @@ def test_eval_reports_coverage(vectors, tmp_path, capsys):
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(DATA, "ptb", "ptb.train.txt")),
                     reason="PTB not under CHAINRULE_DATA")
-@pytest.mark.parametrize("extra", [["--loss", "hs", "--model", "cbow"],
+@pytest.mark.parametrize("extra", [["--loss", "hs", "--model", "cbow"], ["--model", "glove"],
+                                   ["--model", "fasttext", "--bucket", "1000"],
                                    ["--recipe", "d2l", "--batch-size", "256"]])
 def test_train_smoke(tmp_path, monkeypatch, capsys, extra):
     monkeypatch.setenv("CHAINRULE_DATA", DATA)
