@@ -16,7 +16,8 @@ from chainrule.optim.adadelta import Adadelta  # noqa: F401
 from chainrule.optim.adam import Adam  # noqa: F401
 from chainrule.optim.adamw import AdamW  # noqa: F401
 from chainrule.optim.lbfgs import LBFGS  # noqa: F401
+from chainrule.optim.sparse_adam import SparseAdam  # noqa: F401
 from chainrule.optim import lr_scheduler  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "LBFGS",
-           "lr_scheduler"]
+           "SparseAdam", "lr_scheduler"]
