@@ -88,13 +88,19 @@ class Word2Vec(Module):
                              f"out_embed, got shape {tuple(outputs.shape)}")
 
     # ---------------------------------------------------------- fused SGD step
-    def sgd_step(self, inputs, outputs, labels, mask, lr, context_mask=None):
+    def sgd_step(self, inputs, outputs, labels, mask, lr, context_mask=None, row_cap=None):
         """One fused SGD step on a batch; returns the batch's summed loss.
 
         ``inputs``: (B,) input word ids (skip-gram) or (B, C) context ids with
         ``context_mask`` (CBOW).  ``outputs`` (B, L): rows of ``out_embed`` scored
         against the hidden vector, ``labels`` (B, L) 0/1 and ``mask`` (B, L) 0/1.
-        Arrays are NumPy (or CuPy on a GPU model)."""
+        Arrays are NumPy (or CuPy on a GPU model).
+
+        ``row_cap``: a row used more than ``row_cap`` times in the batch gets its summed
+        update scaled by ``row_cap / uses`` (at most ``row_cap`` updates' worth).  Summed
+        updates of very frequent rows (the Huffman root, frequent words) make a large
+        batch diverge where word2vec's one-pair-at-a-time SGD corrects itself; ``None``
+        is the exact summed gradient step."""
         w_in, w_out = self.in_embed.weight.array, self.out_embed.weight.array
         xp = B.xp_of(w_in)
         if self.cbow:
@@ -112,12 +118,23 @@ class Word2Vec(Module):
         loss = float(-(xp.log(xp.maximum(p, 1e-30)) * m).sum())
         g = (lab - sig) * m * lr                             # -dLoss/ds * lr
         dh = xp.einsum("bl,bld->bd", g, u)                  # (B, d)
+        if row_cap is not None:
+            uses = xp.bincount(outputs.reshape(-1), weights=m.reshape(-1),
+                               minlength=w_out.shape[0])
+            g = g * xp.minimum(1.0, row_cap / xp.maximum(uses[outputs], 1)).astype(g.dtype)
+            rows_in = inputs if not self.cbow else inputs[context_mask]
+            uses_in = xp.bincount(rows_in.reshape(-1), minlength=w_in.shape[0])
+            scale_in = xp.minimum(1.0, row_cap / xp.maximum(uses_in[inputs], 1))
+            if not self.cbow:
+                dh = dh * scale_in[:, None].astype(dh.dtype)
         du = g[:, :, None] * h[:, None, :]                   # (B, L, d)
         add_rows(w_out, outputs.reshape(-1), du.reshape(-1, w_out.shape[1]))
         if self.cbow:
             sel = context_mask.reshape(-1)
             rows = inputs.reshape(-1)[sel]
             vals = xp.broadcast_to(dh[:, None, :], inputs.shape + dh.shape[1:])
+            if row_cap is not None:
+                vals = vals * scale_in[:, :, None].astype(dh.dtype)
             add_rows(w_in, rows, vals.reshape(-1, w_in.shape[1])[sel])
         else:
             add_rows(w_in, inputs, dh)

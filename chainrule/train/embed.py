@@ -80,11 +80,15 @@ def train_d2l_sgns(loader, vocab_size, embed_size=100, lr=0.002, num_epochs=5, s
 
 def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negative=5,
                    epochs=5, alpha=0.025, min_alpha=0.0001, sample=1e-3, batch_words=2000,
-                   ns_exponent=0.75, seed=1, progress=False, log=None):
+                   ns_exponent=0.75, row_cap="auto", seed=1, progress=False, log=None):
     """Train word2vec on an :class:`~chainrule.text.word2vec.EmbeddingCorpus` the way
     gensim's ``Word2Vec(sg=, hs=, negative=, sample=, alpha=, min_alpha=)`` does; returns
     ``(model, history)``.  ``alpha`` is per example (gensim's); CBOW uses
-    ``cbow_mean``.  ``hs=True`` uses hierarchical softmax and no negatives."""
+    ``cbow_mean``.  ``hs=True`` uses hierarchical softmax and no negatives.  ``row_cap``
+    (see :meth:`Word2Vec.sgd_step`): ``'auto'`` is 32 for HS (whose root is in every
+    example) and None (the exact summed step) for NS."""
+    if row_cap == "auto":
+        row_cap = 32 if hs else None
     if window < 1 or vector_size < 1 or epochs < 1 or batch_words < 1:
         raise ValueError("train_word2vec: window, vector_size, epochs and batch_words "
                          f"must be >= 1, got {window}, {vector_size}, {epochs}, {batch_words}")
@@ -143,7 +147,8 @@ def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negativ
                         labels[:, 0] = 1
                         mask = np.ones(outputs.shape, bool)
                         mask[:, 1:] = neg != targets[:, None]  # gensim skips these
-                    loss_sum += model.sgd_step(inputs, outputs, labels, mask, lr, cmask)
+                    loss_sum += model.sgd_step(inputs, outputs, labels, mask, lr, cmask,
+                                               row_cap)
                     n_ex += targets.size
                 done_words += nw * raw_per_kept
                 trained += nw

@@ -299,3 +299,28 @@ def test_evaluation_matches_gensim_on_real_files():
     total = sections[-1]
     assert r["total"] == len(total["correct"]) + len(total["incorrect"])
     assert r["accuracy"] == pytest.approx(acc)
+
+
+def test_row_cap_scales_frequent_rows_only():
+    rng = np.random.default_rng(0)
+    a, b = SkipGram(10, 4, init_scheme="xavier"), SkipGram(10, 4)
+    b.load_state_dict(a.state_dict())
+    x = np.array([1] * 8 + [2, 3])            # row 1 used 8 times, rows 2 and 3 once
+    o = rng.integers(4, 10, (10, 3))
+    lab, m = np.zeros((10, 3), np.float32), np.ones((10, 3), np.float32)
+    w0 = a.in_embed.weight.detach().numpy().copy()
+    a.sgd_step(x, o, lab, m, 0.5)
+    b.sgd_step(x, o, lab, m, 0.5, row_cap=2)
+    da = a.in_embed.weight.detach().numpy() - w0
+    db = b.in_embed.weight.detach().numpy() - w0
+    np.testing.assert_allclose(db[1], da[1] * 2 / 8, rtol=1e-4, atol=1e-6)  # 2 uses
+    np.testing.assert_allclose(db[2:4], da[2:4], rtol=1e-6)       # rare rows: exact
+
+
+def test_hs_with_large_batches_stays_finite():
+    rng = np.random.default_rng(0)
+    sents = [[f"w{i}" for i in rng.zipf(1.5, 20) % 200] for _ in range(300)]
+    corpus = EmbeddingCorpus(sents, min_count=1)
+    model, hist = train_word2vec(corpus, sg=True, hs=True, vector_size=16, epochs=2,
+                                 sample=0, batch_words=6000)
+    assert np.isfinite(model.vectors).all() and np.isfinite(hist[-1]["train_loss"])
