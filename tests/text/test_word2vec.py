@@ -317,10 +317,16 @@ def test_row_cap_scales_frequent_rows_only():
     np.testing.assert_allclose(db[2:4], da[2:4], rtol=1e-6)       # rare rows: exact
 
 
-def test_hs_with_large_batches_stays_finite():
+def test_hs_with_large_batches_needs_row_cap():
+    """20 words, 2000-word batches: the exact summed step blows up (vectors ~1e6), the
+    capped one (HS's default) stays small."""
     rng = np.random.default_rng(0)
-    sents = [[f"w{i}" for i in rng.zipf(1.5, 20) % 200] for _ in range(300)]
+    sents = [[f"{t}{i}" for i in rng.integers(0, 10, 12)] for t in rng.choice(["a", "b"], 400)]
     corpus = EmbeddingCorpus(sents, min_count=1)
-    model, hist = train_word2vec(corpus, sg=True, hs=True, vector_size=16, epochs=2,
-                                 sample=0, batch_words=6000)
-    assert np.isfinite(model.vectors).all() and np.isfinite(hist[-1]["train_loss"])
+    sizes = {}
+    for cap in (None, "auto"):
+        model, hist = train_word2vec(corpus, sg=True, hs=True, vector_size=16, epochs=2,
+                                     sample=0, batch_words=2000, row_cap=cap)
+        sizes[cap] = (np.abs(model.vectors).max(), hist[-1]["train_loss"])
+    assert sizes[None][0] > 1e3 and sizes[None][1] > 10
+    assert sizes["auto"][0] < 1 and sizes["auto"][1] < 3.5
