@@ -1,6 +1,6 @@
 """The ``chainrule`` command.
 
-Commands: ``train``, ``eval``, ``predict``, ``generate``, ``translate``, ``models``,
+Commands: ``train``, ``eval``, ``predict``, ``generate``, ``translate``, ``embed``, ``models``,
 ``datasets``, ``graph``, ``demo``, ``run-torch``.
 
 Exit codes (scripts can rely on them):
