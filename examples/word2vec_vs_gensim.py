@@ -39,11 +39,14 @@ def main():
     p.add_argument("--bucket", type=int, default=200_000, help="fastText hash buckets")
     p.add_argument("--skip-ours", action="store_true")
     p.add_argument("--out", default=".")
+    p.add_argument("--max-sentences", type=int, default=None,
+                   help="use the first N lines only (a reduced run; say so when reporting)")
     a = p.parse_args()
     data = os.environ.get("CHAINRULE_DATA", "/work/shared/data")
     sg, hs = MODELS[a.model]
-    sents = read_sentences("wikitext-2", "train")
-    res = {"model": a.model, "epochs": a.epochs, "batch_words": a.batch_words}
+    sents = read_sentences("wikitext-2", "train")[:a.max_sentences]
+    res = {"model": a.model, "epochs": a.epochs, "batch_words": a.batch_words,
+           "sentences": len(sents)}
     os.makedirs(a.out, exist_ok=True)
     if a.model == "glove":
         a.skip_gensim = True  # gensim has no GloVe
