@@ -36,6 +36,8 @@ def main():
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-words", type=int, default=2000)
     p.add_argument("--skip-gensim", action="store_true")
+    p.add_argument("--row-cap", default="auto",
+                   help="train_word2vec's row_cap: auto (32 for HS, none for NS), none or N")
     p.add_argument("--bucket", type=int, default=200_000, help="fastText hash buckets")
     p.add_argument("--skip-ours", action="store_true")
     p.add_argument("--out", default=".")
@@ -44,6 +46,8 @@ def main():
     a = p.parse_args()
     data = os.environ.get("CHAINRULE_DATA", "/work/shared/data")
     sg, hs = MODELS[a.model]
+    cap = {"auto": "auto", "none": None}.get(a.row_cap.lower()) if not a.row_cap.isdigit() \
+        else int(a.row_cap)
     sents = read_sentences("wikitext-2", "train")[:a.max_sentences]
     res = {"model": a.model, "epochs": a.epochs, "batch_words": a.batch_words,
            "sentences": len(sents)}
@@ -79,7 +83,8 @@ def main():
         else:
             model, hist = train_word2vec(corpus, sg=sg, hs=hs, vector_size=100, window=5,
                                          negative=5, epochs=a.epochs, sample=1e-3,
-                                         batch_words=a.batch_words, log=print)
+                                         batch_words=a.batch_words, log=print,
+                                         row_cap=cap)
         dt = time.perf_counter() - t0
         if a.model != "fasttext":
             kv = WordVectors(corpus.idx_to_token, model.vectors)
