@@ -54,7 +54,8 @@ def test_eval_reports_coverage(vectors, tmp_path, capsys):
 @pytest.mark.skipif(not os.path.exists(os.path.join(DATA, "ptb", "ptb.train.txt")),
                     reason="PTB not under CHAINRULE_DATA")
 @pytest.mark.parametrize("extra", [["--loss", "hs", "--model", "cbow"], ["--model", "glove"],
-                                   ["--model", "fasttext", "--bucket", "1000"],
+                                   ["--model", "fasttext", "--bucket", "1000", "--batch-words",
+                                    "200"],
                                    ["--recipe", "d2l", "--batch-size", "256"]])
 def test_train_smoke(tmp_path, monkeypatch, capsys, extra):
     monkeypatch.setenv("CHAINRULE_DATA", DATA)
