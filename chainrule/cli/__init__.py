@@ -1,6 +1,6 @@
 """The ``chainrule`` command.
 
-Commands: ``train``, ``eval``, ``predict``, ``generate``, ``translate``, ``models``,
+Commands: ``train``, ``eval``, ``predict``, ``generate``, ``translate``, ``embed``, ``models``,
 ``datasets``, ``graph``, ``demo``, ``run-torch``.
 
 Exit codes (scripts can rely on them):
@@ -18,6 +18,7 @@ import argparse
 import sys
 
 from chainrule.backend.cpu import tune_from_env
+from chainrule.cli import embed  # noqa: E402  (chainrule embed)
 from chainrule.cli import (demo, evaluate, generate, graph, listing, run_torch, train,
                            translation)
 from chainrule.cli.common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, USER_ERRORS,
@@ -40,6 +41,7 @@ def build_parser():
     translation.add_parser(sub)
     demo.add_parser(sub)
     run_torch.add_parser(sub)
+    embed.add_parser(sub)
     return p
 
 

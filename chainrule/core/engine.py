@@ -54,6 +54,10 @@ def _run_hooks(hooks, grad):
 def _accumulate_leaf(leaf, g, passthrough, create_graph):
     if leaf._hooks:
         g = _run_hooks(leaf._hooks, g)
+    if getattr(g, "is_sparse", False) or getattr(leaf.grad, "is_sparse", False):
+        # sparse + sparse stays sparse (concatenated, as torch); with a dense one: dense
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
     if leaf.grad is None:
         data = g._data
         # never store an alias of another gradient or a (read-only) view
@@ -187,11 +191,17 @@ class _Backward:
             edge, gx = edges[i], gxs[i]
             if edge is None or gx is None:
                 continue
+            target, idx = edge
+            if getattr(gx, "is_sparse", False):  # embedding(sparse=True)'s weight gradient
+                if isinstance(target, Function) or self.capture is not None:
+                    gx = gx.to_dense()
+                else:
+                    self.deliver_leaf(target, gx, ())
+                    continue
             shape, dtype = in_meta[i]
             d = gx._data
             if d.shape != shape or d.dtype != dtype:
                 gx = _fit(gx, shape, dtype, fn, i)
-            target, idx = edge
             if isinstance(target, Function):
                 self._add(target, idx, gx)
             else:

@@ -21,7 +21,8 @@ from chainrule.optim.radam import RAdam  # noqa: F401
 from chainrule.optim.rprop import Rprop  # noqa: F401
 from chainrule.optim.asgd import ASGD  # noqa: F401
 from chainrule.optim.lbfgs import LBFGS  # noqa: F401
+from chainrule.optim.sparse_adam import SparseAdam  # noqa: F401
 from chainrule.optim import lr_scheduler  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax",
-           "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "lr_scheduler"]
+           "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "SparseAdam", "lr_scheduler"]

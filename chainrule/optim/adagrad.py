@@ -60,7 +60,17 @@ class Adagrad(Optimizer):
     def step(self, closure=None):
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            for p, g in _grads(group):
+            sparse = []
+            dense = _grads(group, sparse)
+            for p, g in sparse:
+                state = self._init_state(p, group)
+                _adagrad_sparse(p.array, g, state["sum"].array, _incr_step(state["step"]),
+                                lr=group["lr"], lr_decay=group["lr_decay"],
+                                weight_decay=group["weight_decay"], eps=group["eps"],
+                                maximize=group["maximize"])
+                state["sum"]._version[0] += 1
+                _bump(p)
+            for p, g in dense:
                 state = self._init_state(p, group)
                 _adagrad_update(p.array, g, state["sum"].array, _incr_step(state["step"]),
                                 lr=group["lr"], lr_decay=group["lr_decay"],
@@ -84,3 +94,20 @@ def _adagrad_update(p, g, state_sum, step, *, lr, lr_decay, weight_decay, eps, m
     upd = g / std
     upd *= -clr
     p += upd
+
+
+def _adagrad_sparse(p, g, state_sum, step, *, lr, lr_decay, weight_decay, eps, maximize):
+    """torch's sparse Adagrad: coalesce, then update only the gradient's rows."""
+    if weight_decay != 0:
+        raise RuntimeError("Adagrad: weight_decay option is not compatible with sparse "
+                           "gradients")
+    xp = B.xp_of(p)
+    g = g.coalesce()
+    rows, vals = g._idx, g._val
+    if maximize:
+        vals = -vals
+    clr = lr / (1 + (step - 1) * lr_decay)
+    state_sum[rows] += vals * vals
+    std = xp.sqrt(state_sum[rows])
+    std += eps
+    p[rows] -= (clr * vals / std).astype(p.dtype)

@@ -348,12 +348,21 @@ def _bump(p):
     p._version[0] += 1
 
 
-def _grads(group):
-    """``(param, grad array)`` for the group's params that have a gradient."""
+def _grads(group, sparse=None):
+    """``(param, grad array)`` for the group's params that have a gradient.  A sparse
+    gradient (``Embedding(sparse=True)``) raises, unless the optimizer collects them
+    with ``sparse=[]`` (they are appended there as ``(param, SparseTensor)``)."""
     out = []
     for p in group["params"]:
         g = p.grad
         if g is None:
+            continue
+        if getattr(g, "is_sparse", False):
+            if sparse is None:
+                raise RuntimeError("optimizer: this optimizer does not support sparse "
+                                   "gradients (Embedding(sparse=True)); use SGD, Adagrad or "
+                                   "SparseAdam")
+            sparse.append((p, g))
             continue
         if g.array.shape != p.array.shape:
             raise RuntimeError(f"optimizer: the gradient of a parameter of shape "

@@ -1,4 +1,5 @@
 """Stochastic gradient descent, with momentum and Nesterov momentum."""
+from chainrule import backend as B
 from chainrule.core.tensor import from_array
 from chainrule.optim.optimizer import Optimizer, _bump, _grads
 
@@ -54,7 +55,16 @@ class SGD(Optimizer):
         loss = self._eval_closure(closure)
         for group in self.param_groups:
             momentum = group["momentum"]
-            for p, g in _grads(group):
+            sparse = []
+            dense = _grads(group, sparse)
+            for p, g in sparse:  # torch: param.add_(grad, alpha=-lr), rows summed
+                if momentum != 0 or group["weight_decay"] != 0:
+                    raise RuntimeError("SGD: sparse gradients need momentum=0 and "
+                                       "weight_decay=0")
+                lr = -group["lr"] if group["maximize"] else group["lr"]
+                B.scatter_add(p.array, g._idx, (-lr * g._val).astype(p.array.dtype))
+                _bump(p)
+            for p, g in dense:
                 state = self.state[p] if momentum != 0 else {}
                 buf = _sgd_update(p.array, g, state.get("momentum_buffer"),
                                   lr=group["lr"], momentum=momentum,

@@ -1,0 +1,77 @@
+"""Skip-gram with negative sampling: training words per second of chainrule's fused
+NumPy step (``chainrule.train.embed.train_word2vec``) against gensim 4.x on the same
+tokens and settings (the first ``--sentences`` lines of WikiText-2's train split,
+min_count 5, dim 100, window 5, 5 negatives, sample 1e-3, ``--epochs``), each in its
+own child process so the peak resident memory (ru_maxrss) is each framework's own.
+
+gensim runs with ``workers=--threads``; chainrule's step is NumPy (einsum, add.at)
+and uses one core whatever ``--threads`` says (BLAS is pinned to ``--threads`` for
+both).  Wall time and the process's CPU time are both reported: on a machine shared
+with other work the CPU-time rate is the less noisy one.  The goal of issue 14 is a
+words/s ratio >= 0.5.
+
+    unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+    CHAINRULE_DATA=/work/shared/data python benchmarks/bench_word2vec.py --threads 1
+    CHAINRULE_DATA=/work/shared/data python benchmarks/bench_word2vec.py --threads 2
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import _threads  # noqa: F401,E402  (pins BLAS threads before NumPy loads)
+
+
+def _run(framework, sentences, epochs, threads):
+    from chainrule.text.word2vec import EmbeddingCorpus, read_sentences
+    sents = read_sentences("wikitext-2", "train")[:sentences]
+    corpus = EmbeddingCorpus(sents, min_count=5)
+    w0, c0 = time.perf_counter(), time.process_time()
+    if framework == "gensim":
+        from gensim.models import Word2Vec
+        Word2Vec(sents, vector_size=100, window=5, min_count=5, sg=1, negative=5, hs=0,
+                 sample=1e-3, epochs=epochs, workers=threads, seed=1)
+    else:
+        from chainrule.train.embed import train_word2vec
+        train_word2vec(corpus, sg=True, vector_size=100, window=5, negative=5,
+                       epochs=epochs, sample=1e-3)
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    words = corpus.num_tokens * epochs  # in-vocabulary words, the same for both
+    print(json.dumps({"framework": framework, "words": words, "wall_s": wall, "cpu_s": cpu,
+                      "words_per_s": words / wall, "words_per_cpu_s": words / cpu,
+                      "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                      * 1024}))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--threads", default="2")
+    p.add_argument("--sentences", type=int, default=6000)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--child", choices=("chainrule", "gensim"))
+    a = p.parse_args()
+    if a.child:
+        return _run(a.child, a.sentences, a.epochs, int(a.threads))
+    res = {}
+    for fw in ("gensim", "chainrule"):
+        out = subprocess.run([sys.executable, __file__, "--child", fw, "--threads", a.threads,
+                              "--sentences", str(a.sentences), "--epochs", str(a.epochs)],
+                             capture_output=True, text=True, check=True).stdout
+        res[fw] = json.loads(out.strip().splitlines()[-1])
+    for fw, r in res.items():
+        print(f"{fw:>9}: {r['words']:,} words in {r['wall_s']:.1f} s wall / {r['cpu_s']:.1f} s "
+              f"CPU = {r['words_per_s']:,.0f} words/s ({r['words_per_cpu_s']:,.0f} per CPU "
+              f"second), peak RSS {r['peak_rss_bytes'] / 2**20:.0f} MiB")
+    g, c = res["gensim"], res["chainrule"]
+    print(f"ratio chainrule/gensim ({a.threads} thread(s)): wall words/s "
+          f"{c['words_per_s'] / g['words_per_s']:.3f}, CPU words/s "
+          f"{c['words_per_cpu_s'] / g['words_per_cpu_s']:.3f} (goal >= 0.5); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""word2vec (Mikolov et al. 2013): skip-gram and CBOW, each with negative sampling
+(NS) or hierarchical softmax (HS) over a Huffman tree.
+
+Every model holds two tables: ``in_embed`` (the word vectors, ``V x d``) and
+``out_embed`` (context vectors for NS, ``V x d``; one vector per inner node of the
+Huffman tree for HS, ``(V - 1) x d``).  ``forward`` is the autograd formulation
+(d2l's ``skip_gram``: scores of input words against output rows, trained with
+:func:`sgns_loss`); :meth:`Word2Vec.sgd_step` is the fused update gensim and
+word2vec.c make - forward, gradient and SGD step on the raw arrays for a large
+batch of examples, row updates by a sorted scatter-add (``backend.scatter_add``).
+For skip-gram the fused step equals ``loss.sum().backward()`` followed by
+``SGD(lr)`` (tested); for CBOW it follows word2vec.c: the hidden vector is the
+mean of the context vectors and its error is added undivided to each of them.
+
+Output rows and labels: NS scores the true word (label 1) and ``K`` noise words
+(label 0); HS scores the inner nodes on the true word's Huffman path with label
+``1 - code`` (word2vec.c's convention).
+"""
+from chainrule import backend as B
+from chainrule.backend.kernels.embedding import add_rows
+from chainrule.nn import functional as F
+from chainrule.nn import init
+from chainrule.nn.modules.module import Module
+from chainrule.nn.modules.sparse import Embedding
+
+__all__ = ["Word2Vec", "SkipGram", "CBOW", "sgns_loss"]
+
+
+def sgns_loss(scores, labels, mask):
+    """d2l's masked sigmoid binary cross-entropy: per example, the mean over the
+    valid positions (``mask`` 1) of ``BCE(scores, labels)``; shape ``(B,)``."""
+    if tuple(scores.shape) != tuple(labels.shape) or tuple(mask.shape) != tuple(labels.shape):
+        raise ValueError(f"sgns_loss: scores {tuple(scores.shape)}, labels "
+                         f"{tuple(labels.shape)} and mask {tuple(mask.shape)} must match")
+    l = F.binary_cross_entropy_with_logits(scores, labels, weight=mask, reduction="none")
+    return l.sum(dim=1) / mask.sum(dim=1)
+
+
+class Word2Vec(Module):
+    """Base of :class:`SkipGram` and :class:`CBOW`.
+
+    Args:
+        vocab_size: number of words ``V``.
+        embedding_dim: vector size ``d``.
+        loss: ``'ns'`` (negative sampling: ``out_embed`` is ``V x d``) or ``'hs'``
+            (hierarchical softmax: ``out_embed`` is ``(V - 1) x d``).
+        init_scheme: ``'word2vec'`` (``in_embed`` uniform in ``+-0.5/d``, ``out_embed``
+            zeros, as word2vec.c and gensim) or ``'xavier'`` (both Xavier-uniform,
+            as d2l).
+    """
+    cbow = False
+
+    def __init__(self, vocab_size, embedding_dim=100, loss="ns", init_scheme="word2vec"):
+        super().__init__()
+        if loss not in ("ns", "hs"):
+            raise ValueError(f"{type(self).__name__}: loss must be 'ns' or 'hs', got {loss!r}")
+        if vocab_size < 2 or embedding_dim < 1:
+            raise ValueError(f"{type(self).__name__}: need vocab_size >= 2 and "
+                             f"embedding_dim >= 1, got {vocab_size}, {embedding_dim}")
+        self.vocab_size, self.embedding_dim, self.loss = vocab_size, embedding_dim, loss
+        self.in_embed = Embedding(vocab_size, embedding_dim)
+        self.out_embed = Embedding(vocab_size - (loss == "hs"), embedding_dim)
+        self.reset_parameters(init_scheme)
+
+    def reset_parameters(self, init_scheme="word2vec"):
+        if init_scheme == "word2vec":
+            d = self.embedding_dim
+            init.uniform_(self.in_embed.weight, -0.5 / d, 0.5 / d)
+            init.zeros_(self.out_embed.weight)
+        elif init_scheme == "xavier":
+            init.xavier_uniform_(self.in_embed.weight)
+            init.xavier_uniform_(self.out_embed.weight)
+        else:
+            raise ValueError(f"{type(self).__name__}: init_scheme must be 'word2vec' or "
+                             f"'xavier', got {init_scheme!r}")
+
+    def extra_repr(self):
+        return f"{self.vocab_size}, {self.embedding_dim}, loss={self.loss!r}"
+
+    @property
+    def vectors(self):
+        """The word vectors (``in_embed``'s table) as a NumPy array."""
+        return B.asnumpy(self.in_embed.weight.array)
+
+    def _check_out(self, outputs):
+        if outputs.ndim != 2:
+            raise ValueError(f"{type(self).__name__}: outputs must be (B, L) row ids of "
+                             f"out_embed, got shape {tuple(outputs.shape)}")
+
+    # ---------------------------------------------------------- fused SGD step
+    def sgd_step(self, inputs, outputs, labels, mask, lr, context_mask=None, row_cap=None):
+        """One fused SGD step on a batch; returns the batch's summed loss.
+
+        ``inputs``: (B,) input word ids (skip-gram) or (B, C) context ids with
+        ``context_mask`` (CBOW).  ``outputs`` (B, L): rows of ``out_embed`` scored
+        against the hidden vector, ``labels`` (B, L) 0/1 and ``mask`` (B, L) 0/1.
+        Arrays are NumPy (or CuPy on a GPU model).
+
+        ``row_cap``: a row used more than ``row_cap`` times in the batch gets its summed
+        update scaled by ``row_cap / uses`` (at most ``row_cap`` updates' worth).  Summed
+        updates of very frequent rows (the Huffman root, frequent words) make a large
+        batch diverge where word2vec's one-pair-at-a-time SGD corrects itself; ``None``
+        is the exact summed gradient step."""
+        w_in, w_out = self.in_embed.weight.array, self.out_embed.weight.array
+        xp = B.xp_of(w_in)
+        if self.cbow:
+            cm = context_mask.astype(w_in.dtype)
+            cnt = cm.sum(1, keepdims=True)
+            h = (w_in[inputs] * cm[:, :, None]).sum(1) / xp.maximum(cnt, 1)
+        else:
+            h = w_in[inputs]
+        u = w_out[outputs]                                   # (B, L, d)
+        s = xp.einsum("bld,bd->bl", u, h)                   # (B, L)
+        sig = 1.0 / (1.0 + xp.exp(-xp.clip(s, -30, 30)))
+        lab = labels.astype(w_in.dtype)
+        m = mask.astype(w_in.dtype)
+        p = xp.where(lab > 0, sig, 1 - sig)
+        loss = float(-(xp.log(xp.maximum(p, 1e-30)) * m).sum())
+        g = (lab - sig) * m * lr                             # -dLoss/ds * lr
+        dh = xp.einsum("bl,bld->bd", g, u)                  # (B, d)
+        if row_cap is not None:
+            uses = xp.bincount(outputs.reshape(-1), weights=m.reshape(-1),
+                               minlength=w_out.shape[0])
+            g = g * xp.minimum(1.0, row_cap / xp.maximum(uses[outputs], 1)).astype(g.dtype)
+            rows_in = inputs if not self.cbow else inputs[context_mask]
+            uses_in = xp.bincount(rows_in.reshape(-1), minlength=w_in.shape[0])
+            scale_in = xp.minimum(1.0, row_cap / xp.maximum(uses_in[inputs], 1))
+            if not self.cbow:
+                dh = dh * scale_in[:, None].astype(dh.dtype)
+        du = g[:, :, None] * h[:, None, :]                   # (B, L, d)
+        add_rows(w_out, outputs.reshape(-1), du.reshape(-1, w_out.shape[1]))
+        if self.cbow:
+            sel = context_mask.reshape(-1)
+            rows = inputs.reshape(-1)[sel]
+            vals = xp.broadcast_to(dh[:, None, :], inputs.shape + dh.shape[1:])
+            if row_cap is not None:
+                vals = vals * scale_in[:, :, None].astype(dh.dtype)
+            add_rows(w_in, rows, vals.reshape(-1, w_in.shape[1])[sel])
+        else:
+            add_rows(w_in, inputs, dh)
+        self.in_embed.weight._version[0] += 1
+        self.out_embed.weight._version[0] += 1
+        return loss
+
+
+class SkipGram(Word2Vec):
+    """Skip-gram: an input word's vector scored against output rows.
+
+    ``forward(center (B, 1) or (B,), outputs (B, L))`` returns scores ``(B, 1, L)``
+    (d2l's ``skip_gram``; ``(B, L)`` for 1-D ``center``)."""
+
+    def forward(self, center, outputs):
+        self._check_out(outputs)
+        v = self.in_embed(center)
+        u = self.out_embed(outputs)
+        if center.ndim == 1:
+            return (u @ v.unsqueeze(2)).squeeze(2)
+        return v @ u.permute(0, 2, 1)
+
+
+class CBOW(Word2Vec):
+    """CBOW: the mean of the context words' vectors scored against output rows.
+
+    ``forward(contexts (B, C), outputs (B, L), context_mask=None)`` returns scores
+    ``(B, L)``; ``context_mask`` (B, C) marks the real context words."""
+    cbow = True
+
+    def forward(self, contexts, outputs, context_mask=None):
+        self._check_out(outputs)
+        if contexts.ndim != 2:
+            raise ValueError(f"CBOW: contexts must be (B, C) ids, got shape "
+                             f"{tuple(contexts.shape)}")
+        v = self.in_embed(contexts)                           # (B, C, d)
+        if context_mask is None:
+            h = v.mean(dim=1)
+        else:
+            m = context_mask.to(v.dtype)
+            h = (v * m.unsqueeze(2)).sum(dim=1) / m.sum(dim=1, keepdim=True).clamp(min=1)
+        u = self.out_embed(outputs)
+        return (u @ h.unsqueeze(2)).squeeze(2)
