@@ -1,0 +1,338 @@
+"""Training loops of the generative and unsupervised models (issue #15), shared by
+``chainrule train vae|dae|sparse-ae|rbm|dcgan|capsnet`` and the examples.
+
+Each ``train_*`` function takes plain keyword settings, trains on image arrays from
+:func:`load_images`, writes into its run folder ``out`` a checkpoint (``model.ckpt``:
+the weights and ``meta`` with the model's name and arguments, so ``chainrule sample``
+can rebuild it), ``history.json``, learning curves and picture grids, and returns a
+dict of results.  Model selection uses a held-out part of the training split; the
+test split is evaluated once, with the selected weights.
+"""
+import json
+import math
+import os
+import time
+
+import numpy as np
+
+import chainrule as cr
+from chainrule import models
+from chainrule.backend import manual_seed
+from chainrule.core.tensor import from_array
+from chainrule.data.datasets import get_dataset
+from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+from chainrule.train.plots import plot_history, save_image_grid
+
+__all__ = ["load_images", "binarize", "train_vae", "evaluate_vae", "sample_images",
+           "train_autoencoder", "reconstruction_error", "mean_activation", "train_rbm",
+           "fit_rbm", "rbm_pll",
+           "GENERATIVE_MODELS"]
+
+GENERATIVE_MODELS = ("vae", "rbm")
+
+
+def _seed(seed):
+    manual_seed(seed)
+    np.random.seed(seed)
+
+
+def load_images(data="mnist", val_size=5000, seed=0):
+    """``{'train', 'val', 'test'}`` -> ``(images float32 (N, 28, 28) in [0, 1], labels)``;
+    ``val_size`` training images (a seeded random choice) are held out for validation."""
+    tr = get_dataset(data, train=True)
+    te = get_dataset(data, train=False)
+    x, y = np.asarray(tr.data, np.float32) / 255.0, np.asarray(tr.targets)
+    perm = np.random.default_rng(seed).permutation(len(x))
+    v, t = perm[:val_size], perm[val_size:]
+    return {"train": (x[t], y[t]), "val": (x[v], y[v]),
+            "test": (np.asarray(te.data, np.float32) / 255.0, np.asarray(te.targets))}
+
+
+def binarize(x, rng):
+    """Stochastic binarization: each pixel is 1 with probability its intensity."""
+    return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
+
+
+def _batches(n, batch_size, rng):
+    idx = rng.permutation(n)
+    for i in range(0, n, batch_size):
+        yield idx[i:i + batch_size]
+
+
+def _t(a):
+    return from_array(np.ascontiguousarray(a, dtype=np.float32))
+
+
+def _save_run(out, name, model, kwargs, history, extra_meta=None):
+    os.makedirs(out, exist_ok=True)
+    meta = {"model": name, "model_kwargs": kwargs, "task": "generative", **(extra_meta or {})}
+    save_checkpoint(os.path.join(out, "model.ckpt"), model, epoch=len(history),
+                    history=history, meta=meta, rng=False)
+    with open(os.path.join(out, "history.json"), "w") as f:
+        json.dump(history, f, indent=1)
+    if history:
+        plot_history(history, os.path.join(out, "curves.png"), title=name)
+
+
+def _log(verbose, msg):
+    if verbose:
+        print(msg, flush=True)
+
+
+# ----------------------------------------------------------------------------- VAE
+def evaluate_vae(model, x, batch_size=500):
+    """Mean negative ELBO (nats) of the binary images ``x`` (one ``z`` sample each)."""
+    model.eval()
+    total = 0.0
+    with cr.no_grad():
+        for i in range(0, len(x), batch_size):
+            xb = _t(x[i:i + batch_size].reshape(-1, 784 if x.ndim == 3 else x.shape[1]))
+            total += float(model.loss(xb, reduction="none").sum())
+    model.train()
+    return total / len(x)
+
+
+def train_vae(out, data="mnist", epochs=20, batch_size=100, lr=1e-3, seed=0,
+              hidden_sizes=(500, 500), latent_dim=20, time_limit=None, verbose=True):
+    """Train the MLP VAE on dynamically binarized images (a fresh binarization every
+    epoch; the validation and test images are binarized once with fixed seeds); keep
+    the weights of the epoch with the best validation negative ELBO and report the test
+    negative ELBO of those.  ``time_limit`` (seconds) stops after the epoch that passes
+    it."""
+    _seed(seed)
+    d = load_images(data, seed=seed)
+    rng = np.random.default_rng(seed)
+    xtr = d["train"][0].reshape(-1, 784)
+    xval = binarize(d["val"][0].reshape(-1, 784), np.random.default_rng(1))
+    xte = binarize(d["test"][0].reshape(-1, 784), np.random.default_rng(2))
+    kwargs = {"in_features": 784, "hidden_sizes": list(hidden_sizes), "latent_dim": latent_dim}
+    model = models.get_model("vae", **kwargs)
+    opt = cr.optim.Adam(model.parameters(), lr=lr)
+    history, best, best_state = [], math.inf, None
+    t0 = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        te = time.perf_counter()
+        tot, n = 0.0, 0
+        xb_all = binarize(xtr, rng)
+        for idx in _batches(len(xtr), batch_size, rng):
+            loss = model.loss(_t(xb_all[idx]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += float(loss) * len(idx)
+            n += len(idx)
+        val = evaluate_vae(model, xval)
+        history.append({"epoch": epoch, "train_loss": tot / n, "val_loss": val,
+                        "seconds": time.perf_counter() - te})
+        if val < best:
+            best, best_state = val, {k: v.clone() for k, v in model.state_dict().items()}
+        _log(verbose, f"epoch {epoch}: train -ELBO {tot / n:.2f}, val -ELBO {val:.2f} nats "
+                      f"({time.perf_counter() - te:.1f}s)")
+        if time_limit and time.perf_counter() - t0 > time_limit:
+            break
+    seconds = time.perf_counter() - t0
+    model.load_state_dict(best_state)
+    test = evaluate_vae(model, xte)
+    best_epoch = min(history, key=lambda r: r["val_loss"])["epoch"]
+    _log(verbose, f"test -ELBO {test:.2f} nats (epoch {best_epoch}, best validation "
+                  f"{best:.2f}), {seconds:.0f}s")
+    _save_run(out, "vae", model, kwargs, history,
+              {"dataset": data, "test_nelbo": test, "best_epoch": best_epoch})
+    model.eval()
+    _seed(seed)
+    with cr.no_grad():
+        save_image_grid(model.sample(64).reshape(64, 28, 28), os.path.join(out, "samples.png"))
+        xs = _t(xte[:8])
+        mu, _ = model.encode(xs)
+        recon = cr.sigmoid(model.decode(mu))
+        save_image_grid(cr.cat([xs, recon]).reshape(16, 28, 28),
+                        os.path.join(out, "reconstructions.png"), nrow=8)
+        # interpolations between the latent means of pairs of test digits
+        a, b = mu[:4], mu[4:8]
+        steps = cr.linspace(0, 1, 10)
+        z = cr.cat([a[i:i + 1] * (1 - steps.reshape(10, 1)) + b[i:i + 1] * steps.reshape(10, 1)
+                    for i in range(4)])
+        save_image_grid(cr.sigmoid(model.decode(z)).reshape(40, 28, 28),
+                        os.path.join(out, "interpolations.png"), nrow=10)
+        # traversal: each of the first 8 latent dims from -3 to 3, the rest 0
+        vals = cr.linspace(-3, 3, 10).numpy()
+        zt = np.zeros((8 * 10, latent_dim), np.float32)
+        for j in range(8):
+            zt[j * 10:(j + 1) * 10, j] = vals
+        save_image_grid(cr.sigmoid(model.decode(_t(zt))).reshape(80, 28, 28),
+                        os.path.join(out, "traversals.png"), nrow=10)
+    return {"test_nelbo": test, "best_val_nelbo": best, "best_epoch": best_epoch,
+            "epochs": len(history), "seconds": seconds, "history": history}
+
+
+# --------------------------------------------------------------------- autoencoders
+def reconstruction_error(model, x, noise="none", level=0.0, seed=0, batch_size=1000):
+    """Mean squared error per pixel between the clean images ``x`` and the model's
+    reconstructions (sigmoid of its logits) of ``corrupt(x, noise, level)``, with the
+    corruption drawn from ``seed``."""
+    from chainrule.models.autoencoder import corrupt
+    model.eval()
+    manual_seed(seed)
+    tot = 0.0
+    with cr.no_grad():
+        for i in range(0, len(x), batch_size):
+            xb = _t(x[i:i + batch_size])
+            tot += float(((cr.sigmoid(model(corrupt(xb, noise, level))) - xb) ** 2).sum())
+    model.train()
+    return tot / x.size
+
+
+def mean_activation(model, x, batch_size=1000):
+    """Per-unit mean code activation of an :class:`Autoencoder` over ``x``."""
+    model.eval()
+    acc = 0.0
+    with cr.no_grad():
+        for i in range(0, len(x), batch_size):
+            acc = acc + model.encode(_t(x[i:i + batch_size])).sum(0).numpy()
+    model.train()
+    return acc / len(x)
+
+
+def train_autoencoder(out, kind="plain", data="mnist", epochs=10, batch_size=100, lr=1e-3,
+                      seed=0, hidden_sizes=(256,), noise="masking", level=0.3, rho=0.05,
+                      beta=3.0, verbose=True, max_train=None):
+    """Train an MLP autoencoder: ``kind`` ``'plain'``, ``'denoising'`` (inputs corrupted
+    by ``noise`` at ``level``, targets clean) or ``'sparse'`` (plus ``beta *
+    KL(rho || rho_hat)`` on the batch's mean sigmoid code).  The loss is the per-image
+    summed binary cross-entropy against the clean image.  Reports clean and noised
+    (``noise``/``level``, fixed seed) test reconstruction errors, and for ``'sparse'``
+    the test mean code activation; draws reconstructions and the first-layer filters."""
+    from chainrule.functional.generative import bernoulli_kl
+    from chainrule.models.autoencoder import corrupt
+    if kind not in ("plain", "denoising", "sparse"):
+        raise ValueError(f"train_autoencoder: kind must be 'plain', 'denoising' or 'sparse', "
+                         f"got {kind!r}")
+    _seed(seed)
+    d = load_images(data, seed=seed)
+    xtr = d["train"][0].reshape(-1, 784)[:max_train]
+    xval, xte = d["val"][0].reshape(-1, 784), d["test"][0].reshape(-1, 784)
+    kwargs = {"in_features": 784, "hidden_sizes": list(hidden_sizes), "activation": "sigmoid"}
+    model = models.get_model("autoencoder", **kwargs)
+    opt = cr.optim.Adam(model.parameters(), lr=lr)
+    bce = cr.nn.functional.binary_cross_entropy_with_logits
+    rng = np.random.default_rng(seed)
+    history, best, best_state = [], math.inf, None
+    t0 = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        te = time.perf_counter()
+        tot, n = 0.0, 0
+        for idx in _batches(len(xtr), batch_size, rng):
+            x = _t(xtr[idx])
+            xin = corrupt(x, noise, level) if kind == "denoising" else x
+            code = model.encode(xin)
+            loss = bce(model.decoder(code), x, reduction="sum") / len(idx)
+            if kind == "sparse":
+                loss = loss + beta * bernoulli_kl(rho, code.mean(0))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += float(loss) * len(idx)
+            n += len(idx)
+        # model selection on what the kind is for: denoising on noised inputs
+        val = reconstruction_error(model, xval, noise if kind == "denoising" else "none",
+                                   level, seed=1)
+        history.append({"epoch": epoch, "train_loss": tot / n, "val_mse": val,
+                        "seconds": time.perf_counter() - te})
+        if val < best:
+            best, best_state = val, {k: v.clone() for k, v in model.state_dict().items()}
+        _log(verbose, f"{kind} AE epoch {epoch}: train loss {tot / n:.2f}, val mse {val:.5f} "
+                      f"({time.perf_counter() - te:.1f}s)")
+    seconds = time.perf_counter() - t0
+    model.load_state_dict(best_state)
+    res = {"kind": kind, "test_mse_clean": reconstruction_error(model, xte, seed=2),
+           "test_mse_noised": reconstruction_error(model, xte, noise, level, seed=2),
+           "noise": noise, "level": level, "seconds": seconds, "epochs": epochs}
+    if kind == "sparse":
+        act = mean_activation(model, xte)
+        res.update(rho=rho, beta=beta, mean_activation=float(act.mean()),
+                   unit_activation_range=[float(act.min()), float(act.max())])
+    _log(verbose, f"{kind} AE: " + ", ".join(f"{k} {v:.5g}" if isinstance(v, float) else
+                                             f"{k} {v}" for k, v in res.items()))
+    name = {"plain": "ae", "denoising": "dae", "sparse": "sparse-ae"}[kind]
+    _save_run(out, "autoencoder", model, kwargs, history, {"dataset": data, "results": res,
+                                                          "kind": name})
+    with cr.no_grad():
+        manual_seed(3)
+        x = _t(xte[:10])
+        xn = corrupt(x, noise, level) if kind == "denoising" else x
+        rec = cr.sigmoid(model(xn))
+        save_image_grid(cr.cat([xn, rec]).reshape(20, 28, 28),
+                        os.path.join(out, "reconstructions.png"), nrow=10)
+        w = model.filters()[:100].numpy()
+        w = (w - w.min(1, keepdims=True)) / (np.ptp(w, 1, keepdims=True) + 1e-8)
+        save_image_grid(w.reshape(-1, 28, 28), os.path.join(out, "filters.png"), nrow=10)
+    return res
+
+
+# ---------------------------------------------------------------------------- RBM
+def rbm_pll(model, x, seed=0, batch_size=1000):
+    """Mean stochastic pseudo-log-likelihood (nats) of the binary rows ``x``."""
+    manual_seed(seed)
+    return float(np.mean(np.concatenate([
+        model.pseudo_log_likelihood(_t(x[i:i + batch_size])).numpy()
+        for i in range(0, len(x), batch_size)])))
+
+
+def fit_rbm(model, x, epochs=10, batch_size=100, lr=0.05, k=1, persistent=True, seed=0,
+            verbose=False):
+    """Train ``model`` (an :class:`~chainrule.models.rbm.RBM`) on the rows of ``x`` in
+    scikit-learn's ``BernoulliRBM`` order (the same batches every epoch, from one seeded
+    shuffle); returns the training seconds."""
+    rng = np.random.default_rng(seed)
+    manual_seed(seed)
+    x = np.ascontiguousarray(x[rng.permutation(len(x))], dtype=np.float32)
+    t0 = time.perf_counter()
+    for epoch in range(epochs):
+        for i in range(0, len(x), batch_size):
+            model.cd_step(_t(x[i:i + batch_size]), lr, k, persistent)
+        _log(verbose, f"RBM epoch {epoch + 1}: {time.perf_counter() - t0:.1f}s")
+    return time.perf_counter() - t0
+
+
+def train_rbm(out, data="mnist", epochs=10, batch_size=100, lr=0.05, n_hidden=500, k=1,
+              persistent=True, seed=0, verbose=True, max_train=None):
+    """Train a Bernoulli RBM on binarized images (one stochastic binarization, seed 0)
+    with (P)CD-k; reports the test pseudo-log-likelihood and draws samples and filters."""
+    _seed(seed)
+    d = load_images(data, seed=seed)
+    xtr = binarize(d["train"][0].reshape(-1, 784), np.random.default_rng(0))[:max_train]
+    xte = binarize(d["test"][0].reshape(-1, 784), np.random.default_rng(2))
+    kwargs = {"n_visible": 784, "n_hidden": n_hidden}
+    model = models.get_model("rbm", **kwargs)
+    seconds = fit_rbm(model, xtr, epochs, batch_size, lr, k, persistent, seed, verbose)
+    pll = rbm_pll(model, xte)
+    res = {"test_pll": pll, "seconds": seconds, "epochs": epochs, "batch_size": batch_size,
+           "lr": lr, "n_hidden": n_hidden, "k": k, "persistent": persistent}
+    _log(verbose, f"RBM: test pseudo-log-likelihood {pll:.2f} nats, {seconds:.1f}s")
+    _save_run(out, "rbm", model, kwargs, [], {"dataset": data, "results": res})
+    manual_seed(seed)
+    save_image_grid(model.sample(64, k=1000).reshape(64, 28, 28),
+                    os.path.join(out, "samples.png"))
+    w = model.weight.detach()[:100].numpy()
+    w = (w - w.min(1, keepdims=True)) / (np.ptp(w, 1, keepdims=True) + 1e-8)
+    save_image_grid(w.reshape(-1, 28, 28), os.path.join(out, "filters.png"), nrow=10)
+    return res
+
+
+# --------------------------------------------------------------------------- sampling
+def sample_images(checkpoint, n=64, seed=0):
+    """``n`` images (``(n, 28, 28)`` array in [0, 1]) drawn from the generative model
+    stored in ``checkpoint``."""
+    ck = load_checkpoint(checkpoint)
+    meta = ck.get("meta") or {}
+    name = meta.get("model")
+    if name not in GENERATIVE_MODELS:
+        raise ValueError(f"sample: {checkpoint} holds model {name!r}, not one of the "
+                         f"generative models {', '.join(GENERATIVE_MODELS)}")
+    model = models.get_model(name, **meta.get("model_kwargs", {}))
+    model.load_state_dict(ck["model"])
+    model.eval()
+    _seed(seed)
+    with cr.no_grad():
+        imgs = model.sample(n)
+    return imgs.numpy().reshape(int(n), 28, 28)
