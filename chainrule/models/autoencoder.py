@@ -10,7 +10,8 @@ penalty with weight beta on the mean hidden activations, see
 """
 import math
 
-import chainrule as cr
+from chainrule import functional as F
+from chainrule.core import creation as C
 from chainrule import nn
 from chainrule.models.registry import register_model
 
@@ -28,9 +29,9 @@ def corrupt(x, noise="masking", level=0.3):
     if noise == "masking":
         if not 0 <= level < 1:
             raise ValueError(f"corrupt: masking level must be in [0, 1), got {level}")
-        return x * (cr.rand_like(x) >= level).to(x.dtype)
+        return x * (C.rand_like(x) >= level).to(x.dtype)
     if noise == "gaussian":
-        return cr.clamp(x + level * cr.randn_like(x), 0.0, 1.0)
+        return F.clamp(x + level * C.randn_like(x), 0.0, 1.0)
     raise ValueError(f"corrupt: noise must be 'masking', 'gaussian' or 'none', got {noise!r}")
 
 

@@ -12,7 +12,11 @@ Teh 2006 for the deep belief network).
 * :class:`DBN` -- greedy layer-wise stack of RBMs whose weights initialise an MLP
   (:meth:`DBN.to_mlp`) for supervised fine-tuning.
 """
-import chainrule as cr
+from chainrule import functional as F
+from chainrule.core import creation as C
+from chainrule.core.grad_mode import no_grad
+from chainrule.nn import functional as NF
+from chainrule.core.dtype import float32
 from chainrule import nn
 from chainrule.models.registry import register_model
 
@@ -34,9 +38,9 @@ class RBM(nn.Module):
             raise ValueError(f"RBM: n_visible and n_hidden must be positive, got "
                              f"{n_visible} and {n_hidden}")
         self.n_visible, self.n_hidden, self.visible = int(n_visible), int(n_hidden), visible
-        self.weight = nn.Parameter(cr.randn(self.n_hidden, self.n_visible) * 0.01)
-        self.h_bias = nn.Parameter(cr.zeros(self.n_hidden))
-        self.v_bias = nn.Parameter(cr.zeros(self.n_visible))
+        self.weight = nn.Parameter(C.randn(self.n_hidden, self.n_visible) * 0.01)
+        self.h_bias = nn.Parameter(C.zeros(self.n_hidden))
+        self.v_bias = nn.Parameter(C.zeros(self.n_visible))
         self._chain = None  # the persistent chain's visible state (PCD)
 
     def _check(self, v):
@@ -47,7 +51,7 @@ class RBM(nn.Module):
 
     def forward(self, v):
         """``P(h = 1 | v)``."""
-        return cr.sigmoid(cr.nn.functional.linear(self._check(v), self.weight, self.h_bias))
+        return F.sigmoid(NF.linear(self._check(v), self.weight, self.h_bias))
 
     def hidden_probs(self, v):
         return self(v)
@@ -55,24 +59,24 @@ class RBM(nn.Module):
     def visible_mean(self, h):
         """``P(v = 1 | h)`` (Bernoulli) or ``E[v | h]`` (Gaussian)."""
         a = h @ self.weight + self.v_bias
-        return cr.sigmoid(a) if self.visible == "bernoulli" else a
+        return F.sigmoid(a) if self.visible == "bernoulli" else a
 
     def sample_visible(self, h):
         m = self.visible_mean(h)
         if self.visible == "bernoulli":
-            return (cr.rand_like(m) < m).to(m.dtype)
-        return m + cr.randn_like(m)
+            return (C.rand_like(m) < m).to(m.dtype)
+        return m + C.randn_like(m)
 
     @staticmethod
     def _sample(p):
-        return (cr.rand_like(p) < p).to(p.dtype)
+        return (C.rand_like(p) < p).to(p.dtype)
 
     def free_energy(self, v):
         """``F(v) = -b.v - sum_j softplus(c_j + W_j.v)`` for Bernoulli visibles,
         ``|v - b|^2 / 2 - sum_j softplus(c_j + W_j.v)`` for unit-variance Gaussian ones;
         one value per row, differentiable."""
         v = self._check(v)
-        hid = cr.nn.functional.softplus(cr.nn.functional.linear(v, self.weight, self.h_bias)).sum(1)
+        hid = NF.softplus(NF.linear(v, self.weight, self.h_bias)).sum(1)
         if self.visible == "bernoulli":
             return -(v @ self.v_bias) - hid
         return 0.5 * ((v - self.v_bias) ** 2).sum(1) - hid
@@ -80,7 +84,7 @@ class RBM(nn.Module):
     def gibbs(self, v, k=1):
         """``k`` steps of block Gibbs sampling ``v -> h -> v`` from ``v``; returns the
         last visible sample."""
-        with cr.no_grad():
+        with no_grad():
             for _ in range(int(k)):
                 v = self.sample_visible(self._sample(self(v)))
         return v
@@ -94,11 +98,11 @@ class RBM(nn.Module):
         ``BernoulliRBM`` does.  With ``recon_error`` returns the batch's mean squared
         error of the mean reconstruction ``E[v | h0]`` (one more matrix product)."""
         self._check(v0)
-        with cr.no_grad():
+        with no_grad():
             h0 = self(v0)
             if persistent:
                 if self._chain is None or self._chain.shape != h0.shape:
-                    self._chain = cr.zeros_like(h0)
+                    self._chain = C.zeros_like(h0)
                 h = self._chain
             else:
                 h = self._sample(h0)
@@ -122,21 +126,21 @@ class RBM(nn.Module):
         if self.visible != "bernoulli":
             raise ValueError("RBM.pseudo_log_likelihood: defined for Bernoulli visibles only")
         self._check(v)
-        with cr.no_grad():
+        with no_grad():
             n = v.shape[0]
-            j = cr.randint(0, self.n_visible, (n,))
-            flip = cr.nn.functional.one_hot(j, self.n_visible).to(v.dtype)
+            j = C.randint(0, self.n_visible, (n,))
+            flip = NF.one_hot(j, self.n_visible).to(v.dtype)
             v_flip = v + flip * (1.0 - 2.0 * v)
-            return cr.nn.functional.logsigmoid(
+            return NF.logsigmoid(
                 self.free_energy(v_flip) - self.free_energy(v)) * self.n_visible
 
     def sample(self, n, k=1000, seed_visible=None):
         """``n`` visible means after ``k`` Gibbs steps from random binary vectors (or from
         ``seed_visible``)."""
         v = seed_visible if seed_visible is not None else (
-            cr.rand(int(n), self.n_visible) < 0.5).to(cr.float32)
+            C.rand(int(n), self.n_visible) < 0.5).to(float32)
         v = self.gibbs(v, k)
-        with cr.no_grad():
+        with no_grad():
             return self.visible_mean(self._sample(self(v)))
 
 
@@ -165,7 +169,7 @@ class DBN(nn.Module):
             for _ in range(int(epochs)):
                 e = []
                 for v in batches_fn():
-                    with cr.no_grad():
+                    with no_grad():
                         for below in self.rbms[:li]:
                             v = below(v)
                     e.append(r.cd_step(v, lr, k, persistent, recon_error=True))
@@ -178,7 +182,7 @@ class DBN(nn.Module):
         layers = []
         for r in self.rbms:
             lin = nn.Linear(r.n_visible, r.n_hidden)
-            with cr.no_grad():
+            with no_grad():
                 lin.weight.copy_(r.weight)
                 lin.bias.copy_(r.h_bias)
             layers += [lin, nn.Sigmoid()]

@@ -8,7 +8,9 @@ ELBO in nats, ``-E_q[log p(x|z)] + KL(q(z|x) || N(0, I))`` with the KL in closed
 """
 import math
 
-import chainrule as cr
+from chainrule import functional as F
+from chainrule.core import creation as C
+from chainrule.nn import functional as NF
 from chainrule import nn
 from chainrule.functional.generative import gaussian_kl
 from chainrule.models.registry import register_model
@@ -55,7 +57,7 @@ class VAE(nn.Module):
         self.decoder = nn.Sequential(*_mlp((self.latent_dim,) + rev, nn.Softplus),
                                      nn.Linear(rev[-1], self.in_features))
         if decoder == "gaussian":
-            self.log_sigma2 = nn.Parameter(cr.zeros(self.in_features))
+            self.log_sigma2 = nn.Parameter(C.zeros(self.in_features))
 
     def encode(self, x):
         """``(mu, logvar)`` of ``q(z|x)``."""
@@ -67,12 +69,12 @@ class VAE(nn.Module):
 
     @staticmethod
     def reparameterize(mu, logvar):
-        return mu + cr.exp(0.5 * logvar) * cr.randn_like(mu)
+        return mu + F.exp(0.5 * logvar) * C.randn_like(mu)
 
     def decode(self, z):
         """Bernoulli logits, or Gaussian means in [0, 1]."""
         out = self.decoder(z)
-        return out if self.decoder_kind == "bernoulli" else cr.sigmoid(out)
+        return out if self.decoder_kind == "bernoulli" else F.sigmoid(out)
 
     def forward(self, x):
         mu, logvar = self.encode(x)
@@ -82,10 +84,10 @@ class VAE(nn.Module):
         """``-log p(x|z)`` per sample (nats)."""
         x = x.reshape(x.shape[0], -1)
         if self.decoder_kind == "bernoulli":
-            return cr.nn.functional.binary_cross_entropy_with_logits(
+            return NF.binary_cross_entropy_with_logits(
                 out, x, reduction="none").sum(1)
         ls = self.log_sigma2
-        return 0.5 * ((x - out) ** 2 / cr.exp(ls) + ls + math.log(2 * math.pi)).sum(1)
+        return 0.5 * ((x - out) ** 2 / F.exp(ls) + ls + math.log(2 * math.pi)).sum(1)
 
     def loss(self, x, reduction="mean"):
         """The negative ELBO (nats) of ``x`` with one sample of ``z``."""
@@ -95,9 +97,9 @@ class VAE(nn.Module):
 
     def sample(self, n):
         """``n`` images (pixel means in [0, 1]) decoded from ``z ~ N(0, I)``."""
-        z = cr.randn(int(n), self.latent_dim)
+        z = C.randn(int(n), self.latent_dim)
         out = self.decode(z)
-        return cr.sigmoid(out) if self.decoder_kind == "bernoulli" else out
+        return F.sigmoid(out) if self.decoder_kind == "bernoulli" else out
 
 
 @register_model("vae", task="generative", description="MLP variational autoencoder "

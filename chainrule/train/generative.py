@@ -15,7 +15,12 @@ import time
 
 import numpy as np
 
-import chainrule as cr
+from chainrule import functional as F
+from chainrule.core import creation as C
+from chainrule.core.grad_mode import no_grad
+from chainrule.nn import functional as NF
+from chainrule.core.dtype import float32
+from chainrule.optim import Adam
 from chainrule import models
 from chainrule.backend import manual_seed
 from chainrule.core.tensor import from_array
@@ -25,10 +30,10 @@ from chainrule.train.plots import plot_history, save_image_grid
 
 __all__ = ["load_images", "binarize", "train_vae", "evaluate_vae", "sample_images",
            "train_autoencoder", "reconstruction_error", "mean_activation", "train_rbm",
-           "fit_rbm", "rbm_pll",
+           "fit_rbm", "rbm_pll", "train_gan2d", "gan2d_data", "train_dcgan", "generate",
            "GENERATIVE_MODELS"]
 
-GENERATIVE_MODELS = ("vae", "rbm")
+GENERATIVE_MODELS = ("vae", "rbm", "dcgan")
 
 
 def _seed(seed):
@@ -84,7 +89,7 @@ def evaluate_vae(model, x, batch_size=500):
     """Mean negative ELBO (nats) of the binary images ``x`` (one ``z`` sample each)."""
     model.eval()
     total = 0.0
-    with cr.no_grad():
+    with no_grad():
         for i in range(0, len(x), batch_size):
             xb = _t(x[i:i + batch_size].reshape(-1, 784 if x.ndim == 3 else x.shape[1]))
             total += float(model.loss(xb, reduction="none").sum())
@@ -107,7 +112,7 @@ def train_vae(out, data="mnist", epochs=20, batch_size=100, lr=1e-3, seed=0,
     xte = binarize(d["test"][0].reshape(-1, 784), np.random.default_rng(2))
     kwargs = {"in_features": 784, "hidden_sizes": list(hidden_sizes), "latent_dim": latent_dim}
     model = models.get_model("vae", **kwargs)
-    opt = cr.optim.Adam(model.parameters(), lr=lr)
+    opt = Adam(model.parameters(), lr=lr)
     history, best, best_state = [], math.inf, None
     t0 = time.perf_counter()
     for epoch in range(1, epochs + 1):
@@ -140,26 +145,26 @@ def train_vae(out, data="mnist", epochs=20, batch_size=100, lr=1e-3, seed=0,
               {"dataset": data, "test_nelbo": test, "best_epoch": best_epoch})
     model.eval()
     _seed(seed)
-    with cr.no_grad():
+    with no_grad():
         save_image_grid(model.sample(64).reshape(64, 28, 28), os.path.join(out, "samples.png"))
         xs = _t(xte[:8])
         mu, _ = model.encode(xs)
-        recon = cr.sigmoid(model.decode(mu))
-        save_image_grid(cr.cat([xs, recon]).reshape(16, 28, 28),
+        recon = F.sigmoid(model.decode(mu))
+        save_image_grid(F.cat([xs, recon]).reshape(16, 28, 28),
                         os.path.join(out, "reconstructions.png"), nrow=8)
         # interpolations between the latent means of pairs of test digits
         a, b = mu[:4], mu[4:8]
-        steps = cr.linspace(0, 1, 10)
-        z = cr.cat([a[i:i + 1] * (1 - steps.reshape(10, 1)) + b[i:i + 1] * steps.reshape(10, 1)
+        steps = C.linspace(0, 1, 10)
+        z = F.cat([a[i:i + 1] * (1 - steps.reshape(10, 1)) + b[i:i + 1] * steps.reshape(10, 1)
                     for i in range(4)])
-        save_image_grid(cr.sigmoid(model.decode(z)).reshape(40, 28, 28),
+        save_image_grid(F.sigmoid(model.decode(z)).reshape(40, 28, 28),
                         os.path.join(out, "interpolations.png"), nrow=10)
         # traversal: each of the first 8 latent dims from -3 to 3, the rest 0
-        vals = cr.linspace(-3, 3, 10).numpy()
+        vals = C.linspace(-3, 3, 10).numpy()
         zt = np.zeros((8 * 10, latent_dim), np.float32)
         for j in range(8):
             zt[j * 10:(j + 1) * 10, j] = vals
-        save_image_grid(cr.sigmoid(model.decode(_t(zt))).reshape(80, 28, 28),
+        save_image_grid(F.sigmoid(model.decode(_t(zt))).reshape(80, 28, 28),
                         os.path.join(out, "traversals.png"), nrow=10)
     return {"test_nelbo": test, "best_val_nelbo": best, "best_epoch": best_epoch,
             "epochs": len(history), "seconds": seconds, "history": history}
@@ -174,10 +179,10 @@ def reconstruction_error(model, x, noise="none", level=0.0, seed=0, batch_size=1
     model.eval()
     manual_seed(seed)
     tot = 0.0
-    with cr.no_grad():
+    with no_grad():
         for i in range(0, len(x), batch_size):
             xb = _t(x[i:i + batch_size])
-            tot += float(((cr.sigmoid(model(corrupt(xb, noise, level))) - xb) ** 2).sum())
+            tot += float(((F.sigmoid(model(corrupt(xb, noise, level))) - xb) ** 2).sum())
     model.train()
     return tot / x.size
 
@@ -186,7 +191,7 @@ def mean_activation(model, x, batch_size=1000):
     """Per-unit mean code activation of an :class:`Autoencoder` over ``x``."""
     model.eval()
     acc = 0.0
-    with cr.no_grad():
+    with no_grad():
         for i in range(0, len(x), batch_size):
             acc = acc + model.encode(_t(x[i:i + batch_size])).sum(0).numpy()
     model.train()
@@ -213,8 +218,8 @@ def train_autoencoder(out, kind="plain", data="mnist", epochs=10, batch_size=100
     xval, xte = d["val"][0].reshape(-1, 784), d["test"][0].reshape(-1, 784)
     kwargs = {"in_features": 784, "hidden_sizes": list(hidden_sizes), "activation": "sigmoid"}
     model = models.get_model("autoencoder", **kwargs)
-    opt = cr.optim.Adam(model.parameters(), lr=lr)
-    bce = cr.nn.functional.binary_cross_entropy_with_logits
+    opt = Adam(model.parameters(), lr=lr)
+    bce = NF.binary_cross_entropy_with_logits
     rng = np.random.default_rng(seed)
     history, best, best_state = [], math.inf, None
     t0 = time.perf_counter()
@@ -256,12 +261,12 @@ def train_autoencoder(out, kind="plain", data="mnist", epochs=10, batch_size=100
     name = {"plain": "ae", "denoising": "dae", "sparse": "sparse-ae"}[kind]
     _save_run(out, "autoencoder", model, kwargs, history, {"dataset": data, "results": res,
                                                           "kind": name})
-    with cr.no_grad():
+    with no_grad():
         manual_seed(3)
         x = _t(xte[:10])
         xn = corrupt(x, noise, level) if kind == "denoising" else x
-        rec = cr.sigmoid(model(xn))
-        save_image_grid(cr.cat([xn, rec]).reshape(20, 28, 28),
+        rec = F.sigmoid(model(xn))
+        save_image_grid(F.cat([xn, rec]).reshape(20, 28, 28),
                         os.path.join(out, "reconstructions.png"), nrow=10)
         w = model.filters()[:100].numpy()
         w = (w - w.min(1, keepdims=True)) / (np.ptp(w, 1, keepdims=True) + 1e-8)
@@ -319,6 +324,137 @@ def train_rbm(out, data="mnist", epochs=10, batch_size=100, lr=0.05, n_hidden=50
     return res
 
 
+# ---------------------------------------------------------------------------- GANs
+def _gan_step(G, D, opt_g, opt_d, real, z):
+    """One discriminator update then one generator update (non-saturating loss, d2l's
+    ``update_D`` / ``update_G``); returns ``(loss_d, loss_g)``."""
+    bce = NF.binary_cross_entropy_with_logits
+    n = real.shape[0]
+    ones, zeros = C.ones(n), C.zeros(n)
+    fake = G(z)
+    loss_d = (bce(D(real).reshape(-1), ones) + bce(D(fake.detach()).reshape(-1), zeros)) / 2
+    opt_d.zero_grad()
+    loss_d.backward()
+    opt_d.step()
+    loss_g = bce(D(fake).reshape(-1), ones)
+    opt_g.zero_grad()
+    loss_g.backward()
+    opt_g.step()
+    return float(loss_d), float(loss_g)
+
+
+def gan2d_data(n=1000, seed=0):
+    """d2l's real data: ``N(0, I) @ A + b`` with ``A = [[1, 2], [-0.1, 0.5]]``, ``b = [1, 2]``."""
+    rng = np.random.default_rng(seed)
+    A, b = np.array([[1, 2], [-0.1, 0.5]], np.float32), np.array([1, 2], np.float32)
+    return (rng.normal(0, 1, (n, 2)).astype(np.float32) @ A + b), A, b
+
+
+def train_gan2d(out=None, epochs=20, batch_size=8, lr_d=0.05, lr_g=0.005, latent_dim=2,
+                seed=0, n=1000, verbose=True):
+    """d2l's GAN on a 2-D Gaussian (Adam, lr_D 0.05, lr_G 0.005, batch 8, 20 epochs).
+    Returns the real and generated means and covariances; ``out`` gets a scatter plot
+    and the loss curves."""
+    from chainrule.models.gan import gan2d_discriminator, gan2d_generator
+    _seed(seed)
+    data, A, b = gan2d_data(n, seed)
+    G, D = gan2d_generator(latent_dim, 2), gan2d_discriminator(2)
+    opt_g, opt_d = Adam(G.parameters(), lr=lr_g), Adam(D.parameters(), lr=lr_d)
+    rng = np.random.default_rng(seed)
+    history = []
+    for epoch in range(1, epochs + 1):
+        ld, lg = [], []
+        for idx in _batches(n, batch_size, rng):
+            d_, g_ = _gan_step(G, D, opt_g, opt_d, _t(data[idx]), C.randn(len(idx), latent_dim))
+            ld.append(d_)
+            lg.append(g_)
+        history.append({"epoch": epoch, "train_loss_D": float(np.mean(ld)),
+                        "train_loss_G": float(np.mean(lg))})
+    with no_grad():
+        fake = G(C.randn(n, latent_dim)).numpy()
+    res = {"real_mean": data.mean(0).tolist(), "fake_mean": fake.mean(0).tolist(),
+           "real_cov": np.cov(data, rowvar=False).tolist(),
+           "fake_cov": np.cov(fake, rowvar=False).tolist(), "history": history}
+    _log(verbose, f"2-D GAN: real mean {np.round(data.mean(0), 3)}, generated mean "
+                  f"{np.round(fake.mean(0), 3)}; loss_D {history[-1]['train_loss_D']:.3f}, "
+                  f"loss_G {history[-1]['train_loss_G']:.3f}")
+    if out:
+        from matplotlib.figure import Figure
+        os.makedirs(out, exist_ok=True)
+        fig = Figure(figsize=(4, 4))
+        ax = fig.add_subplot()
+        ax.scatter(data[:200, 0], data[:200, 1], s=5, label="real")
+        ax.scatter(fake[:200, 0], fake[:200, 1], s=5, label="generated")
+        ax.legend()
+        fig.savefig(os.path.join(out, "gan2d.png"), dpi=80)
+    return res
+
+
+def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
+                latent_dim=100, width=32, seed=0, max_train=None, time_limit=None,
+                classifier=None, n_score=10000, verbose=True):
+    """DCGAN (Adam ``lr`` 2e-4, betas ``(beta1, 0.999)``) on images scaled to [-1, 1];
+    a grid of 64 samples from one fixed noise batch is drawn after every epoch
+    (``samples_epoch<N>.png``).  With ``classifier`` (a metric LeNet checkpoint, see
+    :mod:`chainrule.train.gen_metrics`) scores ``n_score`` samples at the end."""
+    _seed(seed)
+    d = load_images(data, seed=seed)
+    xtr = d["train"][0][:max_train] * 2.0 - 1.0
+    kwargs = {"latent_dim": latent_dim, "channels": 1, "width": width, "image_size": 28}
+    model = models.get_model("dcgan", **kwargs)
+    G, D = model.generator, model.discriminator
+    opt_g = Adam(G.parameters(), lr=lr, betas=(beta1, 0.999))
+    opt_d = Adam(D.parameters(), lr=lr, betas=(beta1, 0.999))
+    fixed = C.randn(64, latent_dim)
+    rng = np.random.default_rng(seed)
+    history = []
+    os.makedirs(out, exist_ok=True)
+    t0 = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        te = time.perf_counter()
+        ld, lg = [], []
+        for idx in _batches(len(xtr), batch_size, rng):
+            if len(idx) < 2:
+                continue
+            real = _t(xtr[idx][:, None])
+            d_, g_ = _gan_step(G, D, opt_g, opt_d, real, C.randn(len(idx), latent_dim))
+            ld.append(d_)
+            lg.append(g_)
+        history.append({"epoch": epoch, "train_loss_D": float(np.mean(ld)),
+                        "train_loss_G": float(np.mean(lg)), "seconds": time.perf_counter() - te})
+        G.eval()
+        with no_grad():
+            save_image_grid(model.sample(64, fixed).reshape(64, 28, 28),
+                            os.path.join(out, f"samples_epoch{epoch}.png"))
+        G.train()
+        _log(verbose, f"DCGAN epoch {epoch}: loss_D {np.mean(ld):.3f}, loss_G {np.mean(lg):.3f}"
+                      f" ({time.perf_counter() - te:.0f}s)")
+        if time_limit and time.perf_counter() - t0 > time_limit:
+            break
+    seconds = time.perf_counter() - t0
+    res = {"epochs": len(history), "seconds": seconds, "train_images": len(xtr)}
+    model.eval()
+    if classifier:
+        from chainrule.train.gen_metrics import load_metric_classifier, score_images
+        res.update(score_images(load_metric_classifier(classifier),
+                                generate(model, n_score, seed=1), d["test"][0][:n_score]))
+        _log(verbose, f"DCGAN: IS analogue {res['is']:.2f} +- {res['is_std']:.2f}, "
+                      f"FID analogue {res['fid']:.2f} ({n_score} samples)")
+    _save_run(out, "dcgan", model, kwargs, history, {"dataset": data, "results": res})
+    return res
+
+
+def generate(model, n, seed=0, batch_size=500):
+    """``n`` samples ``(n, 28, 28)`` in [0, 1] from a generative model's ``sample``."""
+    manual_seed(seed)
+    model.eval()
+    out = []
+    with no_grad():
+        for i in range(0, int(n), batch_size):
+            out.append(model.sample(min(batch_size, int(n) - i)).numpy().reshape(-1, 28, 28))
+    return np.concatenate(out)
+
+
 # --------------------------------------------------------------------------- sampling
 def sample_images(checkpoint, n=64, seed=0):
     """``n`` images (``(n, 28, 28)`` array in [0, 1]) drawn from the generative model
@@ -333,6 +469,6 @@ def sample_images(checkpoint, n=64, seed=0):
     model.load_state_dict(ck["model"])
     model.eval()
     _seed(seed)
-    with cr.no_grad():
+    with no_grad():
         imgs = model.sample(n)
     return imgs.numpy().reshape(int(n), 28, 28)
