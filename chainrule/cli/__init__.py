@@ -18,8 +18,8 @@ import argparse
 import sys
 
 from chainrule.backend.cpu import tune_from_env
-from chainrule.cli import (demo, evaluate, generate, graph, listing, run_torch, train,
-                           translation)
+from chainrule.cli import (demo, evaluate, generate, generative, graph, listing, run_torch,
+                           train, translation)
 from chainrule.cli.common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, USER_ERRORS,
                                   describe_os_error)
 from chainrule.train.run import chainrule_version
@@ -40,6 +40,7 @@ def build_parser():
     translation.add_parser(sub)
     demo.add_parser(sub)
     run_torch.add_parser(sub)
+    generative.add_sample_parser(sub)  # `chainrule sample CHECKPOINT` (issue #15)
     return p
 
 

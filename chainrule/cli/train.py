@@ -7,7 +7,7 @@ in ``cli/train_lm.py``.
 import argparse
 import sys
 
-from chainrule.cli import train_lm, translation
+from chainrule.cli import generative, train_lm, translation
 from chainrule.cli.common import EXIT_FAILED, EXIT_OK, UsageError, hidden_sizes
 from chainrule.train.config import (DEFAULT_DATA, LM_MODEL_ARGS, MODEL_ARGS, NMT_MODEL_ARGS,
                                     ConfigError, RunConfig)
@@ -100,6 +100,8 @@ def _usage(e):
 
 
 def run(args):
+    if args.model in generative.COMMANDS:  # vae, dae, rbm, dcgan...: their own loops
+        return generative.run_train(args)
     cfg = config_from_args(args)
     try:
         result = train(cfg)

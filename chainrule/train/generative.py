@@ -31,6 +31,7 @@ from chainrule.train.plots import plot_history, save_image_grid
 __all__ = ["load_images", "binarize", "train_vae", "evaluate_vae", "sample_images",
            "train_autoencoder", "reconstruction_error", "mean_activation", "train_rbm",
            "fit_rbm", "rbm_pll", "train_gan2d", "gan2d_data", "train_dcgan", "generate",
+           "dbn_vs_random", "train_capsnet",
            "GENERATIVE_MODELS"]
 
 GENERATIVE_MODELS = ("vae", "rbm", "dcgan")
@@ -161,10 +162,11 @@ def train_vae(out, data="mnist", epochs=20, batch_size=100, lr=1e-3, seed=0,
                         os.path.join(out, "interpolations.png"), nrow=10)
         # traversal: each of the first 8 latent dims from -3 to 3, the rest 0
         vals = C.linspace(-3, 3, 10).numpy()
-        zt = np.zeros((8 * 10, latent_dim), np.float32)
-        for j in range(8):
+        nd = min(8, latent_dim)
+        zt = np.zeros((nd * 10, latent_dim), np.float32)
+        for j in range(nd):
             zt[j * 10:(j + 1) * 10, j] = vals
-        save_image_grid(F.sigmoid(model.decode(_t(zt))).reshape(80, 28, 28),
+        save_image_grid(F.sigmoid(model.decode(_t(zt))).reshape(nd * 10, 28, 28),
                         os.path.join(out, "traversals.png"), nrow=10)
     return {"test_nelbo": test, "best_val_nelbo": best, "best_epoch": best_epoch,
             "epochs": len(history), "seconds": seconds, "history": history}
@@ -199,12 +201,15 @@ def mean_activation(model, x, batch_size=1000):
 
 
 def train_autoencoder(out, kind="plain", data="mnist", epochs=10, batch_size=100, lr=1e-3,
-                      seed=0, hidden_sizes=(256,), noise="masking", level=0.3, rho=0.05,
-                      beta=3.0, verbose=True, max_train=None):
+                      seed=0, hidden_sizes=(256,), noise="masking", level=0.3, rho=0.1,
+                      beta=3.0, weight_decay=None, verbose=True, max_train=None):
     """Train an MLP autoencoder: ``kind`` ``'plain'``, ``'denoising'`` (inputs corrupted
-    by ``noise`` at ``level``, targets clean) or ``'sparse'`` (plus ``beta *
-    KL(rho || rho_hat)`` on the batch's mean sigmoid code).  The loss is the per-image
-    summed binary cross-entropy against the clean image.  Reports clean and noised
+    by ``noise`` at ``level``, targets clean) or ``'sparse'``.  The loss is the per-image
+    summed binary cross-entropy against the clean image, except for ``'sparse'``, which
+    minimises Ng's objective: half the per-image summed squared error of the sigmoid
+    outputs plus ``beta * KL(rho || rho_hat)`` on the batch's mean sigmoid code, with
+    weight decay ``lambda / 2 |W|^2`` on the weights (not the biases); the defaults are
+    those of Ng's MNIST exercise (196 units, rho 0.1, beta 3, lambda 3e-3).  Reports clean and noised
     (``noise``/``level``, fixed seed) test reconstruction errors, and for ``'sparse'``
     the test mean code activation; draws reconstructions and the first-layer filters."""
     from chainrule.functional.generative import bernoulli_kl
@@ -218,7 +223,12 @@ def train_autoencoder(out, kind="plain", data="mnist", epochs=10, batch_size=100
     xval, xte = d["val"][0].reshape(-1, 784), d["test"][0].reshape(-1, 784)
     kwargs = {"in_features": 784, "hidden_sizes": list(hidden_sizes), "activation": "sigmoid"}
     model = models.get_model("autoencoder", **kwargs)
-    opt = Adam(model.parameters(), lr=lr)
+    if weight_decay is None:
+        weight_decay = 3e-3 if kind == "sparse" else 0.0
+    weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
+    biases = [p for n, p in model.named_parameters() if not n.endswith("weight")]
+    opt = Adam([{"params": weights, "weight_decay": weight_decay},  # Ng: lambda/2 |W|^2
+                {"params": biases, "weight_decay": 0.0}], lr=lr)
     bce = NF.binary_cross_entropy_with_logits
     rng = np.random.default_rng(seed)
     history, best, best_state = [], math.inf, None
@@ -230,9 +240,11 @@ def train_autoencoder(out, kind="plain", data="mnist", epochs=10, batch_size=100
             x = _t(xtr[idx])
             xin = corrupt(x, noise, level) if kind == "denoising" else x
             code = model.encode(xin)
-            loss = bce(model.decoder(code), x, reduction="sum") / len(idx)
-            if kind == "sparse":
-                loss = loss + beta * bernoulli_kl(rho, code.mean(0))
+            if kind == "sparse":  # Ng's objective: 1/2 squared error + beta * KL
+                err = F.sigmoid(model.decoder(code)) - x
+                loss = 0.5 * (err * err).sum() / len(idx) + beta * bernoulli_kl(rho, code.mean(0))
+            else:
+                loss = bce(model.decoder(code), x, reduction="sum") / len(idx)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -254,7 +266,7 @@ def train_autoencoder(out, kind="plain", data="mnist", epochs=10, batch_size=100
            "noise": noise, "level": level, "seconds": seconds, "epochs": epochs}
     if kind == "sparse":
         act = mean_activation(model, xte)
-        res.update(rho=rho, beta=beta, mean_activation=float(act.mean()),
+        res.update(rho=rho, beta=beta, weight_decay=weight_decay, mean_activation=float(act.mean()),
                    unit_activation_range=[float(act.min()), float(act.max())])
     _log(verbose, f"{kind} AE: " + ", ".join(f"{k} {v:.5g}" if isinstance(v, float) else
                                              f"{k} {v}" for k, v in res.items()))
@@ -322,6 +334,51 @@ def train_rbm(out, data="mnist", epochs=10, batch_size=100, lr=0.05, n_hidden=50
     w = (w - w.min(1, keepdims=True)) / (np.ptp(w, 1, keepdims=True) + 1e-8)
     save_image_grid(w.reshape(-1, 28, 28), os.path.join(out, "filters.png"), nrow=10)
     return res
+
+
+def _fit_classifier(model, x, y, xte, yte, epochs, lr, batch_size, seed):
+    from chainrule.optim import SGD
+    rng = np.random.default_rng(seed)
+    opt = SGD(model.parameters(), lr=lr, momentum=0.9)
+    for _ in range(epochs):
+        for idx in _batches(len(x), batch_size, rng):
+            loss = NF.cross_entropy(model(_t(x[idx])), from_array(y[idx]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    with no_grad():
+        pred = np.concatenate([model(_t(xte[i:i + 1000])).numpy().argmax(1)
+                               for i in range(0, len(xte), 1000)])
+    return float((pred == yte).mean())
+
+
+def dbn_vs_random(data="mnist", epochs=5, max_train=5000, sizes=(784, 500, 500),
+                  pretrain_epochs=2, lr=0.05, rbm_lr=0.05, batch_size=100, seed=0):
+    """Hinton et al. (2006) in small: greedy CD-1 pre-training of a DBN on ``max_train``
+    binarized training images, then supervised fine-tuning of the MLP it initialises;
+    against the same MLP (sigmoid units, same optimizer, epochs, data) from random init.
+    Returns both test accuracies."""
+    from chainrule.models.rbm import DBN, mlp_like_dbn
+    d = load_images(data, seed=seed)
+    x = binarize(d["train"][0].reshape(-1, 784), np.random.default_rng(0))[:max_train]
+    y = d["train"][1][:max_train]
+    xte, yte = d["test"][0].reshape(-1, 784), d["test"][1]
+    _seed(seed)
+    t0 = time.perf_counter()
+    dbn = DBN(sizes)
+    rng = np.random.default_rng(seed)
+    errs = dbn.pretrain(lambda: (_t(x[i]) for i in _batches(len(x), batch_size, rng)),
+                        pretrain_epochs, rbm_lr)
+    t_pre = time.perf_counter() - t0
+    acc_dbn = _fit_classifier(dbn.to_mlp(10), x, y, xte, yte, epochs, lr, batch_size, seed)
+    _seed(seed)
+    acc_rand = _fit_classifier(mlp_like_dbn(sizes, 10), x, y, xte, yte, epochs, lr,
+                               batch_size, seed)
+    return {"sizes": list(sizes), "train_images": len(x), "pretrain_epochs": pretrain_epochs,
+            "finetune_epochs": epochs, "test_acc_dbn": acc_dbn, "test_acc_random": acc_rand,
+            "pretrain_recon_mse": [e for _, e in errs], "pretrain_seconds": t_pre,
+            "seconds": time.perf_counter() - t0}
 
 
 # ---------------------------------------------------------------------------- GANs
@@ -441,6 +498,80 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
         _log(verbose, f"DCGAN: IS analogue {res['is']:.2f} +- {res['is_std']:.2f}, "
                       f"FID analogue {res['fid']:.2f} ({n_score} samples)")
     _save_run(out, "dcgan", model, kwargs, history, {"dataset": data, "results": res})
+    return res
+
+
+def train_capsnet(out, data="mnist", epochs=1, batch_size=100, lr=1e-3, seed=0,
+                  max_train=None, max_test=None, time_limit=None, verbose=True, **model_args):
+    """CapsNet with Adam; keeps the epoch with the best validation accuracy and reports
+    its test accuracy (on ``max_test`` test images if given); draws reconstructions
+    and the capsule-dimension perturbations (each of the first digit dimensions of one
+    test digit's capsule moved by -0.25..0.25)."""
+    _seed(seed)
+    d = load_images(data, seed=seed)
+    xtr, ytr = d["train"][0][:max_train, None], d["train"][1][:max_train]
+    xval, yval = d["val"][0][:max_test, None], d["val"][1][:max_test]
+    xte, yte = d["test"][0][:max_test, None], d["test"][1][:max_test]
+    kwargs = {"input_shape": [1, 28, 28], "num_classes": 10, **model_args}
+    model = models.get_model("capsnet", **kwargs)
+    opt = Adam(model.parameters(), lr=lr)
+    rng = np.random.default_rng(seed)
+
+    def accuracy(x, y):
+        model.eval()
+        with no_grad():
+            pred = np.concatenate([model(_t(x[i:i + 200]))[0].numpy().argmax(1)
+                                   for i in range(0, len(x), 200)])
+        model.train()
+        return float((pred == y).mean())
+
+    history, best, best_state = [], -1.0, None
+    t0 = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        te = time.perf_counter()
+        tot, n, correct = 0.0, 0, 0
+        for idx in _batches(len(xtr), batch_size, rng):
+            loss, lengths = model.loss(_t(xtr[idx]), from_array(ytr[idx]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += float(loss) * len(idx)
+            n += len(idx)
+            correct += int((lengths.detach().numpy().argmax(1) == ytr[idx]).sum())
+            if time_limit and time.perf_counter() - t0 > time_limit:
+                break
+        val = accuracy(xval, yval)
+        history.append({"epoch": epoch, "train_loss": tot / n, "train_acc": correct / n,
+                        "val_acc": val, "seconds": time.perf_counter() - te, "images": n})
+        if val > best:
+            best, best_state = val, {k: v.clone() for k, v in model.state_dict().items()}
+        _log(verbose, f"CapsNet epoch {epoch}: loss {tot / n:.4f}, train acc {correct / n:.4f}, "
+                      f"val acc {val:.4f} ({time.perf_counter() - te:.0f}s, {n} images)")
+        if time_limit and time.perf_counter() - t0 > time_limit:
+            break
+    seconds = time.perf_counter() - t0
+    model.load_state_dict(best_state)
+    res = {"test_acc": accuracy(xte, yte), "best_val_acc": best, "epochs": len(history),
+           "seconds": seconds, "train_images": len(xtr), "test_images": len(xte)}
+    _log(verbose, f"CapsNet: test accuracy {res['test_acc']:.4f} ({seconds:.0f}s)")
+    _save_run(out, "capsnet", model, kwargs, history, {"dataset": data, "results": res})
+    model.eval()
+    with no_grad():
+        x = _t(xte[:10])
+        _, v, recon = model(x)
+        save_image_grid(F.cat([x.reshape(10, 784), recon]).reshape(20, 28, 28),
+                        os.path.join(out, "reconstructions.png"), nrow=10)
+        k = int(v[0].numpy().__pow__(2).sum(-1).argmax())
+        steps = np.arange(-0.25, 0.251, 0.05, dtype=np.float32)
+        dims = min(model.digit_dim, 8)
+        caps = np.repeat(v[0:1].numpy(), dims * len(steps), 0)
+        for j in range(dims):
+            caps[j * len(steps):(j + 1) * len(steps), k, j] += steps
+        mask = np.zeros((1, model.num_classes, 1), np.float32)
+        mask[0, k] = 1
+        rec = model.decoder(_t((caps * mask).reshape(len(caps), -1)))
+        save_image_grid(rec.reshape(-1, 28, 28), os.path.join(out, "perturbations.png"),
+                        nrow=len(steps))
     return res
 
 
