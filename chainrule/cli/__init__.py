@@ -1,6 +1,6 @@
 """The ``chainrule`` command.
 
-Commands: ``train``, ``eval``, ``predict``, ``generate``, ``translate``, ``embed``, ``models``,
+Commands: ``train``, ``eval``, ``predict``, ``generate``, ``translate``, ``embed``, ``sample``, ``models``,
 ``datasets``, ``graph``, ``demo``, ``run-torch``.
 
 Exit codes (scripts can rely on them):
@@ -19,8 +19,8 @@ import sys
 
 from chainrule.backend.cpu import tune_from_env
 from chainrule.cli import embed  # noqa: E402  (chainrule embed)
-from chainrule.cli import (demo, evaluate, generate, graph, listing, run_torch, train,
-                           translation)
+from chainrule.cli import (demo, evaluate, generate, generative, graph, listing, run_torch,
+                           train, translation)
 from chainrule.cli.common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, USER_ERRORS,
                                   describe_os_error)
 from chainrule.train.run import chainrule_version
@@ -42,6 +42,7 @@ def build_parser():
     demo.add_parser(sub)
     run_torch.add_parser(sub)
     embed.add_parser(sub)
+    generative.add_sample_parser(sub)  # `chainrule sample CHECKPOINT` (issue #15)
     return p
 
 

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 
-from chainrule.cli import train_lm, translation
+from chainrule.cli import generative, train_lm, translation
 from chainrule.cli.common import EXIT_FAILED, EXIT_OK, UsageError, hidden_sizes
 from chainrule.train.config import (DEFAULT_DATA, LM_MODEL_ARGS, MODEL_ARGS, NMT_MODEL_ARGS,
                                     ConfigError, RunConfig)
@@ -131,6 +131,8 @@ def _launch(n):
 
 
 def run(args):
+    if args.model in generative.COMMANDS:  # vae, dae, rbm, dcgan...: their own loops
+        return generative.run_train(args)
     nproc, world = getattr(args, "nproc", None), _mpi_world()
     if nproc is not None and nproc < 1:
         raise UsageError(f"argument --nproc: must be >= 1, got {nproc}")

@@ -24,6 +24,7 @@ from chainrule.models.rnn_lm import RNNLM  # noqa: F401
 from chainrule.models.wavenet import WaveNetLM  # noqa: F401
 from chainrule.models import attention  # noqa: F401  (d2l's attention blocks)
 from chainrule.models import seq2seq  # noqa: F401  (translation: seq2seq, transformer...)
+from chainrule.models import autoencoder, capsnet, gan, rbm, vae  # noqa: F401  (generative: issue #15)
 
 __all__ = ["register_model", "list_models", "get_model", "model_info", "check_task",
            "data_kwargs", "UnknownNameError", "IncompatibleDataError", "LinearRegression",

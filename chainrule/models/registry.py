@@ -27,7 +27,7 @@ from chainrule.utils.errors import UnknownNameError, suggest
 __all__ = ["register_model", "list_models", "get_model", "model_info", "data_kwargs",
            "check_task", "suggest", "UnknownNameError", "IncompatibleDataError", "TASKS"]
 
-TASKS = ("classification", "regression", "language_model", "translation")
+TASKS = ("classification", "regression", "language_model", "translation", "generative")
 
 _REGISTRY = {}
 

@@ -5,7 +5,7 @@ import os
 
 from chainrule.utils.serialization import atomic_write_bytes
 
-__all__ = ["plot_history", "save_heatmaps"]
+__all__ = ["plot_history", "save_heatmaps", "save_image_grid"]
 
 
 def _series(history):
@@ -80,5 +80,41 @@ def save_heatmaps(matrices, path, xlabel="Keys", ylabel="Queries", titles=None, 
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     buf = io.BytesIO()
     fig.savefig(buf, format=os.path.splitext(path)[1][1:] or "png")
+    atomic_write_bytes(path, [buf.getvalue()])
+    return path
+
+
+def save_image_grid(images, path, nrow=8, padding=2, cmap="gray"):
+    """Tile ``images`` (``(N, H, W)`` grey or ``(N, C, H, W)``, a Tensor or array, values
+    in [0, 1]) into one picture of ``nrow`` columns (torchvision's ``make_grid`` layout)
+    and save it to ``path`` as PNG, one image pixel per picture pixel, scaled 3x."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    a = images.detach().numpy() if hasattr(images, "detach") else np.asarray(images)
+    if a.ndim == 4:
+        a = a.transpose(0, 2, 3, 1)
+        if a.shape[-1] == 1:
+            a = a[..., 0]
+    if a.ndim not in (3, 4) or not len(a):
+        raise ValueError(f"save_image_grid: expected (N, H, W) or (N, C, H, W) images, "
+                         f"got shape {getattr(images, 'shape', None)}")
+    n, h, w = a.shape[:3]
+    ncol = min(int(nrow), n)
+    rows = -(-n // ncol)
+    grid = np.ones((rows * (h + padding) + padding, ncol * (w + padding) + padding)
+                   + a.shape[3:], np.float32)
+    for i in range(n):
+        r, c = divmod(i, ncol)
+        y, x = padding + r * (h + padding), padding + c * (w + padding)
+        grid[y:y + h, x:x + w] = np.clip(a[i], 0, 1)
+    scale = 3
+    fig = Figure(figsize=(grid.shape[1] * scale / 100, grid.shape[0] * scale / 100), dpi=100)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.imshow(grid, cmap=cmap if grid.ndim == 2 else None, vmin=0, vmax=1,
+              interpolation="nearest")
+    ax.axis("off")
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=100, format="png")
     atomic_write_bytes(path, [buf.getvalue()])
     return path

@@ -55,9 +55,11 @@ def test_task_check_and_data_kwargs():
 
 # language models take token indices: tests/models/test_rnn_lm.py smoke-tests every one;
 # translation models: test_every_translation_model_trains_a_step below
+# generative models (own losses and outputs): tests/generative/test_generative.py
 @pytest.mark.parametrize("name", sorted(set(models.list_models())
                                         - set(models.list_models("language_model"))
-                                        - set(models.list_models("translation"))))
+                                        - set(models.list_models("translation"))
+                                        - set(models.list_models("generative"))))
 def test_every_registered_model_trains_a_step(name):
     info = models.model_info(name)
     kw = models.data_kwargs(name, (1, 4, 4), info["task"], 3)

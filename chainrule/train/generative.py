@@ -1,0 +1,605 @@
+"""Training loops of the generative and unsupervised models (issue #15), shared by
+``chainrule train vae|dae|sparse-ae|rbm|dcgan|capsnet`` and the examples.
+
+Each ``train_*`` function takes plain keyword settings, trains on image arrays from
+:func:`load_images`, writes into its run folder ``out`` a checkpoint (``model.ckpt``:
+the weights and ``meta`` with the model's name and arguments, so ``chainrule sample``
+can rebuild it), ``history.json``, learning curves and picture grids, and returns a
+dict of results.  Model selection uses a held-out part of the training split; the
+test split is evaluated once, with the selected weights.
+"""
+import json
+import math
+import os
+import time
+
+import numpy as np
+
+from chainrule import functional as F
+from chainrule.core import creation as C
+from chainrule.core.grad_mode import no_grad
+from chainrule.nn import functional as NF
+from chainrule.core.dtype import float32
+from chainrule.optim import Adam
+from chainrule import models
+from chainrule.backend import manual_seed
+from chainrule.core.tensor import from_array
+from chainrule.data.datasets import get_dataset
+from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+from chainrule.train.plots import plot_history, save_image_grid
+
+__all__ = ["load_images", "binarize", "train_vae", "evaluate_vae", "sample_images",
+           "train_autoencoder", "reconstruction_error", "mean_activation", "train_rbm",
+           "fit_rbm", "rbm_pll", "train_gan2d", "gan2d_data", "train_dcgan", "generate",
+           "dbn_vs_random", "train_capsnet",
+           "GENERATIVE_MODELS"]
+
+GENERATIVE_MODELS = ("vae", "rbm", "dcgan")
+
+
+def _seed(seed):
+    manual_seed(seed)
+    np.random.seed(seed)
+
+
+def load_images(data="mnist", val_size=5000, seed=0):
+    """``{'train', 'val', 'test'}`` -> ``(images float32 (N, 28, 28) in [0, 1], labels)``;
+    ``val_size`` training images (a seeded random choice) are held out for validation."""
+    tr = get_dataset(data, train=True)
+    te = get_dataset(data, train=False)
+    x, y = np.asarray(tr.data, np.float32) / 255.0, np.asarray(tr.targets)
+    perm = np.random.default_rng(seed).permutation(len(x))
+    v, t = perm[:val_size], perm[val_size:]
+    return {"train": (x[t], y[t]), "val": (x[v], y[v]),
+            "test": (np.asarray(te.data, np.float32) / 255.0, np.asarray(te.targets))}
+
+
+def binarize(x, rng):
+    """Stochastic binarization: each pixel is 1 with probability its intensity."""
+    return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
+
+
+def _batches(n, batch_size, rng):
+    idx = rng.permutation(n)
+    for i in range(0, n, batch_size):
+        yield idx[i:i + batch_size]
+
+
+def _t(a):
+    return from_array(np.ascontiguousarray(a, dtype=np.float32))
+
+
+def _save_run(out, name, model, kwargs, history, extra_meta=None):
+    os.makedirs(out, exist_ok=True)
+    meta = {"model": name, "model_kwargs": kwargs, "task": "generative", **(extra_meta or {})}
+    save_checkpoint(os.path.join(out, "model.ckpt"), model, epoch=len(history),
+                    history=history, meta=meta, rng=False)
+    with open(os.path.join(out, "history.json"), "w") as f:
+        json.dump(history, f, indent=1)
+    if history:
+        plot_history(history, os.path.join(out, "curves.png"), title=name)
+
+
+def _log(verbose, msg):
+    if verbose:
+        print(msg, flush=True)
+
+
+# ----------------------------------------------------------------------------- VAE
+def evaluate_vae(model, x, batch_size=500):
+    """Mean negative ELBO (nats) of the binary images ``x`` (one ``z`` sample each)."""
+    model.eval()
+    total = 0.0
+    with no_grad():
+        for i in range(0, len(x), batch_size):
+            xb = _t(x[i:i + batch_size].reshape(-1, 784 if x.ndim == 3 else x.shape[1]))
+            total += float(model.loss(xb, reduction="none").sum())
+    model.train()
+    return total / len(x)
+
+
+def train_vae(out, data="mnist", epochs=20, batch_size=100, lr=1e-3, seed=0,
+              hidden_sizes=(500, 500), latent_dim=20, time_limit=None, verbose=True):
+    """Train the MLP VAE on dynamically binarized images (a fresh binarization every
+    epoch; the validation and test images are binarized once with fixed seeds); keep
+    the weights of the epoch with the best validation negative ELBO and report the test
+    negative ELBO of those.  ``time_limit`` (seconds) stops after the epoch that passes
+    it."""
+    _seed(seed)
+    d = load_images(data, seed=seed)
+    rng = np.random.default_rng(seed)
+    xtr = d["train"][0].reshape(-1, 784)
+    xval = binarize(d["val"][0].reshape(-1, 784), np.random.default_rng(1))
+    xte = binarize(d["test"][0].reshape(-1, 784), np.random.default_rng(2))
+    kwargs = {"in_features": 784, "hidden_sizes": list(hidden_sizes), "latent_dim": latent_dim}
+    model = models.get_model("vae", **kwargs)
+    opt = Adam(model.parameters(), lr=lr)
+    history, best, best_state = [], math.inf, None
+    t0 = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        te = time.perf_counter()
+        tot, n = 0.0, 0
+        xb_all = binarize(xtr, rng)
+        for idx in _batches(len(xtr), batch_size, rng):
+            loss = model.loss(_t(xb_all[idx]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += float(loss) * len(idx)
+            n += len(idx)
+        val = evaluate_vae(model, xval)
+        history.append({"epoch": epoch, "train_loss": tot / n, "val_loss": val,
+                        "seconds": time.perf_counter() - te})
+        if val < best:
+            best, best_state = val, {k: v.clone() for k, v in model.state_dict().items()}
+        _log(verbose, f"epoch {epoch}: train -ELBO {tot / n:.2f}, val -ELBO {val:.2f} nats "
+                      f"({time.perf_counter() - te:.1f}s)")
+        if time_limit and time.perf_counter() - t0 > time_limit:
+            break
+    seconds = time.perf_counter() - t0
+    model.load_state_dict(best_state)
+    test = evaluate_vae(model, xte)
+    best_epoch = min(history, key=lambda r: r["val_loss"])["epoch"]
+    _log(verbose, f"test -ELBO {test:.2f} nats (epoch {best_epoch}, best validation "
+                  f"{best:.2f}), {seconds:.0f}s")
+    _save_run(out, "vae", model, kwargs, history,
+              {"dataset": data, "test_nelbo": test, "best_epoch": best_epoch})
+    model.eval()
+    _seed(seed)
+    with no_grad():
+        save_image_grid(model.sample(64).reshape(64, 28, 28), os.path.join(out, "samples.png"))
+        xs = _t(xte[:8])
+        mu, _ = model.encode(xs)
+        recon = F.sigmoid(model.decode(mu))
+        save_image_grid(F.cat([xs, recon]).reshape(16, 28, 28),
+                        os.path.join(out, "reconstructions.png"), nrow=8)
+        # interpolations between the latent means of pairs of test digits
+        a, b = mu[:4], mu[4:8]
+        steps = C.linspace(0, 1, 10)
+        z = F.cat([a[i:i + 1] * (1 - steps.reshape(10, 1)) + b[i:i + 1] * steps.reshape(10, 1)
+                    for i in range(4)])
+        save_image_grid(F.sigmoid(model.decode(z)).reshape(40, 28, 28),
+                        os.path.join(out, "interpolations.png"), nrow=10)
+        # traversal: each of the first 8 latent dims from -3 to 3, the rest 0
+        vals = C.linspace(-3, 3, 10).numpy()
+        nd = min(8, latent_dim)
+        zt = np.zeros((nd * 10, latent_dim), np.float32)
+        for j in range(nd):
+            zt[j * 10:(j + 1) * 10, j] = vals
+        save_image_grid(F.sigmoid(model.decode(_t(zt))).reshape(nd * 10, 28, 28),
+                        os.path.join(out, "traversals.png"), nrow=10)
+    return {"test_nelbo": test, "best_val_nelbo": best, "best_epoch": best_epoch,
+            "epochs": len(history), "seconds": seconds, "history": history}
+
+
+# --------------------------------------------------------------------- autoencoders
+def reconstruction_error(model, x, noise="none", level=0.0, seed=0, batch_size=1000):
+    """Mean squared error per pixel between the clean images ``x`` and the model's
+    reconstructions (sigmoid of its logits) of ``corrupt(x, noise, level)``, with the
+    corruption drawn from ``seed``."""
+    from chainrule.models.autoencoder import corrupt
+    model.eval()
+    manual_seed(seed)
+    tot = 0.0
+    with no_grad():
+        for i in range(0, len(x), batch_size):
+            xb = _t(x[i:i + batch_size])
+            tot += float(((F.sigmoid(model(corrupt(xb, noise, level))) - xb) ** 2).sum())
+    model.train()
+    return tot / x.size
+
+
+def mean_activation(model, x, batch_size=1000):
+    """Per-unit mean code activation of an :class:`Autoencoder` over ``x``."""
+    model.eval()
+    acc = 0.0
+    with no_grad():
+        for i in range(0, len(x), batch_size):
+            acc = acc + model.encode(_t(x[i:i + batch_size])).sum(0).numpy()
+    model.train()
+    return acc / len(x)
+
+
+def train_autoencoder(out, kind="plain", data="mnist", epochs=10, batch_size=100, lr=1e-3,
+                      seed=0, hidden_sizes=(256,), noise="masking", level=0.3, rho=0.1,
+                      beta=3.0, weight_decay=None, verbose=True, max_train=None):
+    """Train an MLP autoencoder: ``kind`` ``'plain'``, ``'denoising'`` (inputs corrupted
+    by ``noise`` at ``level``, targets clean) or ``'sparse'``.  The loss is the per-image
+    summed binary cross-entropy against the clean image, except for ``'sparse'``, which
+    minimises Ng's objective: half the per-image summed squared error of the sigmoid
+    outputs plus ``beta * KL(rho || rho_hat)`` on the batch's mean sigmoid code, with
+    weight decay ``lambda / 2 |W|^2`` on the weights (not the biases); the defaults are
+    those of Ng's MNIST exercise (196 units, rho 0.1, beta 3, lambda 3e-3).  Reports clean and noised
+    (``noise``/``level``, fixed seed) test reconstruction errors, and for ``'sparse'``
+    the test mean code activation; draws reconstructions and the first-layer filters."""
+    from chainrule.functional.generative import bernoulli_kl
+    from chainrule.models.autoencoder import corrupt
+    if kind not in ("plain", "denoising", "sparse"):
+        raise ValueError(f"train_autoencoder: kind must be 'plain', 'denoising' or 'sparse', "
+                         f"got {kind!r}")
+    _seed(seed)
+    d = load_images(data, seed=seed)
+    xtr = d["train"][0].reshape(-1, 784)[:max_train]
+    xval, xte = d["val"][0].reshape(-1, 784), d["test"][0].reshape(-1, 784)
+    kwargs = {"in_features": 784, "hidden_sizes": list(hidden_sizes), "activation": "sigmoid"}
+    model = models.get_model("autoencoder", **kwargs)
+    if weight_decay is None:
+        weight_decay = 3e-3 if kind == "sparse" else 0.0
+    weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
+    biases = [p for n, p in model.named_parameters() if not n.endswith("weight")]
+    opt = Adam([{"params": weights, "weight_decay": weight_decay},  # Ng: lambda/2 |W|^2
+                {"params": biases, "weight_decay": 0.0}], lr=lr)
+    bce = NF.binary_cross_entropy_with_logits
+    rng = np.random.default_rng(seed)
+    history, best, best_state = [], math.inf, None
+    t0 = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        te = time.perf_counter()
+        tot, n = 0.0, 0
+        for idx in _batches(len(xtr), batch_size, rng):
+            x = _t(xtr[idx])
+            xin = corrupt(x, noise, level) if kind == "denoising" else x
+            code = model.encode(xin)
+            if kind == "sparse":  # Ng's objective: 1/2 squared error + beta * KL
+                err = F.sigmoid(model.decoder(code)) - x
+                loss = 0.5 * (err * err).sum() / len(idx) + beta * bernoulli_kl(rho, code.mean(0))
+            else:
+                loss = bce(model.decoder(code), x, reduction="sum") / len(idx)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += float(loss) * len(idx)
+            n += len(idx)
+        # model selection on what the kind is for: denoising on noised inputs
+        val = reconstruction_error(model, xval, noise if kind == "denoising" else "none",
+                                   level, seed=1)
+        history.append({"epoch": epoch, "train_loss": tot / n, "val_mse": val,
+                        "seconds": time.perf_counter() - te})
+        if val < best:
+            best, best_state = val, {k: v.clone() for k, v in model.state_dict().items()}
+        _log(verbose, f"{kind} AE epoch {epoch}: train loss {tot / n:.2f}, val mse {val:.5f} "
+                      f"({time.perf_counter() - te:.1f}s)")
+    seconds = time.perf_counter() - t0
+    model.load_state_dict(best_state)
+    res = {"kind": kind, "test_mse_clean": reconstruction_error(model, xte, seed=2),
+           "test_mse_noised": reconstruction_error(model, xte, noise, level, seed=2),
+           "noise": noise, "level": level, "seconds": seconds, "epochs": epochs}
+    if kind == "sparse":
+        act = mean_activation(model, xte)
+        res.update(rho=rho, beta=beta, weight_decay=weight_decay, mean_activation=float(act.mean()),
+                   unit_activation_range=[float(act.min()), float(act.max())])
+    _log(verbose, f"{kind} AE: " + ", ".join(f"{k} {v:.5g}" if isinstance(v, float) else
+                                             f"{k} {v}" for k, v in res.items()))
+    name = {"plain": "ae", "denoising": "dae", "sparse": "sparse-ae"}[kind]
+    _save_run(out, "autoencoder", model, kwargs, history, {"dataset": data, "results": res,
+                                                          "kind": name})
+    with no_grad():
+        manual_seed(3)
+        x = _t(xte[:10])
+        xn = corrupt(x, noise, level) if kind == "denoising" else x
+        rec = F.sigmoid(model(xn))
+        save_image_grid(F.cat([xn, rec]).reshape(20, 28, 28),
+                        os.path.join(out, "reconstructions.png"), nrow=10)
+        w = model.filters()[:100].numpy()
+        w = (w - w.min(1, keepdims=True)) / (np.ptp(w, 1, keepdims=True) + 1e-8)
+        save_image_grid(w.reshape(-1, 28, 28), os.path.join(out, "filters.png"), nrow=10)
+    return res
+
+
+# ---------------------------------------------------------------------------- RBM
+def rbm_pll(model, x, seed=0, batch_size=1000):
+    """Mean stochastic pseudo-log-likelihood (nats) of the binary rows ``x``."""
+    manual_seed(seed)
+    return float(np.mean(np.concatenate([
+        model.pseudo_log_likelihood(_t(x[i:i + batch_size])).numpy()
+        for i in range(0, len(x), batch_size)])))
+
+
+def fit_rbm(model, x, epochs=10, batch_size=100, lr=0.05, k=1, persistent=True, seed=0,
+            verbose=False):
+    """Train ``model`` (an :class:`~chainrule.models.rbm.RBM`) on the rows of ``x`` in
+    scikit-learn's ``BernoulliRBM`` order (the same batches every epoch, from one seeded
+    shuffle); returns the training seconds."""
+    rng = np.random.default_rng(seed)
+    manual_seed(seed)
+    x = np.ascontiguousarray(x[rng.permutation(len(x))], dtype=np.float32)
+    t0 = time.perf_counter()
+    for epoch in range(epochs):
+        for i in range(0, len(x), batch_size):
+            model.cd_step(_t(x[i:i + batch_size]), lr, k, persistent)
+        _log(verbose, f"RBM epoch {epoch + 1}: {time.perf_counter() - t0:.1f}s")
+    return time.perf_counter() - t0
+
+
+def train_rbm(out, data="mnist", epochs=10, batch_size=100, lr=0.05, n_hidden=500, k=1,
+              persistent=True, seed=0, verbose=True, max_train=None):
+    """Train a Bernoulli RBM on binarized images (one stochastic binarization, seed 0)
+    with (P)CD-k; reports the test pseudo-log-likelihood and draws samples and filters."""
+    _seed(seed)
+    d = load_images(data, seed=seed)
+    xtr = binarize(d["train"][0].reshape(-1, 784), np.random.default_rng(0))[:max_train]
+    xte = binarize(d["test"][0].reshape(-1, 784), np.random.default_rng(2))
+    kwargs = {"n_visible": 784, "n_hidden": n_hidden}
+    model = models.get_model("rbm", **kwargs)
+    seconds = fit_rbm(model, xtr, epochs, batch_size, lr, k, persistent, seed, verbose)
+    pll = rbm_pll(model, xte)
+    res = {"test_pll": pll, "seconds": seconds, "epochs": epochs, "batch_size": batch_size,
+           "lr": lr, "n_hidden": n_hidden, "k": k, "persistent": persistent}
+    _log(verbose, f"RBM: test pseudo-log-likelihood {pll:.2f} nats, {seconds:.1f}s")
+    _save_run(out, "rbm", model, kwargs, [], {"dataset": data, "results": res})
+    manual_seed(seed)
+    save_image_grid(model.sample(64, k=1000).reshape(64, 28, 28),
+                    os.path.join(out, "samples.png"))
+    w = model.weight.detach()[:100].numpy()
+    w = (w - w.min(1, keepdims=True)) / (np.ptp(w, 1, keepdims=True) + 1e-8)
+    save_image_grid(w.reshape(-1, 28, 28), os.path.join(out, "filters.png"), nrow=10)
+    return res
+
+
+def _fit_classifier(model, x, y, xte, yte, epochs, lr, batch_size, seed):
+    from chainrule.optim import SGD
+    rng = np.random.default_rng(seed)
+    opt = SGD(model.parameters(), lr=lr, momentum=0.9)
+    for _ in range(epochs):
+        for idx in _batches(len(x), batch_size, rng):
+            loss = NF.cross_entropy(model(_t(x[idx])), from_array(y[idx]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    with no_grad():
+        pred = np.concatenate([model(_t(xte[i:i + 1000])).numpy().argmax(1)
+                               for i in range(0, len(xte), 1000)])
+    return float((pred == yte).mean())
+
+
+def dbn_vs_random(data="mnist", epochs=5, max_train=5000, sizes=(784, 500, 500),
+                  pretrain_epochs=2, lr=0.05, rbm_lr=0.05, batch_size=100, seed=0):
+    """Hinton et al. (2006) in small: greedy CD-1 pre-training of a DBN on ``max_train``
+    binarized training images, then supervised fine-tuning of the MLP it initialises;
+    against the same MLP (sigmoid units, same optimizer, epochs, data) from random init.
+    Returns both test accuracies."""
+    from chainrule.models.rbm import DBN, mlp_like_dbn
+    d = load_images(data, seed=seed)
+    x = binarize(d["train"][0].reshape(-1, 784), np.random.default_rng(0))[:max_train]
+    y = d["train"][1][:max_train]
+    xte, yte = d["test"][0].reshape(-1, 784), d["test"][1]
+    _seed(seed)
+    t0 = time.perf_counter()
+    dbn = DBN(sizes)
+    rng = np.random.default_rng(seed)
+    errs = dbn.pretrain(lambda: (_t(x[i]) for i in _batches(len(x), batch_size, rng)),
+                        pretrain_epochs, rbm_lr)
+    t_pre = time.perf_counter() - t0
+    acc_dbn = _fit_classifier(dbn.to_mlp(10), x, y, xte, yte, epochs, lr, batch_size, seed)
+    _seed(seed)
+    acc_rand = _fit_classifier(mlp_like_dbn(sizes, 10), x, y, xte, yte, epochs, lr,
+                               batch_size, seed)
+    return {"sizes": list(sizes), "train_images": len(x), "pretrain_epochs": pretrain_epochs,
+            "finetune_epochs": epochs, "test_acc_dbn": acc_dbn, "test_acc_random": acc_rand,
+            "pretrain_recon_mse": [e for _, e in errs], "pretrain_seconds": t_pre,
+            "seconds": time.perf_counter() - t0}
+
+
+# ---------------------------------------------------------------------------- GANs
+def _gan_step(G, D, opt_g, opt_d, real, z):
+    """One discriminator update then one generator update (non-saturating loss, d2l's
+    ``update_D`` / ``update_G``); returns ``(loss_d, loss_g)``."""
+    bce = NF.binary_cross_entropy_with_logits
+    n = real.shape[0]
+    ones, zeros = C.ones(n), C.zeros(n)
+    fake = G(z)
+    loss_d = (bce(D(real).reshape(-1), ones) + bce(D(fake.detach()).reshape(-1), zeros)) / 2
+    opt_d.zero_grad()
+    loss_d.backward()
+    opt_d.step()
+    loss_g = bce(D(fake).reshape(-1), ones)
+    opt_g.zero_grad()
+    loss_g.backward()
+    opt_g.step()
+    return float(loss_d), float(loss_g)
+
+
+def gan2d_data(n=1000, seed=0):
+    """d2l's real data: ``N(0, I) @ A + b`` with ``A = [[1, 2], [-0.1, 0.5]]``, ``b = [1, 2]``."""
+    rng = np.random.default_rng(seed)
+    A, b = np.array([[1, 2], [-0.1, 0.5]], np.float32), np.array([1, 2], np.float32)
+    return (rng.normal(0, 1, (n, 2)).astype(np.float32) @ A + b), A, b
+
+
+def train_gan2d(out=None, epochs=20, batch_size=8, lr_d=0.05, lr_g=0.005, latent_dim=2,
+                seed=0, n=1000, verbose=True):
+    """d2l's GAN on a 2-D Gaussian (Adam, lr_D 0.05, lr_G 0.005, batch 8, 20 epochs).
+    Returns the real and generated means and covariances; ``out`` gets a scatter plot
+    and the loss curves."""
+    from chainrule.models.gan import gan2d_discriminator, gan2d_generator
+    _seed(seed)
+    data, A, b = gan2d_data(n, seed)
+    G, D = gan2d_generator(latent_dim, 2), gan2d_discriminator(2)
+    opt_g, opt_d = Adam(G.parameters(), lr=lr_g), Adam(D.parameters(), lr=lr_d)
+    rng = np.random.default_rng(seed)
+    history = []
+    for epoch in range(1, epochs + 1):
+        ld, lg = [], []
+        for idx in _batches(n, batch_size, rng):
+            d_, g_ = _gan_step(G, D, opt_g, opt_d, _t(data[idx]), C.randn(len(idx), latent_dim))
+            ld.append(d_)
+            lg.append(g_)
+        history.append({"epoch": epoch, "train_loss_D": float(np.mean(ld)),
+                        "train_loss_G": float(np.mean(lg))})
+    with no_grad():
+        fake = G(C.randn(n, latent_dim)).numpy()
+    res = {"real_mean": data.mean(0).tolist(), "fake_mean": fake.mean(0).tolist(),
+           "real_cov": np.cov(data, rowvar=False).tolist(),
+           "fake_cov": np.cov(fake, rowvar=False).tolist(), "history": history}
+    _log(verbose, f"2-D GAN: real mean {np.round(data.mean(0), 3)}, generated mean "
+                  f"{np.round(fake.mean(0), 3)}; loss_D {history[-1]['train_loss_D']:.3f}, "
+                  f"loss_G {history[-1]['train_loss_G']:.3f}")
+    if out:
+        from matplotlib.figure import Figure
+        os.makedirs(out, exist_ok=True)
+        fig = Figure(figsize=(4, 4))
+        ax = fig.add_subplot()
+        ax.scatter(data[:200, 0], data[:200, 1], s=5, label="real")
+        ax.scatter(fake[:200, 0], fake[:200, 1], s=5, label="generated")
+        ax.legend()
+        fig.savefig(os.path.join(out, "gan2d.png"), dpi=80)
+    return res
+
+
+def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
+                latent_dim=100, width=32, seed=0, max_train=None, time_limit=None,
+                classifier=None, n_score=10000, verbose=True):
+    """DCGAN (Adam ``lr`` 2e-4, betas ``(beta1, 0.999)``) on images scaled to [-1, 1];
+    a grid of 64 samples from one fixed noise batch is drawn after every epoch
+    (``samples_epoch<N>.png``).  With ``classifier`` (a metric LeNet checkpoint, see
+    :mod:`chainrule.train.gen_metrics`) scores ``n_score`` samples at the end."""
+    _seed(seed)
+    d = load_images(data, seed=seed)
+    xtr = d["train"][0][:max_train] * 2.0 - 1.0
+    kwargs = {"latent_dim": latent_dim, "channels": 1, "width": width, "image_size": 28}
+    model = models.get_model("dcgan", **kwargs)
+    G, D = model.generator, model.discriminator
+    opt_g = Adam(G.parameters(), lr=lr, betas=(beta1, 0.999))
+    opt_d = Adam(D.parameters(), lr=lr, betas=(beta1, 0.999))
+    fixed = C.randn(64, latent_dim)
+    rng = np.random.default_rng(seed)
+    history = []
+    os.makedirs(out, exist_ok=True)
+    t0 = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        te = time.perf_counter()
+        ld, lg = [], []
+        for idx in _batches(len(xtr), batch_size, rng):
+            if len(idx) < 2:
+                continue
+            real = _t(xtr[idx][:, None])
+            d_, g_ = _gan_step(G, D, opt_g, opt_d, real, C.randn(len(idx), latent_dim))
+            ld.append(d_)
+            lg.append(g_)
+        history.append({"epoch": epoch, "train_loss_D": float(np.mean(ld)),
+                        "train_loss_G": float(np.mean(lg)), "seconds": time.perf_counter() - te})
+        G.eval()
+        with no_grad():
+            save_image_grid(model.sample(64, fixed).reshape(64, 28, 28),
+                            os.path.join(out, f"samples_epoch{epoch}.png"))
+        G.train()
+        _log(verbose, f"DCGAN epoch {epoch}: loss_D {np.mean(ld):.3f}, loss_G {np.mean(lg):.3f}"
+                      f" ({time.perf_counter() - te:.0f}s)")
+        if time_limit and time.perf_counter() - t0 > time_limit:
+            break
+    seconds = time.perf_counter() - t0
+    res = {"epochs": len(history), "seconds": seconds, "train_images": len(xtr)}
+    model.eval()
+    if classifier:
+        from chainrule.train.gen_metrics import load_metric_classifier, score_images
+        res.update(score_images(load_metric_classifier(classifier),
+                                generate(model, n_score, seed=1), d["test"][0][:n_score]))
+        _log(verbose, f"DCGAN: IS analogue {res['is']:.2f} +- {res['is_std']:.2f}, "
+                      f"FID analogue {res['fid']:.2f} ({n_score} samples)")
+    _save_run(out, "dcgan", model, kwargs, history, {"dataset": data, "results": res})
+    return res
+
+
+def train_capsnet(out, data="mnist", epochs=1, batch_size=100, lr=1e-3, seed=0,
+                  max_train=None, max_test=None, time_limit=None, verbose=True, **model_args):
+    """CapsNet with Adam; keeps the epoch with the best validation accuracy and reports
+    its test accuracy (on ``max_test`` test images if given); draws reconstructions
+    and the capsule-dimension perturbations (each of the first digit dimensions of one
+    test digit's capsule moved by -0.25..0.25)."""
+    _seed(seed)
+    d = load_images(data, seed=seed)
+    xtr, ytr = d["train"][0][:max_train, None], d["train"][1][:max_train]
+    xval, yval = d["val"][0][:max_test, None], d["val"][1][:max_test]
+    xte, yte = d["test"][0][:max_test, None], d["test"][1][:max_test]
+    kwargs = {"input_shape": [1, 28, 28], "num_classes": 10, **model_args}
+    model = models.get_model("capsnet", **kwargs)
+    opt = Adam(model.parameters(), lr=lr)
+    rng = np.random.default_rng(seed)
+
+    def accuracy(x, y):
+        model.eval()
+        with no_grad():
+            pred = np.concatenate([model(_t(x[i:i + 200]))[0].numpy().argmax(1)
+                                   for i in range(0, len(x), 200)])
+        model.train()
+        return float((pred == y).mean())
+
+    history, best, best_state = [], -1.0, None
+    t0 = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        te = time.perf_counter()
+        tot, n, correct = 0.0, 0, 0
+        for idx in _batches(len(xtr), batch_size, rng):
+            loss, lengths = model.loss(_t(xtr[idx]), from_array(ytr[idx]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += float(loss) * len(idx)
+            n += len(idx)
+            correct += int((lengths.detach().numpy().argmax(1) == ytr[idx]).sum())
+            if time_limit and time.perf_counter() - t0 > time_limit:
+                break
+        val = accuracy(xval, yval)
+        history.append({"epoch": epoch, "train_loss": tot / n, "train_acc": correct / n,
+                        "val_acc": val, "seconds": time.perf_counter() - te, "images": n})
+        if val > best:
+            best, best_state = val, {k: v.clone() for k, v in model.state_dict().items()}
+        _log(verbose, f"CapsNet epoch {epoch}: loss {tot / n:.4f}, train acc {correct / n:.4f}, "
+                      f"val acc {val:.4f} ({time.perf_counter() - te:.0f}s, {n} images)")
+        if time_limit and time.perf_counter() - t0 > time_limit:
+            break
+    seconds = time.perf_counter() - t0
+    model.load_state_dict(best_state)
+    res = {"test_acc": accuracy(xte, yte), "best_val_acc": best, "epochs": len(history),
+           "seconds": seconds, "train_images": len(xtr), "test_images": len(xte)}
+    _log(verbose, f"CapsNet: test accuracy {res['test_acc']:.4f} ({seconds:.0f}s)")
+    _save_run(out, "capsnet", model, kwargs, history, {"dataset": data, "results": res})
+    model.eval()
+    with no_grad():
+        x = _t(xte[:10])
+        _, v, recon = model(x)
+        save_image_grid(F.cat([x.reshape(10, 784), recon]).reshape(20, 28, 28),
+                        os.path.join(out, "reconstructions.png"), nrow=10)
+        k = int(v[0].numpy().__pow__(2).sum(-1).argmax())
+        steps = np.arange(-0.25, 0.251, 0.05, dtype=np.float32)
+        dims = min(model.digit_dim, 8)
+        caps = np.repeat(v[0:1].numpy(), dims * len(steps), 0)
+        for j in range(dims):
+            caps[j * len(steps):(j + 1) * len(steps), k, j] += steps
+        mask = np.zeros((1, model.num_classes, 1), np.float32)
+        mask[0, k] = 1
+        rec = model.decoder(_t((caps * mask).reshape(len(caps), -1)))
+        save_image_grid(rec.reshape(-1, 28, 28), os.path.join(out, "perturbations.png"),
+                        nrow=len(steps))
+    return res
+
+
+def generate(model, n, seed=0, batch_size=500):
+    """``n`` samples ``(n, 28, 28)`` in [0, 1] from a generative model's ``sample``."""
+    manual_seed(seed)
+    model.eval()
+    out = []
+    with no_grad():
+        for i in range(0, int(n), batch_size):
+            out.append(model.sample(min(batch_size, int(n) - i)).numpy().reshape(-1, 28, 28))
+    return np.concatenate(out)
+
+
+# --------------------------------------------------------------------------- sampling
+def sample_images(checkpoint, n=64, seed=0):
+    """``n`` images (``(n, 28, 28)`` array in [0, 1]) drawn from the generative model
+    stored in ``checkpoint``."""
+    ck = load_checkpoint(checkpoint)
+    meta = ck.get("meta") or {}
+    name = meta.get("model")
+    if name not in GENERATIVE_MODELS:
+        raise ValueError(f"sample: {checkpoint} holds model {name!r}, not one of the "
+                         f"generative models {', '.join(GENERATIVE_MODELS)}")
+    model = models.get_model(name, **meta.get("model_kwargs", {}))
+    model.load_state_dict(ck["model"])
+    model.eval()
+    _seed(seed)
+    with no_grad():
+        imgs = model.sample(n)
+    return imgs.numpy().reshape(int(n), 28, 28)

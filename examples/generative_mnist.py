@@ -1,0 +1,88 @@
+"""The measurements behind docs/generative.md (issue #15), one experiment per argument:
+
+    CHAINRULE_DATA=/work/shared/data nice -n 10 python examples/generative_mnist.py \
+        ae-vs-dae sparse-ae metric-lenet dcgan dbn gan2d --out runs/generative
+
+Each writes its run folder under --out and appends its result line to results.jsonl.
+The VAE and the RBM-vs-scikit-learn comparison have their own commands:
+``chainrule train vae --data mnist`` and ``benchmarks/bench_rbm_sklearn.py``.
+"""
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+from chainrule.train import generative as GEN
+from chainrule.train import gen_metrics as GM
+
+
+def _record(out, name, res):
+    res = {k: v for k, v in res.items() if k != "history"}
+    with open(os.path.join(out, "results.jsonl"), "a") as f:
+        f.write(json.dumps({"experiment": name, **res}) + "\n")
+    print(name, json.dumps(res), flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("experiments", nargs="+")
+    p.add_argument("--out", default="runs/generative")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--max-train", type=int, default=None)
+    p.add_argument("--time-limit", type=float, default=600)
+    p.add_argument("--width", type=int, default=16)
+    p.add_argument("--data", default="mnist")
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    clf = os.path.join(a.out, "metric_lenet.ckpt")
+    for e in a.experiments:
+        t0 = time.perf_counter()
+        if e == "ae-vs-dae":  # same size, same epochs; scored on masked test digits
+            for kind in ("plain", "denoising"):
+                r = GEN.train_autoencoder(os.path.join(a.out, kind + "-ae"), kind, a.data,
+                                          a.epochs, max_train=a.max_train)
+                _record(a.out, kind + "-ae", r)
+        elif e == "sparse-ae":
+            r = GEN.train_autoencoder(os.path.join(a.out, "sparse-ae"), "sparse", a.data,
+                                      a.epochs, hidden_sizes=(196,), max_train=a.max_train)
+            _record(a.out, "sparse-ae", r)
+        elif e == "metric-lenet":
+            d = GEN.load_images("mnist")
+            x, y = d["train"][0][:a.max_train], d["train"][1][:a.max_train]
+            model = GM.train_metric_classifier(clf, x, y, epochs=a.epochs)
+            pt, _ = GM.classifier_outputs(model, d["test"][0])
+            acc = float((pt.argmax(1) == d["test"][1]).mean())
+            real_is = GM.inception_score(pt)
+            _record(a.out, "metric-lenet", {"test_acc": acc, "real_test_is": real_is[0],
+                                            "train_images": len(x), "epochs": a.epochs,
+                                            "seconds": time.perf_counter() - t0})
+        elif e == "dcgan":
+            r = GEN.train_dcgan(os.path.join(a.out, f"dcgan-{a.data}"), a.data, a.epochs,
+                                width=a.width, max_train=a.max_train, time_limit=a.time_limit,
+                                classifier=clf if a.data == "mnist" and os.path.exists(clf)
+                                else None)
+            _record(a.out, f"dcgan-{a.data}", r)
+        elif e == "score-vae":
+            from chainrule import models
+            from chainrule.train.checkpoint import load_checkpoint
+            ck = load_checkpoint(os.path.join(a.out, "vae", "model.ckpt"))
+            m = models.get_model("vae", **ck["meta"]["model_kwargs"])
+            m.load_state_dict(ck["model"])
+            d = GEN.load_images("mnist")
+            r = GM.score_images(GM.load_metric_classifier(clf), GEN.generate(m, 10000, 1),
+                                d["test"][0])
+            _record(a.out, "vae-samples", r)
+        elif e == "dbn":
+            _record(a.out, "dbn", GEN.dbn_vs_random(a.data, a.epochs, a.max_train))
+        elif e == "gan2d":
+            _record(a.out, "gan2d", GEN.train_gan2d(os.path.join(a.out, "gan2d")))
+        else:
+            raise SystemExit(f"unknown experiment {e!r}")
+        print(f"{e}: {time.perf_counter() - t0:.0f}s wall, load {os.getloadavg()[0]:.1f}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
