@@ -9,7 +9,9 @@ crafted file could ask for ``num_classes=10**10`` (9.3 TiB).  The bound:
 * every whole number in the model's options is at most ``MAX_SIZE`` (2**24);
 * an ``input_shape`` holds at most ``MAX_INPUT`` (2**24) values;
 * the sizes, sorted from the largest, multiplied pairwise along the chain
-  (``s0*s1 + s1*s2 + ...``, what a stack of layers of those widths holds) stay within
+  (``s0*s1 + s1*s2 + ...``, what a stack of layers of those widths holds), plus each
+  vocabulary size (an option named ``*vocab_size``) times the largest other size (an
+  embedding or output table: two vocabularies never make one matrix), stay within
   ``16 * (the number of weights stored in the file) + 65536``.
 
 A real checkpoint's options describe the weights it stores, so it passes with room to
@@ -126,7 +128,7 @@ def _sizes(v):
 def check_model_size(kwargs, stored):
     """Raise :class:`SchemaError` when model options ``kwargs`` ask for more than the
     bound (module docstring) allows for a file storing ``stored`` weights."""
-    sizes = []
+    sizes, vocabs = [], []
     for key, v in kwargs.items():
         if key == "input_shape":
             _expect(_shape(v), f"model option input_shape={str(v)[:40]} is not a list of "
@@ -140,9 +142,10 @@ def check_model_size(kwargs, stored):
         for s in _sizes(v):
             _expect(-1 <= s <= MAX_SIZE, f"model option {key}={str(s)[:30]} is outside "
                     f"[-1, {MAX_SIZE}]")
-            sizes.append(s)
+            (vocabs if key.endswith("vocab_size") else sizes).append(s)
     sizes.sort(reverse=True)
     chain = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    chain += sum(v * max(sizes[:1] or [1]) for v in vocabs)
     limit = 16 * stored + 65536
     _expect(chain <= limit, f"the model options ask for about {chain:,} weights but the "
             f"file stores {stored:,} (at most {limit:,} allowed)")

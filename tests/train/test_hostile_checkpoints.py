@@ -130,7 +130,11 @@ def test_size_bound_admits_real_models():
              ("resnet_small", dict(input_shape=(3, 32, 32), num_classes=10)),
              ("lstm-lm", dict(vocab_size=10000, hidden_size=200, num_layers=2,
                               embed_size=200)),
-             ("wavenet-lm", dict(vocab_size=28))]
+             ("wavenet-lm", dict(vocab_size=28)),
+             # two vocabularies never multiply (fra-eng on all pairs: 9,876 -> 17,512)
+             ("transformer", dict(src_vocab_size=9876, tgt_vocab_size=17512,
+                                  hidden_size=128, ffn_hidden_size=512, num_heads=4,
+                                  num_layers=2, dropout=0.1))]
     for name, kwargs in cases:
         stored = sum(t.numel() for t in models.get_model(name, **kwargs).state_dict()
                      .values())
@@ -138,6 +142,8 @@ def test_size_bound_admits_real_models():
     with pytest.raises(SchemaError, match="ask for about"):  # 10000 layers of 512
         check_model_size(dict(in_features=784, num_classes=10,
                               hidden_sizes=(512,) * 10000), 670000)
+    with pytest.raises(SchemaError, match="ask for about"):  # a 2**24 x 2**24 table
+        check_model_size(dict(vocab_size=2 ** 24, hidden_size=2 ** 24), 10 ** 6)
     with pytest.raises(SchemaError, match="input_shape"):
         check_model_size(dict(input_shape=(3, 100000, 100000), num_classes=10), 10 ** 6)
 
