@@ -13,7 +13,7 @@ except Exception:  # pragma: no cover - CuPy absent or broken
 __all__ = ["np", "xp_of", "Device", "device_of", "to_device", "asnumpy", "is_array",
            "is_device_array", "array_types", "scatter_add", "cuda_available",
            "cuda_device_count", "get_rng", "manual_seed", "get_rng_state", "set_rng_state",
-           "view_positions", "writeable_alias", "overlaps_itself"]
+           "view_positions", "writeable_alias", "overlaps_itself", "shared_array"]
 
 array_types = (np.ndarray,) if _cupy is None else (np.ndarray, _cupy.ndarray)
 
@@ -234,3 +234,20 @@ def writeable_alias(a):
         return np.ndarray(a.shape, a.dtype, buffer=root, offset=off, strides=a.strides)
     except (TypeError, ValueError):
         return None
+
+
+_SHARED = []  # the shared-memory blocks of this process (kept alive, unlinked at exit)
+
+
+def shared_array(a):
+    """A copy of host array ``a`` in an anonymous shared mapping: processes forked
+    afterwards read and write the same memory (``Tensor.share_memory_``, Hogwild)."""
+    import mmap
+    if is_device_array(a):
+        return a  # CUDA memory: nothing to do here (torch: a no-op for CUDA tensors too)
+    buf = mmap.mmap(-1, max(a.nbytes, 1), flags=mmap.MAP_SHARED,
+                    prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    _SHARED.append(buf)
+    out = np.frombuffer(buf, dtype=a.dtype, count=a.size).reshape(a.shape)
+    out[...] = a
+    return out

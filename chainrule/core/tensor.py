@@ -121,6 +121,20 @@ class Tensor(OpMethods):
     def dim(self):
         return self._data.ndim
 
+    def share_memory_(self):
+        """Move the data to shared memory (a no-op if it is there): processes forked
+        afterwards (``torch.multiprocessing``) update the same values, as Hogwild
+        training needs.  Views made earlier keep the old memory."""
+        if not self.is_shared():
+            self._data = B.shared_array(self._data)
+        return self
+
+    def is_shared(self):
+        a = self._data
+        while isinstance(a, np.ndarray) and a.base is not None:
+            a = a.base
+        return isinstance(a, memoryview) and isinstance(a.obj, __import__("mmap").mmap)
+
     def numel(self):
         return int(self._data.size)
 

@@ -34,6 +34,7 @@ TARGETS = {
     "torch.nn.parallel": f"{_COMPAT}.parallel",
     "torch.nn.modules": f"{_COMPAT}.nn_modules",
     "torch.onnx": f"{_COMPAT}.onnx",
+    "torch.multiprocessing": f"{_COMPAT}.multiprocessing",
     "torchvision": f"{_COMPAT}.torchvision",
     "torchvision.transforms": "chainrule.data.transforms",
     "torchvision.transforms.functional": "chainrule.data.vision_functional",

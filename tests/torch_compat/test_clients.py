@@ -114,3 +114,12 @@ def test_word_language_model_saves_the_whole_model_and_generates(tmp_path):
     assert "End of training | test loss" in out
     out = _ok(run_client(os.path.join(wlm, "generate.py"), "--words", "30", cwd=tmp_path))
     assert len((tmp_path / "generated.txt").read_text().split()) == 30
+
+
+def test_mnist_hogwild_dry_run(tmp_path):
+    # torch.multiprocessing with the model in shared memory (model.share_memory())
+    link_mnist(tmp_path / "data")
+    (tmp_path / "work").mkdir()
+    out = _ok(run_client(os.path.join(EXAMPLES, "mnist_hogwild", "main.py"), "--dry-run",
+                         "--epochs", "1", cwd=tmp_path / "work"))
+    assert out.count("Train Epoch: 1 [0/60000") == 2 and "Test set: Average loss" in out

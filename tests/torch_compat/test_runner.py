@@ -79,3 +79,27 @@ def test_install_refuses_when_real_torch_is_loaded():
     from chainrule.torch_compat import install
     with pytest.raises(RuntimeError, match="fresh"):
         install()
+
+
+def test_shared_memory_modules_are_trained_by_forked_processes():
+    # Hogwild: a forked child's optimizer step shows in the parent's weights
+    import chainrule as cr
+    from chainrule.torch_compat import multiprocessing as tmp
+    model = cr.nn.Linear(3, 2)
+    assert not model.weight.is_shared()
+    model.share_memory()
+    assert model.weight.is_shared() and model.bias.is_shared()
+    before = model.weight.detach().numpy().copy()
+
+    def step(m):
+        opt = cr.optim.SGD(m.parameters(), lr=0.5)
+        m(cr.ones(4, 3)).sum().backward()
+        opt.step()
+
+    tmp.set_start_method("spawn", force=True)  # forked where the platform can fork
+    p = tmp.Process(target=step, args=(model,))
+    p.start()
+    p.join(60)
+    assert p.exitcode == 0
+    assert not (model.weight.detach().numpy() == before).any()
+    assert model.weight.grad is None  # gradients stay in the child

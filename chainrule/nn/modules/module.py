@@ -405,6 +405,14 @@ class Module:
     def type(self, dst_type):
         return self.to(dst_type)
 
+    def share_memory(self):
+        """Move every parameter and buffer to shared memory: processes forked afterwards
+        (``torch.multiprocessing``) train the same weights (Hogwild).  Gradients are
+        made later, per process, and stay private (as in torch)."""
+        for t in list(self.parameters()) + list(self.buffers()):
+            t.share_memory_()
+        return self
+
     def cpu(self):
         return self.to("cpu")
 
