@@ -36,28 +36,21 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
                         size_average=None, reduce=None, reduction="mean"):
     """``max(d(a, p) - d(a, n) + margin, 0)`` with ``d`` the p-norm pairwise distance;
     ``swap`` uses ``min(d(a, n), d(p, n))`` as the negative distance."""
-    op = "triplet_margin_loss"
-    reduction = reduction_mode(op, size_average, reduce, reduction)
-    if margin <= 0:
-        raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
-    a, pz, n = anchor.ndim, positive.ndim, negative.ndim
-    if not a == pz == n:
-        raise RuntimeError(f"{op}: The anchor, positive, and negative tensors are expected "
-                           f"to have the same number of dimensions, but got: anchor {a}D, "
-                           f"positive {pz}D, and negative {n}D inputs")
-    d_pos = pairwise_distance(anchor, positive, p, eps)
-    d_neg = pairwise_distance(anchor, negative, p, eps)
-    if swap:
-        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
-    return reduce_loss(clamp(d_pos - d_neg + margin, min=0.0), reduction)
+    reduction = reduction_mode("triplet_margin_loss", size_average, reduce, reduction)
+    return _triplet("triplet_margin_loss", anchor, positive, negative,
+                    lambda x, y: pairwise_distance(x, y, p, eps), margin, swap, reduction)
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
                                       margin=1.0, swap=False, reduction="mean"):
-    """``max(d(a, p) - d(a, n) + margin, 0)`` with any ``distance_function`` (default
-    ``pairwise_distance``); ``swap`` uses ``min(d(a, n), d(p, n))``."""
+    """The triplet loss with any ``distance_function`` (default ``pairwise_distance``)."""
     op = "triplet_margin_with_distance_loss"
     reduction = reduction_mode(op, None, None, reduction)
+    return _triplet(op, anchor, positive, negative, distance_function or pairwise_distance,
+                    margin, swap, reduction)
+
+
+def _triplet(op, anchor, positive, negative, dist, margin, swap, reduction):
     if margin <= 0:
         raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
     a, pz, n = anchor.ndim, positive.ndim, negative.ndim
@@ -65,7 +58,6 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
         raise RuntimeError(f"{op}: The anchor, positive, and negative tensors are expected "
                            f"to have the same number of dimensions, but got: anchor {a}D, "
                            f"positive {pz}D, and negative {n}D inputs")
-    dist = pairwise_distance if distance_function is None else distance_function
     d_pos, d_neg = dist(anchor, positive), dist(anchor, negative)
     if swap:
         d_neg = minimum(d_neg, dist(positive, negative))

@@ -1,8 +1,7 @@
 """Adamax: Adam with the infinity norm of past gradients (Kingma & Ba 2015, sec. 7.1)."""
 from chainrule import backend as B
 from chainrule.optim.adam import _check_adam_args
-from chainrule.optim.optimizer import (Optimizer, _bump, _grads, _incr_step, _lerp_,
-                                       _step_tensor, _zeros_like)
+from chainrule.optim.optimizer import Optimizer, _adaptive_steps, _lerp_, _weight_decay
 
 __all__ = ["Adamax"]
 
@@ -31,23 +30,12 @@ class Adamax(Optimizer):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
-            for p, g in _grads(group):
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_inf"] = _zeros_like(p)
-                t = _incr_step(state["step"])
-                x, m, u = p.array, state["exp_avg"].array, state["exp_inf"].array
+            for x, g, state, t in _adaptive_steps(self, group, ("exp_avg", "exp_inf")):
+                m, u = state["exp_avg"].array, state["exp_inf"].array
                 xp = B.xp_of(x)
-                g = -g if group["maximize"] else g
-                if wd != 0:
-                    g = g + wd * x
+                g = _weight_decay(x, g, lr, wd)
                 _lerp_(m, g, 1 - beta1, xp)
                 u *= beta2
                 xp.maximum(u, xp.abs(g) + eps, out=u)
                 x -= (lr / (1 - beta1 ** t)) * (m / u)
-                for k in ("exp_avg", "exp_inf"):
-                    state[k]._version[0] += 1
-                _bump(p)
         return loss

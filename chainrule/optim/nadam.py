@@ -2,8 +2,8 @@
 ``mu_t = beta1 (1 - 0.5 * 0.96^(t psi))``."""
 from chainrule import backend as B
 from chainrule.optim.adam import _check_adam_args
-from chainrule.optim.optimizer import (Optimizer, _bump, _grads, _incr_step, _lerp_,
-                                       _step_tensor, _zeros_like)
+from chainrule.optim.optimizer import (Optimizer, _adaptive_steps, _lerp_, _step_tensor,
+                                       _weight_decay)
 
 __all__ = ["NAdam"]
 
@@ -42,23 +42,13 @@ class NAdam(Optimizer):
             beta1, beta2 = group["betas"]
             lr, eps, wd, psi = (group[k] for k in ("lr", "eps", "weight_decay",
                                                      "momentum_decay"))
-            for p, g in _grads(group):
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _step_tensor()
+            for x, g, state, t in _adaptive_steps(self, group, ("exp_avg", "exp_avg_sq")):
+                if "mu_product" not in state:
                     state["mu_product"] = _step_tensor()
                     state["mu_product"].array[...] = 1.0
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_avg_sq"] = _zeros_like(p)
-                t = _incr_step(state["step"])
-                x, m, v = p.array, state["exp_avg"].array, state["exp_avg_sq"].array
+                m, v = state["exp_avg"].array, state["exp_avg_sq"].array
                 xp = B.xp_of(x)
-                g = -g if group["maximize"] else g
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        x *= 1 - lr * wd
-                    else:
-                        g = g + wd * x
+                g = _weight_decay(x, g, lr, wd, group["decoupled_weight_decay"])
                 mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
                 mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
                 mp = state["mu_product"].array
@@ -70,7 +60,5 @@ class NAdam(Optimizer):
                 denom = xp.sqrt(v / (1 - beta2 ** t)) + eps
                 x += (-lr * (1.0 - mu) / (1.0 - mu_product)) * (g / denom)
                 x += (-lr * mu_next / (1.0 - mu_product * mu_next)) * (m / denom)
-                for k in ("exp_avg", "exp_avg_sq", "mu_product"):
-                    state[k]._version[0] += 1
-                _bump(p)
+                state["mu_product"]._version[0] += 1
         return loss

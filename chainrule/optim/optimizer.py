@@ -371,6 +371,35 @@ def _grads(group, sparse=None):
     return out
 
 
+def _adaptive_steps(optimizer, group, buffers):
+    """For each param of ``group`` with a gradient: ``(param array, grad array, state,
+    step t)``, with ``state['step']`` counted and ``buffers`` made (zeros like the
+    param) on first use, and the gradient negated under ``maximize``; after the loop
+    body the buffers and the param are marked modified.  The Adam-family loops
+    (Adamax, NAdam, RAdam) share this."""
+    for p, g in _grads(group):
+        state = optimizer.state[p]
+        if len(state) == 0:
+            state["step"] = _step_tensor()
+            for k in buffers:
+                state[k] = _zeros_like(p)
+        t = _incr_step(state["step"])
+        yield p.array, (-g if group["maximize"] else g), state, t
+        for k in buffers:
+            state[k]._version[0] += 1
+        _bump(p)
+
+
+def _weight_decay(x, g, lr, weight_decay, decoupled=False):
+    """L2: ``g + wd * x``; decoupled (AdamW-style): ``x *= 1 - lr * wd`` in place."""
+    if weight_decay == 0:
+        return g
+    if decoupled:
+        x *= 1 - lr * weight_decay
+        return g
+    return g + weight_decay * x
+
+
 def _lerp_(a, b, w, xp):
     """``a.lerp_(b, w)`` with torch's formula (exact at both ends)."""
     diff = b - a

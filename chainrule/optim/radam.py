@@ -2,8 +2,7 @@
 estimate is tractable, and rectified by its ratio (Liu et al. 2020)."""
 from chainrule import backend as B
 from chainrule.optim.adam import _check_adam_args
-from chainrule.optim.optimizer import (Optimizer, _bump, _grads, _incr_step, _lerp_,
-                                       _step_tensor, _zeros_like)
+from chainrule.optim.optimizer import Optimizer, _adaptive_steps, _lerp_, _weight_decay
 
 __all__ = ["RAdam"]
 
@@ -38,21 +37,10 @@ class RAdam(Optimizer):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
-            for p, g in _grads(group):
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_avg_sq"] = _zeros_like(p)
-                t = _incr_step(state["step"])
-                x, m, v = p.array, state["exp_avg"].array, state["exp_avg_sq"].array
+            for x, g, state, t in _adaptive_steps(self, group, ("exp_avg", "exp_avg_sq")):
+                m, v = state["exp_avg"].array, state["exp_avg_sq"].array
                 xp = B.xp_of(x)
-                g = -g if group["maximize"] else g
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        x *= 1 - lr * wd
-                    else:
-                        g = g + wd * x
+                g = _weight_decay(x, g, lr, wd, group["decoupled_weight_decay"])
                 _lerp_(m, g, 1 - beta1, xp)
                 v *= beta2
                 v += (1 - beta2) * g * g
@@ -66,7 +54,4 @@ class RAdam(Optimizer):
                     x -= m_hat * lr * (bc2 ** 0.5 / (xp.sqrt(v) + eps)) * rect
                 else:
                     x -= m_hat * lr
-                for k in ("exp_avg", "exp_avg_sq"):
-                    state[k]._version[0] += 1
-                _bump(p)
         return loss
