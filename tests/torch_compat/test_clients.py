@@ -123,3 +123,13 @@ def test_mnist_hogwild_dry_run(tmp_path):
     out = _ok(run_client(os.path.join(EXAMPLES, "mnist_hogwild", "main.py"), "--dry-run",
                          "--epochs", "1", cwd=tmp_path / "work"))
     assert out.count("Train Epoch: 1 [0/60000") == 2 and "Test set: Average loss" in out
+
+
+@slow
+def test_siamese_network_dry_run(tmp_path):
+    # torchvision.models.resnet18 with its conv1 swapped and fc dropped, on MNIST pairs
+    link_mnist(tmp_path / "data")
+    (tmp_path / "work").mkdir()
+    out = _ok(run_client(os.path.join(EXAMPLES, "siamese_network", "main.py"), "--dry-run",
+                         "--epochs", "1", cwd=tmp_path / "work", timeout=1200))
+    assert "Train Epoch: 1 [0/60000" in out and "Test set: Average loss" in out
