@@ -133,3 +133,19 @@ def test_siamese_network_dry_run(tmp_path):
     out = _ok(run_client(os.path.join(EXAMPLES, "siamese_network", "main.py"), "--dry-run",
                          "--epochs", "1", cwd=tmp_path / "work", timeout=1200))
     assert "Train Epoch: 1 [0/60000" in out and "Test set: Average loss" in out
+
+
+@slow
+@pytest.mark.parametrize("name", ["classification", "generation"])
+def test_char_rnn_tutorials_run_all_their_iterations(tmp_path, name):
+    # 100,000 single-name steps of a hand-written RNN with a manual SGD update
+    # (p.data.add_(p.grad.data, alpha=-lr)): about 3-5 minutes each here
+    import re
+    from torch_clients import INTERMEDIATE
+    link(os.path.join(DATA, "names"), str(tmp_path / "data" / "names"))
+    out = _ok(run_client(os.path.join(INTERMEDIATE, f"char_rnn_{name}_tutorial.py"),
+                         cwd=tmp_path, timeout=1800, env={"MPLBACKEND": "Agg"}))
+    # classification prints "5000 5% (0m 8s) 2.4759 ...", generation "0m 8s (5000 5%) 2.47"
+    losses = [float(m) for m in re.findall(r"\b\d+ \d+%\)? (?:\(\S+ \S+\) )?([0-9.]+)", out)]
+    assert "100000 100%" in out and len(losses) == 20, losses
+    assert sum(losses[-5:]) < sum(losses[:5])
