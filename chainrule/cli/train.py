@@ -133,6 +133,9 @@ def _launch(n):
 def run(args):
     if args.model in generative.COMMANDS:  # vae, dae, rbm, dcgan...: their own loops
         return generative.run_train(args)
+    if args.model in _generative_models():  # a registry name such as 'autoencoder'
+        raise UsageError(f"{args.model!r} is a generative model: train it with `chainrule "
+                         f"train {'|'.join(generative.COMMANDS)} --data mnist`")
     nproc, world = getattr(args, "nproc", None), _mpi_world()
     if nproc is not None and nproc < 1:
         raise UsageError(f"argument --nproc: must be >= 1, got {nproc}")
@@ -156,6 +159,11 @@ def run(args):
         dist.abort(code)
     dist.barrier()
     return code
+
+
+def _generative_models():
+    from chainrule import models
+    return models.list_models("generative")
 
 
 def _run(args):

@@ -257,3 +257,11 @@ def test_cli_train_dae_and_errors(fake_mnist, tmp_path, capsys):
     assert main(["train", "rbm", "--dropout", "0.5"]) == 2
     assert main(["sample", str(out / "model.ckpt")]) == 2
     assert "not one of the generative models" in capsys.readouterr().err
+
+
+def test_registry_names_of_generative_models_point_to_their_commands(capsys):
+    from chainrule.cli import main
+    assert main(["train", "autoencoder", "--data", "mnist", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "'autoencoder' is a generative model: train it with `chainrule train " \
+           "vae|ae|dae|sparse-ae|rbm|dcgan|capsnet --data mnist`" in err
