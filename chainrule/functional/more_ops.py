@@ -437,17 +437,17 @@ def cartesian_prod(*tensors):
     return stack([reshape(g, (-1,)) for g in grids], 1)
 
 
-def _tri_indices(op, row, col, offset, upper, dtype):
+def _tri_indices(row, col, offset, upper, dtype):
     r, c = (np.triu_indices if upper else np.tril_indices)(row, offset, col)
     return _make(np.stack([r, c]).astype(D.to_np_dtype(dtype) if dtype else np.int64))
 
 
 def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
-    return _tri_indices("tril_indices", row, col, offset, False, dtype)
+    return _tri_indices(row, col, offset, False, dtype)
 
 
 def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
-    return _tri_indices("triu_indices", row, col, offset, True, dtype)
+    return _tri_indices(row, col, offset, True, dtype)
 
 
 def broadcast_shapes(*shapes):
