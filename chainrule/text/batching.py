@@ -241,9 +241,11 @@ class BucketBatchSampler(Sampler):
     ``batch_size``, and the batches are shuffled.  Every index appears once per epoch;
     only the last batch may be short.  Randomness as :class:`RandomSampler`'s:
     ``generator``, or the global chainrule generator (seeded runs repeat exactly).
+    ``shuffle=False`` (evaluation): the indices sorted by length, batched in that order,
+    no randomness drawn.
     """
 
-    def __init__(self, lengths, batch_size, pool=100, generator=None):
+    def __init__(self, lengths, batch_size, pool=100, generator=None, shuffle=True):
         self.lengths = np.asarray(lengths).reshape(-1)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size <= 0:
@@ -253,8 +255,14 @@ class BucketBatchSampler(Sampler):
             raise ValueError(f"BucketBatchSampler: pool should be a positive integer, "
                              f"got {pool!r}")
         self.batch_size, self.pool, self.generator = int(batch_size), int(pool), generator
+        self.shuffle = bool(shuffle)
 
     def __iter__(self):
+        if not self.shuffle:
+            idx = np.argsort(self.lengths, kind="stable")
+            for i in range(0, len(idx), self.batch_size):
+                yield idx[i:i + self.batch_size].tolist()
+            return
         g = _epoch_rng(self.generator)
         idx = g.permutation(len(self.lengths))
         step = self.batch_size * self.pool

@@ -44,7 +44,8 @@ HYPER = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", 
 LM_HYPER = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay",
             "scheduler", "seed", "clip_grad_norm", "num_steps", "batch_mode", "max_tokens")
 NMT_HYPER = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay",
-             "scheduler", "seed", "clip_grad_norm", "num_steps", "max_examples", "bucket")
+             "scheduler", "seed", "clip_grad_norm", "num_steps", "max_examples", "bucket",
+             "val_fraction")
 # what a hyper-parameter is when neither the config, the resumed run nor the recipe sets it
 FALLBACK = {"epochs": 10, "batch_size": 64, "lr": 0.1, "optimizer": "sgd", "momentum": 0.0,
             "weight_decay": 0.0, "scheduler": "none", "seed": 0, "clip_grad_norm": None,
@@ -409,7 +410,8 @@ def _resolve_lm(cfg):
 def _resolve_nmt(cfg):
     prev = _previous(cfg)
     _check_same_run(cfg, prev)
-    _check_fields(cfg, "translation runs", _CLS_ONLY + ("batch_mode", "max_tokens"))
+    _check_fields(cfg, "translation runs", ("label_smoothing", "augment", "batch_mode",
+                                            "max_tokens"))
     if cfg.finetune or cfg.freeze_backbone or cfg.backbone_lr_mult is not None:
         raise ConfigError("finetune", "fine-tuning is for dataset runs, not translation")
     data = NMT_DATA[0]

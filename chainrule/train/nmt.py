@@ -25,13 +25,30 @@ class Seq2SeqTrainer(Trainer):
     With ``num_steps``, batches cut shorter than ``num_steps`` (length-bucketed batches,
     :class:`~chainrule.text.batching.BucketBatchSampler`) are scaled by
     ``length / num_steps``, so the loss equals d2l's on the same pairs padded to
-    ``num_steps`` (its mean runs over all ``num_steps`` positions, padding included)."""
+    ``num_steps`` (its mean runs over all ``num_steps`` positions, padding included).
+
+    With ``bleu_pairs`` (``(source tokens, target tokens)`` pairs) and ``vocabs``
+    (source, target), each validation pass also decodes those pairs greedily and logs
+    their corpus BLEU as ``val_bleu`` (a column to monitor: higher is better)."""
 
     def __init__(self, model, bos, optimizer=None, scheduler=None, clip_grad_norm=None,
-                 callbacks=(), num_steps=None, **kwargs):
+                 callbacks=(), num_steps=None, bleu_pairs=(), vocabs=None, **kwargs):
         super().__init__(model, MaskedSoftmaxCELoss(), optimizer, scheduler, (),
                          clip_grad_norm, callbacks, **kwargs)
         self.bos, self.num_steps = bos, num_steps
+        self.bleu_pairs, self.vocabs = list(bleu_pairs), vocabs
+        self._modes["bleu"] = "max"
+
+    def evaluate(self, loader, prefix=""):
+        logs = super().evaluate(loader, prefix)
+        if self.bleu_pairs and self.vocabs and prefix == "val_":
+            was_training = self.model.training
+            try:
+                logs[prefix + "bleu"] = score_held_out(self.model, self.bleu_pairs,
+                                                       *self.vocabs, self.num_steps)
+            finally:
+                self.model.train(was_training)
+        return logs
 
     def _to(self, x):
         return tuple(super(Seq2SeqTrainer, self)._to(t) for t in x)

@@ -18,11 +18,11 @@ from chainrule.text.sequence import sequences_to_indices
 from chainrule.text.translation import build_vocabs, load_pairs, split_pairs
 
 __all__ = ["NMT_DATA", "NMT_RECIPES", "DEFAULT_NMT_MODEL", "NMTData", "is_nmt_data",
-           "get_nmt_recipe", "prepare_nmt_data", "held_out_pairs"]
+           "get_nmt_recipe", "prepare_nmt_data", "held_out_pairs", "validation_split"]
 
 NMT_DATA = ("fra-eng",)
 _D2L = dict(batch_size=64, num_steps=10, optimizer="adam", lr=0.005, clip_grad_norm=1.0,
-            scheduler="none", max_examples=600, dropout=0.1, num_layers=2)
+            scheduler="none", max_examples=600, dropout=0.1, num_layers=2, val_fraction=0.0)
 # d2l's models: 32 hidden units, 2 layers, dropout 0.1 (the Transformer: ffn 64, 4 heads)
 NMT_RECIPES = {
     "seq2seq": dict(_D2L, epochs=300, embed_size=32, hidden_size=32),
@@ -51,6 +51,7 @@ class NMTData:
     num_pairs: int          # training pairs used
     val_loader: object = None
     test_loader: object = None
+    val_pairs: list = dataclasses.field(default_factory=list)
 
 
 def held_out_pairs(root=None):
@@ -59,13 +60,33 @@ def held_out_pairs(root=None):
     return split_pairs(*load_pairs(root))[1]
 
 
+VAL_SEED = 1  # the validation split's seed (the test split's is 0)
+
+
+def validation_split(pairs, fraction, seed=VAL_SEED):
+    """``(train, val)``: a seeded ``fraction`` of ``pairs`` (the training pairs, test
+    split already removed) held out for validation, in corpus order; the rest trains.
+    The split depends only on the pairs and ``fraction``, never on the run's seed."""
+    if not fraction:
+        return list(pairs), []
+    rng = np.random.default_rng(seed)
+    held = set(rng.permutation(len(pairs))[:int(round(fraction * len(pairs)))].tolist())
+    return ([p for i, p in enumerate(pairs) if i not in held],
+            [p for i, p in enumerate(pairs) if i in held])
+
+
 def prepare_nmt_data(batch_size, num_steps, max_examples=600, src_vocab=None,
-                     tgt_vocab=None, root=None, bucket=False):
+                     tgt_vocab=None, root=None, bucket=False, val_fraction=0.0):
     """Training batches from the first ``max_examples`` (-1: all) pairs that are not in
-    the held-out split; vocabularies built from them (d2l's ``min_freq=2``) unless given
-    (a resumed run keeps its own).  ``bucket``: batches of pairs of similar length, each
-    cut to its longest pair (:class:`~chainrule.text.batching.BucketBatchSampler`)."""
+    the held-out test split; vocabularies built from them (d2l's ``min_freq=2``) unless
+    given (a resumed run keeps its own).  ``bucket``: batches of pairs of similar length,
+    each cut to its longest pair (:class:`~chainrule.text.batching.BucketBatchSampler`).
+    ``val_fraction``: that part of the non-test pairs (:func:`validation_split`, taken
+    before ``max_examples`` cuts the rest) is held out as ``val_loader`` (its pairs in
+    ``val_pairs``), for choosing epochs and checkpoints without looking at the test
+    split."""
     train, _ = split_pairs(*load_pairs(root))
+    train, val = validation_split(train, val_fraction)
     if max_examples is not None and max_examples >= 0:
         train = train[:max_examples]
     if not train:
@@ -74,17 +95,25 @@ def prepare_nmt_data(batch_size, num_steps, max_examples=600, src_vocab=None,
     source, target = [s for s, _ in train], [t for _, t in train]
     if src_vocab is None:
         src_vocab, tgt_vocab = build_vocabs(source, target)
-    X, X_len = sequences_to_indices(source, src_vocab, num_steps)
-    Y, Y_len = sequences_to_indices(target, tgt_vocab, num_steps)
     # shuffled by chainrule's generator: seeded by the run, restored on resume
+    loader = _loader(train, src_vocab, tgt_vocab, num_steps, batch_size, bucket, True)
+    val_loader = _loader(val, src_vocab, tgt_vocab, num_steps, batch_size, bucket,
+                         False) if val else None
+    data = NMTData("fra-eng", src_vocab, tgt_vocab, loader, len(train), val_loader)
+    data.val_pairs = val
+    return data
+
+
+def _loader(pairs, src_vocab, tgt_vocab, num_steps, batch_size, bucket, shuffle):
+    X, X_len = sequences_to_indices([s for s, _ in pairs], src_vocab, num_steps)
+    Y, Y_len = sequences_to_indices([t for _, t in pairs], tgt_vocab, num_steps)
     dataset = _PairsDataset(X, X_len, Y, Y_len)
     if bucket:
         dataset.trim = True
         lengths = np.maximum(X_len.numpy(), Y_len.numpy())
-        loader = DataLoader(dataset, batch_sampler=BucketBatchSampler(lengths, batch_size))
-    else:
-        loader = DataLoader(dataset, batch_size=batch_size, shuffle=True)
-    return NMTData("fra-eng", src_vocab, tgt_vocab, loader, len(train))
+        return DataLoader(dataset, batch_sampler=BucketBatchSampler(
+            lengths, batch_size, shuffle=shuffle))
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)
 
 
 class _PairsDataset(TensorDataset):

@@ -27,7 +27,9 @@ from chainrule.train.factory import make_loss, make_optimizer, make_scheduler
 from chainrule.train.lm import LMTrainer
 from chainrule.train.lm_recipes import prepare_lm_data
 from chainrule.train.nmt import Seq2SeqTrainer
-from chainrule.train.nmt_recipes import prepare_nmt_data
+from chainrule.train.nmt_recipes import VAL_SEED, prepare_nmt_data
+
+VAL_BLEU_PAIRS = 1000  # validation pairs decoded each epoch for val_bleu
 from chainrule.train.recipes import prepare_data, start_at_mean
 from chainrule.train.runfolder import check_folder, open_run_folder
 from chainrule.train.trainer import Trainer
@@ -256,7 +258,8 @@ def _build_nmt(cfg):
     vocabs = resumed_vocabs(cfg.resume, load_checkpoint(cfg.resume)["meta"]) \
         if cfg.resume else (None, None)
     data = _load("dataset", cfg.data, prepare_nmt_data, cfg.batch_size, cfg.num_steps,
-                 cfg.max_examples, *vocabs, bucket=cfg.bucket)
+                 cfg.max_examples, *vocabs, bucket=cfg.bucket,
+                 val_fraction=cfg.val_fraction or 0.0)
     kwargs = {"src_vocab_size": len(data.src_vocab), "tgt_vocab_size": len(data.tgt_vocab),
               **cfg.model_args}
     if cfg.resume:
@@ -265,20 +268,29 @@ def _build_nmt(cfg):
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum,
                                cfg.weight_decay)
     scheduler = make_scheduler(cfg.scheduler, optimizer, cfg.epochs, len(data.train_loader))
-    monitor = cfg.monitor or "train_loss"
+    monitor = cfg.monitor or ("val_bleu" if data.val_loader is not None else "train_loss")
     meta = {"model": cfg.model, "model_kwargs": kwargs, "dataset": cfg.data,
             "task": "translation", "src_vocab": data.src_vocab.state_dict(),
             "tgt_vocab": data.tgt_vocab.state_dict(), "train_args": cfg.train_args(),
             "chainrule": chainrule_version()}
+    if data.val_loader is not None:
+        meta["validation"] = {"on": "held_out", "fraction": cfg.val_fraction,
+                              "seed": VAL_SEED, "pairs": len(data.val_pairs),
+                              "bleu_pairs": min(len(data.val_pairs), VAL_BLEU_PAIRS)}
     trainer = Seq2SeqTrainer(model, data.tgt_vocab.bos, optimizer, scheduler,
                              cfg.clip_grad_norm, make_callbacks(cfg, monitor), meta=meta,
-                             device=cfg.device, num_steps=cfg.num_steps)
+                             device=cfg.device, num_steps=cfg.num_steps,
+                             bleu_pairs=data.val_pairs[:VAL_BLEU_PAIRS],
+                             vocabs=(data.src_vocab, data.tgt_vocab))
     if _resume_or_announce(cfg, trainer, model):
         print(f"{data.num_pairs} "
               f"training pairs (vocab {len(data.src_vocab)} -> {len(data.tgt_vocab)}, "
               f"{cfg.num_steps} steps), {cfg.epochs} epochs, {cfg.optimizer} lr "
               f"{cfg.lr:g}, batch {cfg.batch_size}{' bucketed' if cfg.bucket else ''}, "
-              f"clip {cfg.clip_grad_norm}, seed {cfg.seed}")
+              f"clip {cfg.clip_grad_norm}, seed {cfg.seed}" + (
+                  f"; {len(data.val_pairs)} pairs held out for validation (val_loss; "
+                  f"val_bleu, greedy, on the first {min(len(data.val_pairs), VAL_BLEU_PAIRS)})"
+                  if data.val_loader is not None else ""))
     return Run(cfg, model, data, optimizer, scheduler, trainer, monitor, meta)
 
 
@@ -317,9 +329,10 @@ def _report(run, history, split, final, seconds):
         print(f"final {split} perplexity ({run.trainer.epoch} epochs, {seconds:.1f}s):"
               f" {final['ppl']:.3f}")
     elif cfg.is_translation:
+        bleu = f", BLEU {final['bleu']:.2f}" if final.get("bleu") is not None else ""
         print(f"final {split} loss per token ({run.trainer.epoch} epochs, {seconds:.1f}s): "
-              f"{final['loss']:.4f}; BLEU on the held-out split: chainrule eval "
-              f"{out}/last.ckpt")
+              f"{final['loss']:.4f}{bleu}; BLEU on the held-out test split: chainrule eval "
+              f"{out}/best.ckpt")
     else:
         shown = "  ".join(f"{k} {v:.4f}" for k, v in final.items())
         print(f"final {split} metrics ({run.trainer.epoch} epochs, {seconds:.1f}s): {shown}")
@@ -334,7 +347,10 @@ def _final(run):
     validation part (dataset runs) or the training text's perplexity (LM runs)."""
     trainer, data = run.trainer, run.data
     if run.config.is_translation:
-        return "train", {"loss": trainer.history[-1]["train_loss"]}
+        last = trainer.history[-1]
+        if "val_loss" in last:
+            return "validation", {"loss": last["val_loss"], "bleu": last.get("val_bleu")}
+        return "train", {"loss": last["train_loss"]}
     if run.config.is_lm:
         if data.test_loader is not None:
             return "test", trainer.evaluate(data.test_loader)

@@ -58,6 +58,50 @@ def test_train_translate_eval_resume(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("bucket", [[], ["--bucket"]], ids=["padded", "bucketed"])
+def test_validation_split_picks_best_ckpt_by_val_bleu_and_resumes_exactly(bucket, tmp_path,
+                                                                         capsys):
+    args = ["train", "seq2seq-attention", "--data", "fra-eng", "--val-fraction", "0.2",
+            "--embed-size", "16", *FAST, *bucket]
+    assert main([*args, "--epochs", "3", "--out", str(tmp_path / "a")]) == 0
+    text = capsys.readouterr().out
+    assert "pairs held out for validation (val_loss; val_bleu, greedy" in text
+    assert "val_bleu" in text and "final validation loss per token (3 epochs" in text
+    hist = json.loads((tmp_path / "a" / "history.json").read_text())
+    assert all({"val_loss", "val_bleu"} <= set(r) for r in hist)
+    best = max(range(3), key=lambda i: (hist[i]["val_bleu"], -i))  # first of the maxima
+    from chainrule.train.checkpoint import load_checkpoint
+    ckpt = load_checkpoint(str(tmp_path / "a" / "best.ckpt"))
+    assert ckpt["epoch"] == best + 1
+    assert ckpt["meta"]["validation"]["fraction"] == 0.2
+    # resumed from epoch 1 to 3: the same history, validation columns included
+    assert main([*args, "--epochs", "1", "--out", str(tmp_path / "b")]) == 0
+    assert main(["train", "--resume", str(tmp_path / "b" / "last.ckpt"), "--epochs", "3",
+                 "--no-progress"]) == 0
+    b = json.loads((tmp_path / "b" / "history.json").read_text())
+    assert [(r["train_loss"], r["val_loss"], r["val_bleu"]) for r in b] == \
+        [(r["train_loss"], r["val_loss"], r["val_bleu"]) for r in hist]
+
+
+def test_validation_pairs_are_disjoint_from_training_and_test_pairs(_data):
+    from chainrule.train.nmt_recipes import prepare_nmt_data, validation_split
+    from chainrule.text.translation import load_pairs, split_pairs
+    train_all, test = split_pairs(*load_pairs())
+    train, val = validation_split(train_all, 0.25)
+    assert len(val) == round(0.25 * len(train_all)) and len(train) + len(val) == \
+        len(train_all)
+    assert validation_split(train_all, 0.25) == (train, val)      # seeded, not by run
+    assert validation_split(train_all, 0.0) == (train_all, [])
+    ids = lambda pairs: {id(p) for p in pairs}                   # noqa: E731
+    assert not ids(train) & ids(val)
+    data = prepare_nmt_data(8, 10, max_examples=-1, val_fraction=0.25)
+    assert data.num_pairs == len(train) and data.val_pairs == val
+    assert sum(len(b[0][0]) for b in data.val_loader) == len(val)
+    assert len(test) and len(train) + len(val) + len(test) == len(load_pairs()[0])
+    data = prepare_nmt_data(8, 10, max_examples=5, val_fraction=0.25)  # cut after the split
+    assert data.num_pairs == 5 and data.val_pairs == val
+
+
+@pytest.mark.parametrize("bucket", [[], ["--bucket"]], ids=["padded", "bucketed"])
 def test_resume_matches_an_uninterrupted_run_and_transformer_eval(bucket, tmp_path, capsys):
     args = ["train", "transformer", "--data", "fra-eng", "--max-examples", "40",
             "--num-heads", "2", *FAST, *bucket]

@@ -128,6 +128,21 @@ def test_bucket_batch_sampler_covers_every_index_with_similar_lengths():
         BucketBatchSampler(lengths, 0)
 
 
+def test_bucket_batch_sampler_without_shuffle_is_sorted_and_draws_no_randomness():
+    from chainrule.text.batching import BucketBatchSampler
+    lengths = np.random.default_rng(2).integers(1, 11, size=100)
+    cr.manual_seed(5)
+    before = cr.rand(1).item()
+    cr.manual_seed(5)
+    batches = list(BucketBatchSampler(lengths, 32, shuffle=False))
+    assert cr.rand(1).item() == before                      # the generator was not drawn
+    assert [len(b) for b in batches] == [32, 32, 32, 4]
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(100))
+    assert (np.diff(lengths[flat]) >= 0).all()
+    assert list(BucketBatchSampler(lengths, 32, shuffle=False)) == batches
+
+
 def test_trimmed_batches_give_d2ls_padded_loss():
     # the Transformer masks padded keys, so cutting a batch to its longest pair changes
     # nothing but the loss's mean over the steps, which Seq2SeqTrainer scales back
