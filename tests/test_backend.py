@@ -35,3 +35,23 @@ def test_generic_special_kernels_match_scipy():
         np.testing.assert_allclose(ours[finite], ref[finite], rtol=1e-11, atol=1e-11)
     assert K.digamma(np.array([0.0]))[0] == -np.inf  # torch's value at 0
     assert K.lgamma(np.array([np.float32(3.5)])).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["c", "channels_last", "small"])
+def test_zero_where_is_np_where_bit_for_bit(dtype, layout):
+    from chainrule.backend.cpu import zero_where
+    rng = np.random.default_rng(0)
+    shape = (2, 3, 4, 5) if layout == "small" else (8, 16, 20, 20)
+    g = rng.standard_normal(shape).astype(dtype)
+    drop = rng.random(shape) < 0.5
+    g.reshape(-1)[:6] = [np.inf, -np.inf, np.nan, -0.0, np.nan, np.inf]
+    drop.reshape(-1)[:6] = [True, False, True, False, False, True]
+    if layout == "channels_last":  # a conv output's memory, C-contiguous mask
+        g = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    out = zero_where(drop, g)
+    ref = np.where(drop, dtype(0), g)
+    assert out.dtype == dtype and out.shape == shape
+    u = f"u{out.itemsize}"
+    assert np.array_equal(out.view(u), ref.view(u))    # the same bits: NaN, inf, -0.0
+    assert not np.shares_memory(out, g)

@@ -11,6 +11,7 @@ import numpy as np
 
 from chainrule import backend as B
 from chainrule.core import dtype as D
+from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
 from chainrule.functional._util import as_tensor_arg, float_np
@@ -461,8 +462,11 @@ def grad_where(mask, gy):
     """``gy`` where the boolean array ``mask`` is True, exactly 0 elsewhere (differentiable
     in ``gy``): torch's where-based backward formulas, so an inf or NaN gradient outside
     the mask does not leak in as ``inf * 0 = nan``."""
-    mask = _make(B.xp_of(gy._data).asarray(mask, dtype=bool))
-    return Where(gy._data.dtype)(mask, gy, _make(B.xp_of(gy._data).zeros((), gy._data.dtype)))
+    g = gy._data
+    mask = B.xp_of(g).asarray(mask, dtype=bool)
+    if not _gm._State.enabled and mask.shape == g.shape:  # no graph to record: a kernel
+        return _make(B.kernels_of(g).zero_where(~mask, g))
+    return Where(g.dtype)(_make(mask), gy, _make(B.xp_of(g).zeros((), g.dtype)))
 
 
 # ---------------------------------------------------------------- casts and copies

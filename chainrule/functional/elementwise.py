@@ -323,8 +323,8 @@ class Relu(_Unary):
         # torch's threshold_backward: 0 where y <= 0 (so a NaN passes gy), not inf * 0
         if _gm._State.enabled:  # create_graph: differentiable in gy
             return grad_where(~(y <= 0), gy)
-        g, y = B.kernels_of(y).align_layouts(gy._data, y)   # one pass, in one memory layout
-        return _make(B.xp_of(g).where(y <= 0, g.dtype.type(0), g))
+        g, y = B.kernels_of(y).align_layouts(gy._data, y)   # in one memory layout
+        return _make(B.kernels_of(y).zero_where(y <= 0, g))
 
 
 class _ZeroGrad(_Unary):
