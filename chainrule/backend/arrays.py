@@ -13,7 +13,8 @@ except Exception:  # pragma: no cover - CuPy absent or broken
 __all__ = ["np", "xp_of", "Device", "device_of", "to_device", "asnumpy", "is_array",
            "is_device_array", "array_types", "scatter_add", "cuda_available",
            "cuda_device_count", "get_rng", "manual_seed", "get_rng_state", "set_rng_state",
-           "view_positions", "writeable_alias", "overlaps_itself", "shared_array"]
+           "view_positions", "writeable_alias", "overlaps_itself", "shared_array", "matmul",
+           "half_gemm"]
 
 array_types = (np.ndarray,) if _cupy is None else (np.ndarray, _cupy.ndarray)
 
@@ -47,6 +48,27 @@ def xp_of(a):
     if _cupy is not None and isinstance(a, _cupy.ndarray):
         return _cupy
     return np
+
+
+class half_gemm:
+    """How NumPy float16 GEMMs run (:func:`matmul`): ``in_float32`` True (default) runs
+    them on float32 BLAS and rounds the result to float16; False uses NumPy's own float16
+    loop.  Both convert the float16 inputs exactly and accumulate in float32, so the
+    results are bit-identical; NumPy's loop has no BLAS and is ~2-3x slower than float32
+    (docs/amp.md).  CuPy's float16 GEMMs are cuBLAS's and unaffected."""
+    in_float32 = True
+
+
+def matmul(a, b, out=None):
+    """``a @ b`` (NumPy's matmul broadcasting), float16 on NumPy via float32 BLAS."""
+    if a.dtype == np.float16 and b.dtype == np.float16 and half_gemm.in_float32 \
+            and not is_device_array(a):
+        r = np.matmul(a.astype(np.float32), b.astype(np.float32))
+        if out is None:
+            return r.astype(np.float16)
+        out[...] = r
+        return out
+    return xp_of(a).matmul(a, b, out=out)
 
 
 class Device:

@@ -64,7 +64,7 @@ class Matmul(Function):
         plain = a.ndim == 2 and b.ndim == 2   # (batched GEMMs keep BLAS's threads)
         with B.kernels_of(a).gemm_threads(a.shape[0], b.shape[1], a.shape[1]) if plain \
                 else _NO_CONTEXT:
-            return B.xp_of(a).matmul(a, b)
+            return B.matmul(a, b)
 
     def backward(self, gy):  # d(A@B) = (gy @ B^T, A^T @ gy)
         a, b = self.inputs
@@ -362,7 +362,7 @@ class Linear(Function):
         out_f, in_f = w.shape
         x2 = x.reshape(_lead(x.shape), in_f)   # explicit: -1 is ambiguous when in_f is 0
         with B.kernels_of(x2).gemm_threads(x2.shape[0], out_f, in_f):
-            y = x2 @ w.T
+            y = B.matmul(x2, w.T)
         if b is not None:
             y += b
         return y.reshape(x.shape[:-1] + (out_f,))

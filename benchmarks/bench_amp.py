@@ -1,0 +1,93 @@
+"""Mixed precision on the CPU: the MLP training step (784-256-256-10, ReLU, batch 128,
+SGD, cross-entropy, bench_mlp.py's) in float32, and under ``chainrule.autocast("cpu",
+float16)`` with a GradScaler -- float16 GEMMs on float32 BLAS (the default) and on
+NumPy's own float16 loop -- plus torch's CPU autocast float16 step for reference, and
+the loss gap float16 vs float32 after 20 steps.
+
+    unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+    python benchmarks/bench_amp.py [--batch-size 128] [--threads 2]
+
+Ratios > 1 mean the float16 step is faster than the float32 step.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import _threads  # noqa: F401,E402  (pins BLAS threads before NumPy loads)
+
+import numpy as np  # noqa: E402
+from _common import bench, fmt_time, print_setup  # noqa: E402
+
+SIZES = (784, 256, 256, 10)
+
+
+def make_step(lib, batch, amp):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, SIZES[0])).astype(np.float32)
+    y = rng.integers(0, SIZES[-1], batch).astype(np.int64)
+    if lib == "torch":
+        import torch as m
+        xt, yt = m.from_numpy(x), m.from_numpy(y)
+    else:
+        import chainrule as m
+        xt, yt = m.tensor(x), m.tensor(y)
+    nn = m.nn
+    m.manual_seed(0)
+    model = nn.Sequential(nn.Linear(SIZES[0], SIZES[1]), nn.ReLU(),
+                          nn.Linear(SIZES[1], SIZES[2]), nn.ReLU(),
+                          nn.Linear(SIZES[2], SIZES[3]))
+    opt = m.optim.SGD(model.parameters(), lr=0.1)
+    loss_fn = nn.CrossEntropyLoss()
+    scaler = m.amp.GradScaler("cpu", enabled=amp)
+
+    def step():
+        opt.zero_grad()
+        with m.autocast("cpu", dtype=m.float16, enabled=amp):
+            loss = loss_fn(model(xt), yt)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        return loss.item()
+    return step
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args()
+    print_setup()
+    from chainrule.backend import arrays
+    rows = []
+    t32 = bench(make_step("chainrule", a.batch_size, False), repeat=9)
+    rows.append(("chainrule float32", t32))
+    rows.append(("chainrule autocast float16 (float32 BLAS)",
+                 bench(make_step("chainrule", a.batch_size, True), repeat=9)))
+    arrays.half_gemm.in_float32 = False
+    rows.append(("chainrule autocast float16 (NumPy float16 loop)",
+                 bench(make_step("chainrule", a.batch_size, True), repeat=5)))
+    arrays.half_gemm.in_float32 = True
+    try:
+        import torch
+        torch.set_num_threads(a.threads)
+        tt32 = bench(make_step("torch", a.batch_size, False), repeat=9)
+        rows.append(("torch float32", tt32))
+        rows.append(("torch autocast cpu float16",
+                     bench(make_step("torch", a.batch_size, True), repeat=9)))
+    except ImportError:
+        tt32 = None
+    print(f"MLP {'-'.join(map(str, SIZES))}, batch {a.batch_size}, SGD step "
+          f"({a.threads} threads)")
+    for name, t in rows:
+        base = tt32 if name.startswith("torch") else t32
+        print(f"  {name:48s} {fmt_time(t)}   vs float32 {base / t:.2f}x")
+    s16, s32 = make_step("chainrule", a.batch_size, True), make_step("chainrule", a.batch_size, False)
+    l16 = np.array([s16() for _ in range(20)])
+    l32 = np.array([s32() for _ in range(20)])
+    print(f"  20 steps: loss float32 {l32[0]:.4f} -> {l32[-1]:.4f}, float16 {l16[0]:.4f} -> "
+          f"{l16[-1]:.4f}, max |diff| {np.abs(l16 - l32).max():.2e}")
+
+
+if __name__ == "__main__":
+    main()
