@@ -320,3 +320,71 @@ def test_float16_mlp_tracks_float32():
     for a, b in zip(m16.parameters(), m32.parameters()):
         assert a.dtype == F32
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=5e-3)
+
+
+# ---------------------------------------------------------------- Trainer(amp=True)
+def _blobs(n=96, seed=0):
+    from chainrule.data import TensorDataset
+    g = np.random.default_rng(seed)
+    y = g.integers(0, 3, n)
+    x = np.eye(3, 4, dtype=np.float32)[y] * 2 + 0.5 * g.standard_normal((n, 4)).astype(np.float32)
+    return TensorDataset(cr.tensor(x), cr.tensor(y))
+
+
+def _trainer(amp=True, loss_mult=1.0, clip=None, seed=0):
+    from chainrule.data import DataLoader
+    from chainrule.train import Trainer
+    cr.manual_seed(seed)
+    np.random.seed(seed)
+    model = cr.nn.Sequential(cr.nn.Linear(4, 16), cr.nn.ReLU(), cr.nn.Linear(16, 3))
+    opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    ce = cr.nn.CrossEntropyLoss()
+    t = Trainer(model, lambda out, y: ce(out, y) * loss_mult, opt, metrics=("acc",),
+                clip_grad_norm=clip, amp=amp, log=lambda line: None)
+    return t, DataLoader(_blobs(), batch_size=16, shuffle=True)
+
+
+def test_trainer_amp_learns_and_resumes_exactly(tmp_path):
+    t, loader = _trainer(clip=1.0)
+    hist = t.fit(loader, epochs=2)
+    assert t.scaler.get_scale() == 2.0 ** 16 and t.skipped_steps == 0
+    assert hist[-1]["train_acc"] > 0.8 and t.model[0].weight.dtype == F32
+    t.save_checkpoint(tmp_path / "a.ckpt")
+    t.scaler.update(new_scale=1024.0)
+    t.scaler._growth_tracker = 0
+    t.save_checkpoint(tmp_path / "b.ckpt")
+    t2, _ = _trainer(clip=1.0)
+    t2.resume(tmp_path / "b.ckpt")
+    t2.scaler.scale(cr.ones(()))                  # the scale tensor is made lazily
+    assert t2.scaler.get_scale() == 1024.0 and t2.scaler._get_growth_tracker() == 0
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_trainer_amp_overflowing_loss_skips_steps_and_backs_off():
+    # loss * 1000 times the scale 2**16 overflows float16 in the backward (the logits'
+    # gradients are float16): each such step is skipped and the scale halves until the
+    # gradients fit; then steps run.  One batch per epoch, so each fit() is one step.
+    from chainrule.data import DataLoader
+    t, loader = _trainer(loss_mult=1000.0)
+    loader = DataLoader(loader.dataset, batch_size=96)
+    w0 = t.model[0].weight.detach().numpy().copy()
+    t.fit(loader, epochs=1)
+    assert t.skipped_steps == 1 and t.scaler.get_scale() == 2.0 ** 15
+    np.testing.assert_array_equal(t.model[0].weight.detach().numpy(), w0)
+    epochs = 1
+    while t.scaler.get_scale() == 2.0 ** (16 - epochs) and epochs < 16:
+        epochs += 1
+        t.fit(loader, epochs=epochs)
+    k = t.skipped_steps
+    assert 2 <= k < epochs and t.scaler.get_scale() == 2.0 ** (16 - k)   # measured: k = 9
+    assert not np.array_equal(t.model[0].weight.detach().numpy(), w0)
+    assert np.isfinite(t.model[0].weight.detach().numpy()).all()
+
+
+def test_cli_train_amp_flag():
+    import argparse
+    from chainrule.cli import train as cli_train
+    p = argparse.ArgumentParser()
+    cli_train.add_parser(p.add_subparsers())
+    assert cli_train.config_from_args(p.parse_args(["train", "mlp", "--amp"])).amp is True
+    assert cli_train.config_from_args(p.parse_args(["train", "mlp"])).amp is False

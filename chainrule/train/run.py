@@ -164,7 +164,7 @@ def _build_dataset(cfg):
     trainer = Trainer(D.wrap(model), make_loss(recipe.task, cfg.label_smoothing), optimizer,
                       scheduler, cfg.metrics, cfg.clip_grad_norm,
                       make_callbacks(cfg, monitor), meta=meta, device=cfg.device,
-                      compile=cfg.compile)
+                      compile=cfg.compile, amp=cfg.amp)
     if _resume_or_announce(cfg, trainer, model):
         print(f"{len(bundle.train_loader.dataset)} training samples "
               f"({meta['validation']['text']}), {cfg.epochs} epochs, "
@@ -230,7 +230,7 @@ def _build_lm(cfg):
             "train_args": cfg.train_args(), "chainrule": chainrule_version()}
     trainer = LMTrainer(model, optimizer, scheduler, cfg.metrics, cfg.clip_grad_norm,
                         make_callbacks(cfg, monitor), meta=meta, device=cfg.device,
-                        compile=cfg.compile)
+                        compile=cfg.compile, amp=cfg.amp)
     if _resume_or_announce(cfg, trainer, model,
                            f"{lm.name} ({recipe.token} level, vocab {len(lm.vocab)})"):
         print(f"{len(lm.train_loader)} batches of "
@@ -272,7 +272,7 @@ def _build_nmt(cfg):
             "chainrule": chainrule_version()}
     trainer = Seq2SeqTrainer(model, data.tgt_vocab.bos, optimizer, scheduler,
                              cfg.clip_grad_norm, make_callbacks(cfg, monitor), meta=meta,
-                             device=cfg.device, num_steps=cfg.num_steps)
+                             device=cfg.device, num_steps=cfg.num_steps, amp=cfg.amp)
     if _resume_or_announce(cfg, trainer, model):
         print(f"{data.num_pairs} "
               f"training pairs (vocab {len(data.src_vocab)} -> {len(data.tgt_vocab)}, "
