@@ -73,7 +73,7 @@ from chainrule import distributions  # noqa: F401,E402
 from chainrule import data, text  # noqa: F401,E402  (text registers its corpora as datasets)
 from chainrule.compile import compile  # noqa: F401,E402  (torch.compile)
 from chainrule import amp  # noqa: F401,E402  (torch.amp: autocast, GradScaler; docs/amp.md)
-from chainrule.amp import cpu, autocast  # noqa: F401,E402  (torch.cpu, torch.autocast)
+from chainrule.amp import cpu, autocast, GradScaler  # noqa: F401,E402  (torch.cpu, torch.autocast)
 from chainrule.amp.autocast_mode import (  # noqa: F401,E402  (torch.* autocast queries)
     is_autocast_enabled, get_autocast_dtype, set_autocast_enabled, set_autocast_dtype,
     is_autocast_cache_enabled, set_autocast_cache_enabled, clear_autocast_cache,

@@ -388,3 +388,49 @@ def test_cli_train_amp_flag():
     cli_train.add_parser(p.add_subparsers())
     assert cli_train.config_from_args(p.parse_args(["train", "mlp", "--amp"])).amp is True
     assert cli_train.config_from_args(p.parse_args(["train", "mlp"])).amp is False
+
+
+def test_torch_amp_teaching_code_runs_under_torch_compat(tmp_path):
+    """The torch AMP recipe, unmodified, with `torch` resolved to chainrule."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = tmp_path / "amp_script.py"
+    script.write_text(textwrap.dedent("""
+        import warnings
+        import torch, torch.nn as nn
+        from torch.cuda.amp import GradScaler as CudaScaler
+        from torch.cpu.amp import autocast as cpu_autocast
+        import chainrule
+        assert torch.autocast is chainrule.autocast and torch.amp.GradScaler is chainrule.amp.GradScaler
+        assert torch.cuda.amp.autocast is chainrule.cuda.amp.autocast
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        scaler = torch.amp.GradScaler(device)
+        x, y = torch.randn(32, 8), torch.randint(0, 2, (32,))
+        for _ in range(5):
+            opt.zero_grad()
+            with torch.autocast(device_type=device, dtype=torch.float16):
+                out = model(x)
+                assert out.dtype == torch.float16 and torch.is_autocast_enabled(device)
+                loss = nn.functional.cross_entropy(out, y)
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            scaler.step(opt)
+            scaler.update()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with cpu_autocast():
+                assert model(x).dtype == torch.float16
+        print("ok", loss.dtype, scaler.get_scale())
+        """))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-m", "chainrule.torch_compat", str(script)],
+                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "ok chainrule.float32 65536.0" in r.stdout
