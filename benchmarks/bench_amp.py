@@ -22,7 +22,7 @@ from _common import bench, fmt_time, print_setup  # noqa: E402
 SIZES = (784, 256, 256, 10)
 
 
-def make_step(lib, batch, amp):
+def make_step(lib, batch, amp, device="cpu"):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, SIZES[0])).astype(np.float32)
     y = rng.integers(0, SIZES[-1], batch).astype(np.int64)
@@ -37,13 +37,14 @@ def make_step(lib, batch, amp):
     model = nn.Sequential(nn.Linear(SIZES[0], SIZES[1]), nn.ReLU(),
                           nn.Linear(SIZES[1], SIZES[2]), nn.ReLU(),
                           nn.Linear(SIZES[2], SIZES[3]))
+    model, xt, yt = model.to(device), xt.to(device), yt.to(device)
     opt = m.optim.SGD(model.parameters(), lr=0.1)
     loss_fn = nn.CrossEntropyLoss()
-    scaler = m.amp.GradScaler("cpu", enabled=amp)
+    scaler = m.amp.GradScaler(device, enabled=amp)
 
     def step():
         opt.zero_grad()
-        with m.autocast("cpu", dtype=m.float16, enabled=amp):
+        with m.autocast(device, dtype=m.float16, enabled=amp):
             loss = loss_fn(model(xt), yt)
         scaler.scale(loss).backward()
         scaler.step(opt)
@@ -56,33 +57,36 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="cpu, or cuda (CuPy; tools/gpu_check.sh)")
     a = p.parse_args()
     print_setup()
     from chainrule.backend import arrays
     rows = []
-    t32 = bench(make_step("chainrule", a.batch_size, False), repeat=9)
+    dev, n = a.device, a.batch_size
+    t32 = bench(make_step("chainrule", n, False, dev), repeat=9)
     rows.append(("chainrule float32", t32))
-    rows.append(("chainrule autocast float16 (float32 BLAS)",
-                 bench(make_step("chainrule", a.batch_size, True), repeat=9)))
-    arrays.half_gemm.in_float32 = False
-    rows.append(("chainrule autocast float16 (NumPy float16 loop)",
-                 bench(make_step("chainrule", a.batch_size, True), repeat=5)))
-    arrays.half_gemm.in_float32 = True
+    rows.append((f"chainrule autocast float16{' (float32 BLAS)' if dev == 'cpu' else ''}",
+                 bench(make_step("chainrule", n, True, dev), repeat=9)))
+    if dev == "cpu":
+        arrays.half_gemm.in_float32 = False
+        rows.append(("chainrule autocast float16 (NumPy float16 loop)",
+                     bench(make_step("chainrule", n, True, dev), repeat=5)))
+        arrays.half_gemm.in_float32 = True
     try:
         import torch
         torch.set_num_threads(a.threads)
-        tt32 = bench(make_step("torch", a.batch_size, False), repeat=9)
+        tt32 = bench(make_step("torch", n, False, dev), repeat=9)
         rows.append(("torch float32", tt32))
-        rows.append(("torch autocast cpu float16",
-                     bench(make_step("torch", a.batch_size, True), repeat=9)))
+        rows.append((f"torch autocast {dev} float16", bench(make_step("torch", n, True, dev),
+                                                           repeat=9)))
     except ImportError:
         tt32 = None
-    print(f"MLP {'-'.join(map(str, SIZES))}, batch {a.batch_size}, SGD step "
+    print(f"MLP {'-'.join(map(str, SIZES))}, batch {n}, SGD step on {dev} "
           f"({a.threads} threads)")
     for name, t in rows:
         base = tt32 if name.startswith("torch") else t32
         print(f"  {name:48s} {fmt_time(t)}   vs float32 {base / t:.2f}x")
-    s16, s32 = make_step("chainrule", a.batch_size, True), make_step("chainrule", a.batch_size, False)
+    s16, s32 = make_step("chainrule", n, True, dev), make_step("chainrule", n, False, dev)
     l16 = np.array([s16() for _ in range(20)])
     l32 = np.array([s32() for _ in range(20)])
     print(f"  20 steps: loss float32 {l32[0]:.4f} -> {l32[-1]:.4f}, float16 {l16[0]:.4f} -> "

@@ -434,3 +434,52 @@ def test_torch_amp_teaching_code_runs_under_torch_compat(tmp_path):
                        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "ok chainrule.float32 65536.0" in r.stdout
+
+
+# ---------------------------------------------------------------- CUDA (CuPy): tools/gpu_check.sh
+cuda = pytest.mark.skipif(not cr.cuda.is_available(), reason="needs CuPy and a CUDA GPU")
+
+
+@cuda
+def test_cuda_autocast_op_classes_and_cpu_tensors_untouched():
+    x = cr.randn(4, 6).to("cuda")
+    w = cr.randn(5, 6, requires_grad=True).to("cuda")
+    cpu_x, cpu_w = cr.randn(4, 6), cr.randn(5, 6)
+    with cr.autocast("cuda"):
+        h = F.linear(x, w)
+        assert h.dtype == F16 and h.device.type == "cuda"
+        assert F.softmax(h, -1).dtype == F32 and F.relu(h).dtype == F16
+        assert F.conv2d(cr.randn(1, 3, 8, 8).to("cuda"), cr.randn(2, 3, 3, 3).to("cuda")).dtype == F16
+        assert F.linear(cpu_x, cpu_w).dtype == F32          # cuda autocast leaves CPU ops alone
+        with pytest.raises(RuntimeError, match="unsafe to autocast"):
+            F.binary_cross_entropy(h.sigmoid(), cr.rand(4, 5).to("cuda"))
+        loss = F.cross_entropy(h, cr.tensor([0, 1, 2, 3]).to("cuda"))
+    loss.backward()
+    assert loss.dtype == F32
+
+
+@cuda
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_cuda_grad_scaler_and_mlp_float16_tracks_float32():
+    def train(amp):
+        cr.manual_seed(0)
+        rng = np.random.default_rng(0)
+        X = cr.tensor(rng.standard_normal((64, 20)).astype(np.float32)).to("cuda")
+        Y = cr.tensor(rng.integers(0, 4, 64)).to("cuda")
+        model = cr.nn.Sequential(cr.nn.Linear(20, 32), cr.nn.ReLU(), cr.nn.Linear(32, 4)).to("cuda")
+        opt = cr.optim.SGD(model.parameters(), lr=0.1)
+        scaler = cr.amp.GradScaler("cuda", enabled=amp)
+        losses = []
+        for _ in range(20):
+            opt.zero_grad()
+            with cr.autocast("cuda", enabled=amp):
+                loss = F.cross_entropy(model(X), Y)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            losses.append(loss.item())
+        return np.array(losses), scaler
+    l16, scaler = train(True)
+    l32, _ = train(False)
+    assert scaler.get_scale() == 2.0 ** 16
+    assert np.max(np.abs(l16 - l32)) < 5e-3, np.max(np.abs(l16 - l32))

@@ -59,11 +59,23 @@ class half_gemm:
     in_float32 = True
 
 
+_HALF_TO_FLOAT = []
+
+
+def half_to_float(a):
+    """A NumPy float16 array as float32, exactly: a lookup in the 65,536 float16 values
+    (2x faster than ``astype``, whose float16 conversion runs one element at a time)."""
+    if not _HALF_TO_FLOAT:
+        _HALF_TO_FLOAT.append(np.arange(65536, dtype=np.uint16).view(np.float16)
+                              .astype(np.float32))
+    return np.take(_HALF_TO_FLOAT[0], a.view(np.uint16))
+
+
 def matmul(a, b, out=None):
     """``a @ b`` (NumPy's matmul broadcasting), float16 on NumPy via float32 BLAS."""
     if a.dtype == np.float16 and b.dtype == np.float16 and half_gemm.in_float32 \
             and not is_device_array(a):
-        r = np.matmul(a.astype(np.float32), b.astype(np.float32))
+        r = np.matmul(half_to_float(a), half_to_float(b))
         if out is None:
             return r.astype(np.float16)
         out[...] = r
