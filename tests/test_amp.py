@@ -483,3 +483,26 @@ def test_cuda_grad_scaler_and_mlp_float16_tracks_float32():
     l32, _ = train(False)
     assert scaler.get_scale() == 2.0 ** 16
     assert np.max(np.abs(l16 - l32)) < 5e-3, np.max(np.abs(l16 - l32))
+
+
+def test_lstm_and_attention_autocast_like_torch():
+    """The fused recurrent layer autocasts as torch's (cuDNN/mkldnn) RNN does: float16
+    out, float32 gradients.  torch's CPU autocast LSTM fails on this CPU (oneDNN has no
+    float16 LSTM here), so the values are compared with torch's float32 LSTM."""
+    lstm = cr.nn.LSTM(6, 8, batch_first=True)
+    tl = torch.nn.LSTM(6, 8, batch_first=True)
+    tl.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in lstm.state_dict().items()})
+    x, tx = _pair(3, 5, 6)
+    with cr.autocast("cpu"):
+        out, (h, c) = lstm(x)
+    tout, (th, tc) = tl(tx)
+    assert out.dtype == F16
+    np.testing.assert_allclose(out.numpy(force=True).astype(np.float32),
+                               tout.detach().float().numpy(), atol=3e-3)
+    out.float().sum().backward()
+    assert lstm.weight_hh_l0.grad.dtype == F32
+    mha = cr.nn.MultiheadAttention(8, 2, batch_first=True)
+    q, _ = _pair(2, 4, 8)
+    with cr.autocast("cpu"):
+        o, w = mha(q, q, q)
+    assert o.dtype == F16 and w.dtype == F32   # GEMMs in float16, softmax in float32

@@ -62,17 +62,22 @@ def _device_type(a):
     return "cuda" if B.is_device_array(a) else "cpu"
 
 
+def _walk(a):
+    if isinstance(a, Tensor):
+        yield a
+    elif isinstance(a, (list, tuple)):
+        for b in a:
+            yield from _walk(b)
+    elif isinstance(a, dict):        # recurrent_layer's weights
+        for b in a.values():
+            yield from _walk(b)
+
+
 def _tensors(args, kwargs):
     for a in args:
-        if isinstance(a, Tensor):
-            yield a
-        elif isinstance(a, (list, tuple)):
-            for b in a:
-                if isinstance(b, Tensor):
-                    yield b
+        yield from _walk(a)
     for a in kwargs.values():
-        if isinstance(a, Tensor):
-            yield a
+        yield from _walk(a)
 
 
 def _cast_one(t, npd, lower):
@@ -92,8 +97,10 @@ def _cast_one(t, npd, lower):
 def _map(x, fn):
     if isinstance(x, Tensor):
         return fn(x)
-    if isinstance(x, (list, tuple)) and any(isinstance(b, Tensor) for b in x):
-        return type(x)(fn(b) if isinstance(b, Tensor) else b for b in x)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_map(b, fn) for b in x)
+    if isinstance(x, dict):
+        return {k: _map(v, fn) for k, v in x.items()}
     return x
 
 
