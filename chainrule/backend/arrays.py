@@ -71,15 +71,20 @@ def half_to_float(a):
     return np.take(_HALF_TO_FLOAT[0], a.view(np.uint16))
 
 
+_HALF = np.dtype(np.float16)
+
+
 def matmul(a, b, out=None):
     """``a @ b`` (NumPy's matmul broadcasting), float16 on NumPy via float32 BLAS."""
-    if a.dtype == np.float16 and b.dtype == np.float16 and half_gemm.in_float32 \
-            and not is_device_array(a):
+    if a.dtype is _HALF and b.dtype is _HALF and half_gemm.in_float32 \
+            and type(a) is np.ndarray:
         r = np.matmul(half_to_float(a), half_to_float(b))
         if out is None:
             return r.astype(np.float16)
         out[...] = r
         return out
+    if out is None:
+        return a @ b
     return xp_of(a).matmul(a, b, out=out)
 
 
