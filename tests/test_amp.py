@@ -506,3 +506,25 @@ def test_lstm_and_attention_autocast_like_torch():
     with cr.autocast("cpu"):
         o, w = mha(q, q, q)
     assert o.dtype == F16 and w.dtype == F32   # GEMMs in float16, softmax in float32
+
+
+def test_float16_gemm_on_float32_blas_matches_numpys_float16_loop():
+    """Both accumulate exact float16 products in float32 and round once; only the float32
+    summation order differs (BLAS vs a sequential loop), so a rare element differs by
+    one float16 ulp."""
+    from chainrule.backend import arrays
+    rng = np.random.default_rng(3)
+    for sa, sb in (((33, 70), (70, 17)), ((3, 9, 40), (3, 40, 5)), ((4, 30), (30, 6))):
+        a = (rng.standard_normal(sa) * 4).astype(np.float16)
+        b = (rng.standard_normal(sb) * 4).astype(np.float16)
+        want = a @ b                                   # NumPy's float16 loop
+        got = arrays.matmul(a, b)
+        assert got.dtype == np.float16
+        ulps = np.abs(got.view(np.int16).astype(np.int32) - want.view(np.int16).astype(np.int32))
+        assert ulps.max() <= 1 and (ulps > 0).mean() < 0.01, (ulps.max(), (ulps > 0).mean())
+        out = np.empty_like(want)
+        arrays.matmul(a, b, out=out)
+        np.testing.assert_array_equal(out, got)
+    h = np.arange(65536, dtype=np.uint16).view(np.float16)
+    np.testing.assert_array_equal(arrays.half_to_float(h).view(np.uint32),
+                                  h.astype(np.float32).view(np.uint32))
