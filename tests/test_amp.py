@@ -528,3 +528,24 @@ def test_float16_gemm_on_float32_blas_matches_numpys_float16_loop():
     h = np.arange(65536, dtype=np.uint16).view(np.float16)
     np.testing.assert_array_equal(arrays.half_to_float(h).view(np.uint32),
                                   h.astype(np.float32).view(np.uint32))
+
+
+def test_compiled_model_guards_on_autocast_state():
+    m = cr.nn.Sequential(cr.nn.Linear(8, 16), cr.nn.ReLU(), cr.nn.Linear(16, 3))
+    cm = cr.compile(m)
+    x = cr.randn(5, 8)
+    for amp in (False, True, True, False):
+        with cr.autocast("cpu", enabled=amp):
+            got, want = cm(x), m(x)
+        assert got.dtype == want.dtype == (F16 if amp else F32)
+        np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+
+
+def test_weight_cache_respects_grad_mode():
+    lin = cr.nn.Linear(3, 2)
+    x = cr.randn(4, 3)
+    with cr.autocast("cpu"):
+        with cr.no_grad():
+            lin(x)                       # caches a graph-less float16 weight
+        lin(x).float().sum().backward()  # must not reuse it
+    assert lin.weight.grad is not None and lin.weight.grad.dtype == F32

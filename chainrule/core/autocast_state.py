@@ -24,7 +24,7 @@ class _State:
     dtype = {"cpu": D.float16, "cuda": D.float16}
     cache_enabled = True
     nesting = 0               # how many autocast regions are open (the cache lives this long)
-    cache = {}                # id(leaf) -> (leaf, version, cast copy)
+    cache = {}                # (id(leaf), grad mode) -> (leaf, version, cast copy)
 
 
 def _refresh():
@@ -70,6 +70,14 @@ def set_autocast_cache_enabled(enabled):
 
 def clear_autocast_cache():
     _State.cache.clear()
+
+
+def key():
+    """The autocast state as a hashable value (chainrule.compile guards its plans on it)."""
+    if not _State.active:
+        return None
+    return (_State.enabled["cpu"], _State.enabled["cuda"], _State.dtype["cpu"].name,
+            _State.dtype["cuda"].name)
 
 
 def suspend():

@@ -26,6 +26,7 @@ import functools
 from chainrule import backend as B
 from chainrule.core import autocast_state as _ac
 from chainrule.core import dtype as D
+from chainrule.core import grad_mode as _gm
 from chainrule.core.ops import ops as _ops
 from chainrule.core.tensor import Tensor
 
@@ -86,11 +87,12 @@ def _cast_one(t, npd, lower):
     if not (lower and _ac._State.cache_enabled and t.requires_grad and t.grad_fn is None
             and t._base is None):
         return _ops.cast(t, npd)
-    hit = _ac._State.cache.get(id(t))
+    key = (id(t), _gm._State.enabled)   # a cast made under no_grad has no graph
+    hit = _ac._State.cache.get(key)
     if hit is not None and hit[0] is t and hit[1] == t._version[0] and hit[2].dtype.np == npd:
         return hit[2]
     out = _ops.cast(t, npd)
-    _ac._State.cache[id(t)] = (t, t._version[0], out)
+    _ac._State.cache[key] = (t, t._version[0], out)
     return out
 
 
