@@ -549,3 +549,12 @@ def test_weight_cache_respects_grad_mode():
             lin(x)                       # caches a graph-less float16 weight
         lin(x).float().sum().backward()  # must not reuse it
     assert lin.weight.grad is not None and lin.weight.grad.dtype == F32
+
+
+def test_docstring_examples():
+    import doctest
+    import chainrule.amp.autocast_mode as a
+    import chainrule.amp.cpu as c
+    import chainrule.amp.grad_scaler as g
+    for mod in (a, g, c):
+        assert doctest.testmod(mod).failed == 0, mod.__name__
