@@ -501,6 +501,15 @@ def test_lstm_and_attention_autocast_like_torch():
                                tout.detach().float().numpy(), atol=3e-3)
     out.float().sum().backward()
     assert lstm.weight_hh_l0.grad.dtype == F32
+    with cr.autocast("cpu"):      # float16 states carried into the next batch (an LM loop)
+        out2, _ = lstm(x, (h.detach(), c.detach()))
+    assert out2.dtype == F16
+    with pytest.raises(RuntimeError, match="does not match the weight dtype"):
+        lstm(x, (h.detach(), c.detach()))      # outside a region the dtypes must agree
+    cell = cr.nn.LSTMCell(6, 8)
+    with cr.autocast("cpu"):
+        hc = cell(x[:, 0].half())
+    assert hc[0].dtype == F16
     mha = cr.nn.MultiheadAttention(8, 2, batch_first=True)
     q, _ = _pair(2, 4, 8)
     with cr.autocast("cpu"):

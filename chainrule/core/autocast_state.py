@@ -8,7 +8,7 @@ backward of an autocast region in the dtypes the forward chose, without autocast
 """
 from chainrule.core import dtype as D
 
-__all__ = ["is_autocast_enabled", "get_autocast_dtype", "set_autocast_enabled",
+__all__ = ["is_autocast_enabled", "is_any_autocast_enabled", "get_autocast_dtype", "set_autocast_enabled",
            "set_autocast_dtype", "is_autocast_cache_enabled", "set_autocast_cache_enabled",
            "clear_autocast_cache", "DEVICE_TYPES", "LOWER_DTYPES"]
 
@@ -41,6 +41,12 @@ def _check_device(device_type):
 def is_autocast_enabled(device_type=None):
     """Whether autocast is on for ``device_type`` (torch's no-argument form asks cuda)."""
     return _State.enabled[_check_device("cuda" if device_type is None else device_type)]
+
+
+def is_any_autocast_enabled():
+    """torch._C._is_any_autocast_enabled: whether some device type autocasts (modules
+    skip their input/weight dtype checks then, as torch's RNNs do)."""
+    return _State.enabled["cpu"] or _State.enabled["cuda"]
 
 
 def set_autocast_enabled(device_type, enabled=None):
