@@ -1,8 +1,9 @@
 """Mixed precision on the CPU: the MLP training step (784-256-256-10, ReLU, batch 128,
 SGD, cross-entropy, bench_mlp.py's) in float32, and under ``chainrule.autocast("cpu",
 float16)`` with a GradScaler -- float16 GEMMs on float32 BLAS (the default) and on
-NumPy's own float16 loop -- plus torch's CPU autocast float16 step for reference, and
-the loss gap float16 vs float32 after 20 steps.
+NumPy's own float16 loop -- plus torch's CPU autocast float16 step for reference, the
+autocast hook's cost per op call when autocast is off, and the loss gap float16 vs
+float32 after 20 steps.
 
     unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
     python benchmarks/bench_amp.py [--batch-size 128] [--threads 2]
@@ -89,6 +90,18 @@ def main():
     s16, s32 = make_step("chainrule", n, True, dev), make_step("chainrule", n, False, dev)
     l16 = np.array([s16() for _ in range(20)])
     l32 = np.array([s32() for _ in range(20)])
+    if dev == "cpu":   # the autocast hook's cost when autocast is off
+        import chainrule as cr
+        import chainrule.nn.functional as F
+        x, w, b = cr.randn(8, 16), cr.randn(4, 16), cr.randn(4)
+        import timeit
+        hooked = bare = float("inf")
+        for _ in range(15):   # interleaved, best of each: the load's noise is larger
+            hooked = min(hooked, timeit.timeit(lambda: F.linear(x, w, b), number=3000) / 3000)
+            bare = min(bare, timeit.timeit(lambda: F.linear.__wrapped__(x, w, b),
+                                           number=3000) / 3000)
+        print(f"  autocast off, F.linear 8x16 by 4x16: with the hook {fmt_time(hooked)}, "
+              f"without {fmt_time(bare)} (+{(hooked - bare) * 1e6:.2f} us per op call)")
     print(f"  20 steps: loss float32 {l32[0]:.4f} -> {l32[-1]:.4f}, float16 {l16[0]:.4f} -> "
           f"{l16[-1]:.4f}, max |diff| {np.abs(l16 - l32).max():.2e}")
 
