@@ -72,6 +72,19 @@ from chainrule import cuda  # noqa: F401,E402  (torch.cuda's queries)
 from chainrule import distributions  # noqa: F401,E402
 from chainrule import data, text  # noqa: F401,E402  (text registers its corpora as datasets)
 from chainrule.compile import compile  # noqa: F401,E402  (torch.compile)
+from chainrule import amp  # noqa: F401,E402  (torch.amp: autocast, GradScaler; docs/amp.md)
+from chainrule.amp import cpu, autocast, GradScaler  # noqa: F401,E402  (torch.cpu, torch.autocast)
+from chainrule.amp.autocast_mode import (  # noqa: F401,E402  (torch.* autocast queries)
+    is_autocast_enabled, get_autocast_dtype, set_autocast_enabled, set_autocast_dtype,
+    is_autocast_cache_enabled, set_autocast_cache_enabled, clear_autocast_cache,
+    autocast_increment_nesting, autocast_decrement_nesting, is_autocast_cpu_enabled,
+    get_autocast_cpu_dtype, get_autocast_gpu_dtype, set_autocast_cpu_enabled,
+    set_autocast_gpu_dtype, set_autocast_cpu_dtype)
+cuda.amp = amp.cuda_amp  # torch.cuda.amp (deprecated forms); importable by name too:
+import sys as _sys  # noqa: E402
+_sys.modules.setdefault("chainrule.cuda.amp", amp.cuda_amp)
+_sys.modules.setdefault("chainrule.cpu", cpu)
+_sys.modules.setdefault("chainrule.cpu.amp", amp.cpu_amp)
 from chainrule.backend.cpu import set_num_threads, get_num_threads  # noqa: F401,E402
 from chainrule.backend.cpu import tune_from_env as _tune_from_env  # noqa: E402
 

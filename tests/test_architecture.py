@@ -22,7 +22,7 @@ FLOOR = {
     "core": 1, "utils": 1, "cuda": 1,
     "functional": 2,
     "autograd": 3, "testing": 3,
-    "nn": 4, "optim": 4, "distributions": 4, "distributed": 4,
+    "nn": 4, "optim": 4, "distributions": 4, "distributed": 4, "amp": 4,
     "data": 5, "models": 5, "compile": 5,
     "text": 6,
     "train": 7,

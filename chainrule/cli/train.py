@@ -26,7 +26,7 @@ FIELDS = ("model", "data", "epochs", "batch_size", "lr", "optimizer", "momentum"
           "val_fraction", "augment", "num_steps", "batch_mode", "max_tokens", "max_examples", "bucket",
           "resume",
           "finetune", "freeze_backbone", "backbone_lr_mult", "patience", "monitor",
-          "num_workers", "target", "out", "overwrite", "compile")
+          "num_workers", "target", "out", "overwrite", "compile", "amp")
 
 
 def add_parser(sub):
@@ -77,6 +77,8 @@ def add_parser(sub):
     p.add_argument("--num-workers", type=int, default=0, help="data loading threads")
     p.add_argument("--compile", action="store_true", help="run the model through "
                    "chainrule.compile (captured once, replayed as a plan)")
+    p.add_argument("--amp", action="store_true", help="mixed precision: float16 autocast "
+                   "and loss scaling (GradScaler); docs/amp.md")
     p.add_argument("--target", type=float, help="exit with code 1 unless the final main "
                    "metric reaches this value (>= for accuracy, <= for errors)")
     p.add_argument("--nproc", type=int, metavar="N",

@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict
 
 from chainrule.backend import device_of
+from chainrule.core import autocast_state as _ac
 from chainrule.core import grad_mode as _gm
 from chainrule.core.tensor import Tensor
 from chainrule.compile.trace import CaptureError, Tracer
@@ -137,7 +138,7 @@ class CompiledCallable:
         return (spec, tuple((tuple(t.shape), str(t.array.dtype), str(device_of(t.array)),
                              bool(t.requires_grad)) for t in leaves),
                 bool(getattr(m, "training", False)), _gm._State.enabled,
-                tuple(bool(p.requires_grad) for p in self._live()))
+                tuple(bool(p.requires_grad) for p in self._live()), _ac.key())
 
     def _fallback(self, entry, reason):
         entry.reason = reason

@@ -9,6 +9,7 @@ them to the input's dtype.
 import heapq
 
 from chainrule.core import grad_mode as _gm
+from chainrule.core import autocast_state as _ac
 from chainrule.core.function import Function
 from chainrule.core.ops import ops as F
 from chainrule.core.tensor import _make
@@ -92,6 +93,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     run = _Backward(inputs, create_graph)
     prev = _gm._State.enabled
     _gm._State.enabled = bool(create_graph)
+    prev_autocast = _ac.suspend()   # backward runs in the dtypes the forward chose
     _depth[0] += 1
     try:
         run.seed(roots, root_grads)
@@ -106,6 +108,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 fn._release()
     finally:
         _gm._State.enabled = prev
+        _ac.resume(prev_autocast)
         _depth[0] -= 1
     if _callbacks and not _depth[0]:
         cbs = _callbacks[:]

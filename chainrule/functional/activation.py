@@ -13,6 +13,7 @@ from chainrule import backend as B
 from chainrule.core import dtype as D
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional._util import norm_dim
 from chainrule.functional.elementwise import (
     clamp, exp, erf, tanh, sigmoid, abs as _abs, cast)
@@ -245,6 +246,7 @@ class Softplus(Function):
         return gy * (lin + (1 - lin) * sigmoid(x * self.beta))
 
 
+@autocast_op("softplus")
 def softplus(input, beta=1.0, threshold=20.0):
     require_floating(input, "softplus")
     return Softplus(float(beta), float(threshold))(input)
@@ -278,6 +280,7 @@ def glu(input, dim=-1):
     return slice_dim(input, d, 0, h) * sigmoid(slice_dim(input, d, h, n))
 
 
+@autocast_op("prelu")
 def prelu(input, weight):
     """``x`` if ``x > 0`` else ``weight * x``; weight has 1 or C (= input.shape[1]) entries."""
     n = weight.numel()
@@ -355,16 +358,19 @@ class LogSoftmax(Function):
         return gy - exp(y) * gy.sum(self.dim, keepdim=True)
 
 
+@autocast_op("softmax")
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     input, d = _prep_softmax(input, dim, dtype, "softmax")
     return input.clone() if _empty_of_dtype(input) else Softmax(d)(input)
 
 
+@autocast_op("log_softmax")
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     input, d = _prep_softmax(input, dim, dtype, "log_softmax")
     return input.clone() if _empty_of_dtype(input) else LogSoftmax(d)(input)
 
 
+@autocast_op("softmin")
 def softmin(input, dim=None, dtype=None, _stacklevel=3):
     input, d = _prep_softmax(input, dim, dtype, "softmin")
     return input.clone() if _empty_of_dtype(input) else Softmax(d)(-input)
@@ -377,12 +383,14 @@ def _vector_norm(x, p, dim):
     return norm(x, p, dim, keepdim=True)
 
 
+@autocast_op("normalize")
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """``input / max(||input||_p, eps)`` along ``dim``."""
     d = norm_dim(dim, input.ndim, "normalize")
     return input / clamp(_vector_norm(input, p, d), min=eps)
 
 
+@autocast_op("cosine_similarity")
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """Cosine of the angle between ``x1`` and ``x2`` along ``dim`` (broadcasting)."""
     nd = max(x1.ndim, x2.ndim)

@@ -14,6 +14,7 @@ from chainrule.core import dtype as D
 from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional._util import as_tensor_arg, float_np
 
 __all__ = [
@@ -322,6 +323,7 @@ def div(input, other, rounding_mode=None):
     raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
 
 
+@autocast_op("pow")
 def pow(input, exponent):
     return _apply2(Pow, input, exponent, "pow")
 
@@ -334,6 +336,7 @@ def minimum(input, other):
     return _apply2(Minimum, input, other, "minimum")
 
 
+@autocast_op("atan2")
 def atan2(input, other):
     return _apply2(Atan2, input, other, "atan2", floating=True)
 

@@ -28,6 +28,7 @@ from chainrule import backend as B
 from chainrule.core import dtype as D
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional.shape import broadcast_to, reshape
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
@@ -245,6 +246,7 @@ def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
     return _from_2d(y, nd, unbatched)
 
 
+@autocast_op("conv2d")
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation, like torch) over ``(N, C, H, W)``.
 
@@ -267,6 +269,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@autocast_op("conv1d")
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution over ``(N, C_in, L)`` (or unbatched ``(C_in, L)``) with
     weight ``(C_out, C_in/groups, k)``; arguments as :func:`conv2d`.
@@ -322,6 +325,7 @@ def _conv_t(op, nd, input, weight, bias, stride, padding, output_padding, groups
     return _from_2d(y, nd, unbatched)
 
 
+@autocast_op("conv_transpose2d")
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1):
     """2-D transposed convolution (the gradient of :func:`conv2d` w.r.t. its
@@ -346,6 +350,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                    output_padding, groups, dilation)
 
 
+@autocast_op("conv_transpose1d")
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1):
     """1-D transposed convolution: ``(N, C_in, L)`` with weight

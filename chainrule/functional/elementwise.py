@@ -11,6 +11,7 @@ from chainrule.core import grad_mode as _gm
 from chainrule.core import dtype as D
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional._util import as_tensor_arg
 from chainrule.functional.binary import *  # noqa: F401,F403  (one elementwise namespace)
 from chainrule.functional.binary import cast, grad_where, grad_zeros, maximum, minimum
@@ -379,26 +380,26 @@ class Frac(_Unary):
 neg = _unary(Neg)
 abs = _unary(Abs)
 sign = _unary(Sign)
-exp = _unary(Exp)
+exp = autocast_op("exp")(_unary(Exp))
 exp2 = _unary(Exp2)
-log = _unary(Log)
-log2 = _unary(Log2)
-log10 = _unary(Log10)
-log1p = _unary(Log1p)
-expm1 = _unary(Expm1)
+log = autocast_op("log")(_unary(Log))
+log2 = autocast_op("log2")(_unary(Log2))
+log10 = autocast_op("log10")(_unary(Log10))
+log1p = autocast_op("log1p")(_unary(Log1p))
+expm1 = autocast_op("expm1")(_unary(Expm1))
 sqrt = _unary(Sqrt)
-rsqrt = _unary(Rsqrt)
+rsqrt = autocast_op("rsqrt")(_unary(Rsqrt))
 square = _unary(Square)
-reciprocal = _unary(Reciprocal)
+reciprocal = autocast_op("reciprocal")(_unary(Reciprocal))
 sin = _unary(Sin)
 cos = _unary(Cos)
-tan = _unary(Tan)
+tan = autocast_op("tan")(_unary(Tan))
 tanh = _unary(Tanh)
-asin = _unary(Asin)
-acos = _unary(Acos)
+asin = autocast_op("asin")(_unary(Asin))
+acos = autocast_op("acos")(_unary(Acos))
 atan = _unary(Atan)
-sinh = _unary(Sinh)
-cosh = _unary(Cosh)
+sinh = autocast_op("sinh")(_unary(Sinh))
+cosh = autocast_op("cosh")(_unary(Cosh))
 erf = _unary(Erf)
 sigmoid = _unary(Sigmoid)
 _relu = _unary(Relu)
@@ -495,10 +496,12 @@ def lerp(input, end, weight):
     return input + weight * (end - input)
 
 
+@autocast_op("addcmul")
 def addcmul(input, tensor1, tensor2, value=1):
     return input + value * tensor1 * tensor2
 
 
+@autocast_op("addcdiv")
 def addcdiv(input, tensor1, tensor2, value=1):
     return input + value * tensor1 / tensor2
 

@@ -22,6 +22,7 @@ from chainrule import backend as B
 from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional._util import as_tensor_arg
 from chainrule.functional.shape import reshape, sum_to
 
@@ -424,6 +425,7 @@ def setitem_(input, index, value):
         _assign_error(input, idx, value._data if isinstance(value, Tensor) else value, op, e)
 
 
+@autocast_op("index_put")
 def index_put(input, indices, values, accumulate=False):
     """Out-of-place ``input[indices] = values`` (``+=`` with ``accumulate=True``,
     where repeated indices sum); ``indices`` is a tuple of index tensors."""

@@ -13,6 +13,7 @@ from chainrule import backend as B
 from chainrule.core import dtype as D
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional._util import as_tensor_arg
 from chainrule.functional.elementwise import mul, add
 from chainrule.functional.shape import reshape, broadcast_to
@@ -63,7 +64,7 @@ class Matmul(Function):
         plain = a.ndim == 2 and b.ndim == 2   # (batched GEMMs keep BLAS's threads)
         with B.kernels_of(a).gemm_threads(a.shape[0], b.shape[1], a.shape[1]) if plain \
                 else _NO_CONTEXT:
-            return B.xp_of(a).matmul(a, b)
+            return B.matmul(a, b)
 
     def backward(self, gy):  # d(A@B) = (gy @ B^T, A^T @ gy)
         a, b = self.inputs
@@ -93,6 +94,7 @@ def _broadcast_batch(sa, sb, a_shape, b_shape):
     return tuple(out)
 
 
+@autocast_op("matmul")
 def matmul(input, other):
     """Matrix product with torch's rules for 1-D and batched operands."""
     a, b = _args2(input, other, "matmul")
@@ -117,6 +119,7 @@ def matmul(input, other):
     return reshape(r, r.shape[:-1])
 
 
+@autocast_op("mm")
 def mm(input, mat2):
     a, b = _args2(input, mat2, "mm")
     if a.ndim != 2 or b.ndim != 2:
@@ -127,6 +130,7 @@ def mm(input, mat2):
     return Matmul()(a, b)
 
 
+@autocast_op("bmm")
 def bmm(input, mat2):
     a, b = _args2(input, mat2, "bmm")
     if a.ndim != 3 or b.ndim != 3:
@@ -140,6 +144,7 @@ def bmm(input, mat2):
     return Matmul()(a, b)
 
 
+@autocast_op("mv")
 def mv(input, vec):
     a, b = _args2(input, vec, "mv")
     if a.ndim != 2 or b.ndim != 1:
@@ -148,6 +153,7 @@ def mv(input, vec):
     return matmul(a, b)
 
 
+@autocast_op("dot")
 def dot(input, other):
     a, b = _args2(input, other, "dot")
     if a.ndim != 1 or b.ndim != 1:
@@ -178,6 +184,7 @@ def outer(input, vec2):
 ger = outer
 
 
+@autocast_op("addmm")
 def addmm(input, mat1, mat2, beta=1, alpha=1):
     """``beta * input + alpha * (mat1 @ mat2)``; with beta=0 ``input`` is ignored."""
     p = mm(mat1, mat2)
@@ -188,6 +195,7 @@ def addmm(input, mat1, mat2, beta=1, alpha=1):
     return add(p, input if beta == 1 else mul(input, beta))
 
 
+@autocast_op("addmv")
 def addmv(input, mat, vec, beta=1, alpha=1):
     p = mv(mat, vec)
     if alpha != 1:
@@ -197,6 +205,7 @@ def addmv(input, mat, vec, beta=1, alpha=1):
     return add(p, input if beta == 1 else mul(input, beta))
 
 
+@autocast_op("baddbmm")
 def baddbmm(input, batch1, batch2, beta=1, alpha=1):
     p = bmm(batch1, batch2)
     if alpha != 1:
@@ -289,6 +298,7 @@ class Einsum(Function):
         return tuple(grads)
 
 
+@autocast_op("einsum")
 def einsum(equation, *operands):
     """Einstein summation; operands may also be passed as one list."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
@@ -305,6 +315,7 @@ def einsum(equation, *operands):
     return Einsum(terms, out)(*ops)
 
 
+@autocast_op("tensordot")
 def tensordot(a, b, dims=2):
     """Contract ``dims`` (an int, or two lists of axes) of ``a`` and ``b``."""
     a, b = _args2(a, b, "tensordot")
@@ -351,7 +362,7 @@ class Linear(Function):
         out_f, in_f = w.shape
         x2 = x.reshape(_lead(x.shape), in_f)   # explicit: -1 is ambiguous when in_f is 0
         with B.kernels_of(x2).gemm_threads(x2.shape[0], out_f, in_f):
-            y = x2 @ w.T
+            y = B.matmul(x2, w.T)
         if b is not None:
             y += b
         return y.reshape(x.shape[:-1] + (out_f,))
@@ -371,6 +382,7 @@ class Linear(Function):
         return (gx, gw, gb) if len(self._edges) > 2 else (gx, gw)
 
 
+@autocast_op("linear")
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias`` with ``weight`` of shape (out_features, in_features)."""
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
@@ -396,6 +408,7 @@ def linear(input, weight, bias=None):
 
 
 # ---------------------------------------------------------------- bilinear
+@autocast_op("bilinear")
 def bilinear(input1, input2, weight, bias=None):
     """``y[..., o] = sum_ij input1[..., i] * weight[o, i, j] * input2[..., j] + bias[o]``."""
     if weight.ndim != 3:

@@ -26,6 +26,7 @@ from chainrule.core import dtype as D
 from chainrule.core.function import Function
 from chainrule.core import grad_mode as _gm
 from chainrule.core.tensor import Tensor, _make
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional.binary import cast
 from chainrule.functional.activation import log_softmax, softmax, logsigmoid
 from chainrule.functional.elementwise import abs as _abs, clamp, exp, log
@@ -58,6 +59,7 @@ def _elementwise_weight(loss, weight, input, reduction, op, mean_by_weight=True)
 
 
 # ---------------------------------------------------------------- regression
+@autocast_op("mse_loss")
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error ``(input - target)^2`` (optionally weighted per element)."""
     reduction = reduction_mode("mse_loss", size_average, reduce, reduction)
@@ -66,6 +68,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     return _elementwise_weight(d * d, weight, input, reduction, "mse_loss")
 
 
+@autocast_op("l1_loss")
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error ``|input - target|``."""
     reduction = reduction_mode("l1_loss", size_average, reduce, reduction)
@@ -73,6 +76,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return _elementwise_weight(_abs(input - target), weight, input, reduction, "l1_loss")
 
 
+@autocast_op("smooth_l1_loss")
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
                    beta=1.0):
     """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``."""
@@ -90,6 +94,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return reduce_loss(where(quad, dq * dq * (0.5 / beta), ad - 0.5 * beta), reduction)
 
 
+@autocast_op("huber_loss")
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``."""
     check_reduction(reduction, "huber_loss")
@@ -128,6 +133,7 @@ class BinaryCrossEntropy(Function):
         return gx, gy_t
 
 
+@autocast_op("binary_cross_entropy")
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """Binary cross-entropy between probabilities ``input`` and ``target``."""
@@ -148,6 +154,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return reduce_loss(loss, reduction)
 
 
+@autocast_op("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction="mean", pos_weight=None):
     """``binary_cross_entropy(sigmoid(input), target)`` computed stably as
@@ -169,6 +176,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return in_dtype_of(reduce_loss(loss, reduction), target)
 
 
+@autocast_op("nll_loss")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` at class ``target``.
@@ -317,6 +325,7 @@ class CrossEntropy(Function):
         self.p = self.tg = None
 
 
+@autocast_op("cross_entropy")
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """Cross-entropy between logits ``input`` and class-index or probability targets.
@@ -370,6 +379,7 @@ def _xlogx(t):
     return where(pos, t * log(where(pos, t, 1.0)), 0.0)
 
 
+@autocast_op("kl_div")
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean",
            log_target=False):
     """KL divergence ``target * (log target - input)``, ``input`` in log space.
@@ -398,6 +408,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean",
     return reduce_loss(loss, reduction)
 
 
+@autocast_op("poisson_nll_loss")
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
                      reduce=None, reduction="mean"):
     """Poisson negative log-likelihood: ``exp(input) - target * input`` when

@@ -32,6 +32,7 @@ from chainrule import backend as B
 from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional.loss_util import check_floating, reduction_mode, shape_of
 
 __all__ = ["ctc_loss"]
@@ -174,6 +175,7 @@ def _int_targets(targets):
     return t.astype(np.int64)
 
 
+@autocast_op("ctc_loss")
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
              zero_infinity=False):
     """CTC loss of ``log_probs`` ``(T, N, C)`` (or ``(T, C)``), normally the output of

@@ -5,6 +5,7 @@ differentiable ops with no backward of their own.
 """
 from chainrule import backend as B
 from chainrule.core.tensor import Tensor, _make
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional.activation import logsigmoid, pairwise_distance
 from chainrule.functional.elementwise import clamp, minimum, sqrt
 from chainrule.functional.masking import where
@@ -20,6 +21,7 @@ __all__ = ["margin_ranking_loss", "triplet_margin_loss", "cosine_embedding_loss"
 
 
 # ---------------------------------------------------------------- margins and embeddings
+@autocast_op("margin_ranking_loss")
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
                         reduction="mean"):
     """``max(0, -target * (input1 - input2) + margin)``, target in {1, -1}."""
@@ -32,6 +34,7 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     return reduce_loss(clamp(-target * (input1 - input2) + margin, min=0.0), reduction)
 
 
+@autocast_op("triplet_margin_loss")
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
                         size_average=None, reduce=None, reduction="mean"):
     """``max(d(a, p) - d(a, n) + margin, 0)`` with ``d`` the p-norm pairwise distance;
@@ -64,6 +67,7 @@ def _triplet(op, anchor, positive, negative, dist, margin, swap, reduction):
     return reduce_loss(clamp(d_pos - d_neg + margin, min=0.0), reduction)
 
 
+@autocast_op("cosine_embedding_loss")
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
                           reduction="mean"):
     """``1 - cos(x1, x2)`` for target 1, ``max(0, cos(x1, x2) - margin)`` for -1."""
@@ -86,6 +90,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     return reduce_loss(loss, reduction)
 
 
+@autocast_op("hinge_embedding_loss")
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
                          reduction="mean"):
     """``input`` where target is 1, ``max(0, margin - input)`` where it is -1."""
@@ -97,6 +102,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     return reduce_loss(loss, reduction)
 
 
+@autocast_op("soft_margin_loss")
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Two-class logistic loss ``log(1 + exp(-target * input))`` (stable)."""
     op = "soft_margin_loss"
@@ -119,6 +125,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     return reduce_loss(loss, reduction)
 
 
+@autocast_op("multi_margin_loss")
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
                       reduce=None, reduction="mean"):
     """Multi-class hinge loss: ``sum_{j != y} max(0, margin - x_y + x_j)^p / C``,
@@ -145,6 +152,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     return reduce_loss(loss, reduction)
 
 
+@autocast_op("multilabel_margin_loss")
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Multi-label hinge loss: for each sample, ``sum_j sum_{i not a target}
     max(0, 1 - (x[y_j] - x[i])) / C`` over its target classes ``y_j``: the entries of

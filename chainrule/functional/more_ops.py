@@ -27,6 +27,7 @@ import numpy as np
 from chainrule import backend as B
 from chainrule.core import dtype as D
 from chainrule.core.tensor import Tensor, _make
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional._util import norm_dim
 from chainrule.functional.binary import atan2, div, ge, gt, le, lt, maximum, mul, ne, sub
 from chainrule.functional.elementwise import (
@@ -267,6 +268,7 @@ def kron(input, other):
     return reshape(out, tuple(sa * sb for sa, sb in zip(a.shape, b.shape)))
 
 
+@autocast_op("cross")
 def cross(input, other, dim=None):
     """The cross product of 3-vectors along ``dim`` (default: the first dim of size 3)."""
     shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
@@ -283,6 +285,7 @@ def cross(input, other, dim=None):
     return cat([a2 * b3 - a3 * b2, a3 * b1 - a1 * b3, a1 * b2 - a2 * b1], d)
 
 
+@autocast_op("cdist")
 def cdist(x1, x2, p=2.0, compute_mode=None):
     """p-norm distances between the rows of ``x1`` (.., P, M) and ``x2`` (.., R, M)."""
     if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:

@@ -20,6 +20,7 @@ from chainrule import backend as B
 from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional.elementwise import cast, rsqrt
 from chainrule.functional.join import narrow, pad
 from chainrule.functional.shape import _sum_to_array, reshape
@@ -254,6 +255,7 @@ def update_running_stats(running_mean, running_var, fn, momentum, n):
 
 
 # ---------------------------------------------------------------- batch norm
+@autocast_op("batch_norm")
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Batch normalization over ``(N, C)`` or ``(N, C, *)`` input, per channel.
@@ -359,6 +361,7 @@ def _shape_arg(normalized_shape):
     return tuple(int(s) for s in normalized_shape)
 
 
+@autocast_op("layer_norm")
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the trailing ``normalized_shape`` dims; ``weight``/``bias``
     have that shape.
@@ -383,6 +386,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return y
 
 
+@autocast_op("group_norm")
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalize ``(N, C, *)`` input over groups of ``C // num_groups``
     channels (and all spatial dims); per-channel ``weight``/``bias`` (C,)."""
@@ -414,6 +418,7 @@ def _check_c(t, c, name, op, input):
     return t
 
 
+@autocast_op("rms_norm")
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """``x / sqrt(mean(x^2) + eps) * weight`` over the trailing dims (torch's rms_norm)."""
     ns = _shape_arg(normalized_shape)

@@ -15,6 +15,7 @@ from chainrule.core import dtype as D
 from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.tensor import _make
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional._util import norm_dim, norm_dims, float_np
 from chainrule.functional.elementwise import abs, cast, grad_where, grad_zeros, isnan, sign, sqrt
 from chainrule.functional.masking import where
@@ -111,6 +112,7 @@ class Sum(Function):
         return _expand_back(gy, self._in_meta[0][0], self.axes, self.keepdim)
 
 
+@autocast_op("sum")
 def sum(input, dim=None, keepdim=False, dtype=None):
     """Sum over ``dim``; integer and bool inputs sum to int64 like torch."""
     axes = _axes(dim, input.ndim, "sum")
@@ -197,6 +199,7 @@ class ProdExcl(Function):
         return sum(reshape(gy, gy.shape + (1,)) * r * off, -2)
 
 
+@autocast_op("prod")
 def prod(input, dim=None, keepdim=False, dtype=None):
     """Product over ``dim``; integer and bool inputs give int64 like torch.
     The gradient is exact (to any order) even when the input has zeros."""
@@ -351,6 +354,7 @@ class LogSumExp(Function):
         return _expand_back(gy, x.shape, self.axes, self.keepdim) * (x - y).exp()
 
 
+@autocast_op("logsumexp")
 def logsumexp(input, dim=None, keepdim=False):
     """``log(sum(exp(x)))`` over ``dim``, computed stably (max subtracted)."""
     if input._data.dtype.kind != "f":
@@ -401,6 +405,7 @@ class Norm(Function):
         return sign(x) * abs(x) ** (p - 1) * g / y_safe ** (p - 1) * nz
 
 
+@autocast_op("norm")
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (all dims by default), like ``torch.norm``:
     ``p`` is a number, ``inf``/``-inf`` or ``'fro'`` (= 2 over up to two dims)."""
@@ -490,6 +495,7 @@ class RevCumsum(Function):
         return Cumsum(self.axis)(gy)
 
 
+@autocast_op("cumsum")
 def cumsum(input, dim, *, dtype=None):
     """Cumulative sum along ``dim``; integer and bool inputs give int64."""
     axis = _scan_axis(input, dim, "cumsum")
@@ -536,6 +542,7 @@ class Cumprod(Function):
         return _from_last(gx, x.shape, perm)
 
 
+@autocast_op("cumprod")
 def cumprod(input, dim, *, dtype=None):
     """Cumulative product along ``dim``; integer and bool inputs give int64.
     The gradient is exact also where the input has zeros."""

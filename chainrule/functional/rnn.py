@@ -22,6 +22,7 @@ also the test oracle of these layers.
 """
 from chainrule import backend as B
 from chainrule.core import dtype as D
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional.rnn_base import (ORDER, _FusedLayer, _dsigmoid, _dtanh, _in_proj,
                                            _recurrent_gemm, _sigmoid_)
 from chainrule.functional.rnn_cells import composed_layer
@@ -296,6 +297,7 @@ class FusedRNN(_FusedLayer):
 _FUSED = {"LSTM": FusedLSTM, "GRU": FusedGRU}
 
 
+@autocast_op("recurrent_layer")
 def recurrent_layer(mode, input, hx, weights, reverse=False, batch_sizes=None, fused=True):
     """Run one direction of one recurrent layer over a whole sequence.
 

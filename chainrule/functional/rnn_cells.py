@@ -7,6 +7,7 @@ order), so they are the test oracle of the fused layers in
 backward.  Gate orders follow PyTorch: LSTM ``i, f, g, o``; GRU ``r, z, n``.
 """
 from chainrule.core.creation import zeros
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional.elementwise import sigmoid, tanh, relu
 from chainrule.functional.join import cat, stack, split
 from chainrule.functional.linalg import linear
@@ -18,16 +19,19 @@ def _gates(input, hx, w_ih, w_hh, b_ih, b_hh):
     return linear(input, w_ih, b_ih) + linear(hx, w_hh, b_hh)
 
 
+@autocast_op("rnn_tanh_cell")
 def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """``h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)``."""
     return tanh(_gates(input, hx, w_ih, w_hh, b_ih, b_hh))
 
 
+@autocast_op("rnn_relu_cell")
 def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """``h' = relu(x W_ih^T + b_ih + h W_hh^T + b_hh)``."""
     return relu(_gates(input, hx, w_ih, w_hh, b_ih, b_hh))
 
 
+@autocast_op("lstm_cell")
 def lstm_cell(input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None, peephole=None):
     """One LSTM step; returns ``(h', c')``.
 
@@ -49,6 +53,7 @@ def lstm_cell(input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None, peepho
     return h, c
 
 
+@autocast_op("gru_cell")
 def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """One GRU step: ``r, z = sigmoid(.)``, ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``,
     ``h' = (1 - z) * n + z * h``."""

@@ -11,6 +11,7 @@ import numpy as np
 from chainrule import backend as B
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional._util import norm_dim
 from chainrule.functional.elementwise import cast
 from chainrule.functional.indexing import (_AddAt, _Idx, _Put, _Take, check_range,
@@ -224,6 +225,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     return _scatter("scatter", input, dim, index, src, value, reduce)
 
 
+@autocast_op("scatter_add")
 def scatter_add(input, dim, index, src):
     """``input`` with ``src`` added at ``index`` along ``dim`` (repeats accumulate)."""
     if not isinstance(src, Tensor):

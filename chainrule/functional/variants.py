@@ -14,6 +14,7 @@ import numpy as np
 
 from chainrule import backend as B
 from chainrule.core.tensor import Tensor, from_array
+from chainrule.functional.autocast import autocast_op
 from chainrule.functional.activation import (celu, elu, hardtanh, leaky_relu, maybe_inplace,
                                              require_floating, selu, softmax, threshold)
 from chainrule.functional.elementwise import log
@@ -160,6 +161,7 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     return y_hard - y_soft.detach() + y_soft
 
 
+@autocast_op("pdist")
 def pdist(input, p=2):
     """The p-norm distances between the rows of an (N, M) input: the N(N-1)/2 pairs
     ``i < j`` in row-major order (``scipy.spatial.distance.pdist``'s order)."""

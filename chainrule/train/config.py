@@ -149,6 +149,7 @@ class RunConfig:
         metrics: meters for :func:`~chainrule.train.fit` (dataset runs use the recipe's).
         device: move batches there.
         compile: run the model through ``chainrule.compile`` (``Trainer(compile=True)``).
+        amp: float16 autocast and loss scaling (``Trainer(amp=True)``, docs/amp.md).
     """
     model: str = None
     data: str = None
@@ -185,6 +186,7 @@ class RunConfig:
     metrics: tuple = None
     device: object = None
     compile: bool = False   # run the model's forward through chainrule.compile
+    amp: bool = False       # float16 autocast + GradScaler (docs/amp.md)
     finetune_settings: dict = None  # filled by resolved(): {"from", "freeze_backbone", ...}
 
     def __post_init__(self):

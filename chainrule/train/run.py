@@ -166,7 +166,7 @@ def _build_dataset(cfg):
     trainer = Trainer(D.wrap(model), make_loss(recipe.task, cfg.label_smoothing), optimizer,
                       scheduler, cfg.metrics, cfg.clip_grad_norm,
                       make_callbacks(cfg, monitor), meta=meta, device=cfg.device,
-                      compile=cfg.compile)
+                      compile=cfg.compile, amp=cfg.amp)
     if _resume_or_announce(cfg, trainer, model):
         print(f"{len(bundle.train_loader.dataset)} training samples "
               f"({meta['validation']['text']}), {cfg.epochs} epochs, "
@@ -232,7 +232,7 @@ def _build_lm(cfg):
             "train_args": cfg.train_args(), "chainrule": chainrule_version()}
     trainer = LMTrainer(model, optimizer, scheduler, cfg.metrics, cfg.clip_grad_norm,
                         make_callbacks(cfg, monitor), meta=meta, device=cfg.device,
-                        compile=cfg.compile)
+                        compile=cfg.compile, amp=cfg.amp)
     if _resume_or_announce(cfg, trainer, model,
                            f"{lm.name} ({recipe.token} level, vocab {len(lm.vocab)})"):
         print(f"{len(lm.train_loader)} batches of "
@@ -279,7 +279,7 @@ def _build_nmt(cfg):
                               "bleu_pairs": min(len(data.val_pairs), VAL_BLEU_PAIRS)}
     trainer = Seq2SeqTrainer(model, data.tgt_vocab.bos, optimizer, scheduler,
                              cfg.clip_grad_norm, make_callbacks(cfg, monitor), meta=meta,
-                             device=cfg.device, num_steps=cfg.num_steps,
+                             device=cfg.device, num_steps=cfg.num_steps, amp=cfg.amp,
                              bleu_pairs=data.val_pairs[:VAL_BLEU_PAIRS],
                              vocabs=(data.src_vocab, data.tgt_vocab))
     if _resume_or_announce(cfg, trainer, model):

@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from chainrule.amp import GradScaler, autocast
 from chainrule.compile import compile as _compile
 from chainrule.backend import manual_seed
 from chainrule.core.grad_mode import no_grad
@@ -64,7 +65,7 @@ class Trainer:
 
     def __init__(self, model, loss_fn, optimizer=None, scheduler=None, metrics=("acc",),
                  clip_grad_norm=None, callbacks=(), *, meta=None, log=None, device=None,
-                 compile=False):
+                 compile=False, amp=False):
         if clip_grad_norm is not None and not clip_grad_norm > 0:
             raise ValueError(f"clip_grad_norm must be > 0, got {clip_grad_norm}")
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
@@ -72,6 +73,11 @@ class Trainer:
         # compiled callable shares the model's parameters, so nothing else changes
         self.forward = _compile(model) if compile else model
         self.scheduler, self.clip_grad_norm = scheduler, clip_grad_norm
+        # amp=True: float16 autocast of the forward and loss, and a GradScaler (steps whose
+        # scaled gradients overflow are skipped and counted in skipped_steps; docs/amp.md)
+        self.amp, self.skipped_steps = bool(amp), 0
+        self._amp_device = "cuda" if str(device or "cpu").startswith("cuda") else "cpu"
+        self.scaler = GradScaler(self._amp_device) if self.amp else None
         self.metric_specs = tuple(metrics or ())
         self.callbacks = sorted(callbacks, key=lambda c: c.order)
         self.step_per = getattr(scheduler, "step_per", "epoch")
@@ -120,8 +126,11 @@ class Trainer:
 
     # ------------------------------------------------------------ state
     def callbacks_state(self):
-        return {cb.key: cb.state_dict() for cb in self.callbacks
-                if cb.key and hasattr(cb, "state_dict")}
+        states = {cb.key: cb.state_dict() for cb in self.callbacks
+                  if cb.key and hasattr(cb, "state_dict")}
+        if self.scaler is not None:   # resume continues the loss scale exactly
+            states["grad_scaler"] = self.scaler.state_dict()
+        return states
 
     def save_checkpoint(self, path):
         save_checkpoint(path, D.unwrap(self.model), self.optimizer, self.scheduler, self.epoch,
@@ -134,6 +143,8 @@ class Trainer:
                                restore_rng=True)
         self.epoch, self.history = ckpt["epoch"], list(ckpt.get("history") or [])
         states = ckpt.get("callbacks") or {}
+        if self.scaler is not None and "grad_scaler" in states:
+            self.scaler.load_state_dict(states["grad_scaler"])
         for cb in self.callbacks:
             if cb.key in states and hasattr(cb, "load_state_dict"):
                 try:
@@ -218,15 +229,19 @@ class Trainer:
         self.begin_pass(loader, True)
         for step, batch in enumerate(loader, 1):
             x, y = map(self._to, _split_batch(batch))
-            out, y, loss = self.compute(x, y)
+            with autocast(self._amp_device, enabled=self.amp):
+                out, y, loss = self.compute(x, y)
             value = float(to_numpy(loss).item())
             if not math.isfinite(value):
                 raise TrainingDiverged(epoch, step, value, self._last_checkpoint())
             self.optimizer.zero_grad()
-            loss.backward()
-            if self.clip_grad_norm is not None:
-                clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
-            self.optimizer.step()
+            if self.scaler is not None:
+                self._amp_step(loss)
+            else:
+                loss.backward()
+                if self.clip_grad_norm is not None:
+                    clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
+                self.optimizer.step()
             if self.scheduler is not None and self.step_per == "batch":
                 self.scheduler.step()
             out = out.detach()
@@ -235,6 +250,20 @@ class Trainer:
                 m.update(out, y, value)
             self._emit("on_batch_end", step, value)
         return _collect("train_", loss_meter, meters)
+
+    def _amp_step(self, loss):
+        """torch's AMP recipe: backward of the scaled loss, unscale before clipping,
+        a step skipped when a gradient is inf/NaN, then the scale's update."""
+        self.scaler.scale(loss).backward()
+        if self.clip_grad_norm is not None:
+            from chainrule.nn.utils import clip_grad_norm_
+            self.scaler.unscale_(self.optimizer)
+            clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
+        scale = self.scaler.get_scale()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.scaler.get_scale() < scale:   # the scale backs off only on inf/NaN
+            self.skipped_steps += 1
 
     def _last_checkpoint(self):
         for cb in self.callbacks:
@@ -252,7 +281,8 @@ class Trainer:
                 self.begin_pass(loader, False)
                 for batch in loader:
                     x, y = map(self._to, _split_batch(batch))
-                    out, y, loss = self.compute(x, y)
+                    with autocast(self._amp_device, enabled=self.amp):
+                        out, y, loss = self.compute(x, y)
                     value = float(to_numpy(loss).item())
                     loss_meter.add(*self.loss_record(value, y))
                     for m in meters:
@@ -311,7 +341,7 @@ def fit(model, train_loader, val_loader=None, loss_fn=None, optimizer=None, sche
     metrics = ("acc",) if config.metrics is None else config.metrics
     trainer = Trainer(model, loss_fn, optimizer, scheduler, metrics, config.clip_grad_norm,
                       C.make_callbacks(config, monitor, callbacks), meta=meta,
-                      device=config.device)
+                      device=config.device, amp=config.amp)
     if config.resume is not None:
         trainer.resume(config.resume)
     return trainer.fit(train_loader, val_loader, config.epochs)

@@ -125,9 +125,9 @@ def _matmul_rows(a, wm, out):
     xp = B.xp_of(wm)
     groups, _, og = wm.shape
     if groups == 1:
-        xp.matmul(a[0], wm[0], out=out)
+        B.matmul(a[0], wm[0], out=out)
     else:
-        out.reshape(out.shape[0], groups, og)[...] = xp.matmul(a, wm).transpose(1, 0, 2)
+        out.reshape(out.shape[0], groups, og)[...] = B.matmul(a, wm).transpose(1, 0, 2)
 
 
 def _gather_view(grid, g):
@@ -244,7 +244,7 @@ def conv_weight_grad(x, gy, g):
         s, e = se
         blk = cols.block(s, e).transpose(0, 2, 1)                    # (G, K/G, rows)
         r = rows[s:e].reshape(e - s, groups, og).transpose(1, 0, 2)  # (G, rows, O/G)
-        return xp.matmul(blk, r)
+        return B.matmul(blk, r)
     acc = P.reduce(block, cols.blocks(), xp)
     if acc is None:
         return xp.zeros(shape, dtype=gy.dtype)

@@ -92,7 +92,7 @@ def _col2im_nhwc(gy, w, g, bias):
     def block(se):
         s, e = se
         r = rows[s * unit:e * unit].reshape(-1, groups, o // groups).transpose(1, 0, 2)
-        gcol = xp.matmul(r, wm).reshape(groups, e - s, ho, wo, kh, kw, cg)
+        gcol = B.matmul(r, wm).reshape(groups, e - s, ho, wo, kh, kw, cg)
         _scatter(gx[s:e], gcol.transpose(4, 5, 1, 2, 3, 0, 6), g, 1)
         if bias is not None:
             add_bias(gx[s:e].reshape(-1, c), bias)
@@ -116,7 +116,7 @@ def _col2im_cnhw(gy, w, g, bias):
 
     def block(se):
         s, e = se
-        gcol = xp.matmul(wm, gyt[:, :, s:e].reshape(groups, o // groups, -1))
+        gcol = B.matmul(wm, gyt[:, :, s:e].reshape(groups, o // groups, -1))
         gcol = gcol.reshape(groups, cg, kh, kw, e - s, ho, wo)
         _scatter(gx[:, :, s:e], gcol.transpose(2, 3, 0, 1, 4, 5, 6), g, 3)
         if bias is not None:
@@ -158,7 +158,7 @@ def _shift_sum_cnhw(gy, w, g, bias):
         s, e = se
         s0 = max(0, s - top)
         z = scratch(xp, "cols", (groups, c * kh * kw // groups, e - s0), gy.dtype)
-        xp.matmul(wm, gyf[:, :, s0:e], out=z)
+        B.matmul(wm, gyf[:, :, s0:e], out=z)
         z = z.reshape(c, kh, kw, e - s0)
         dst = gx[:, s:e]
         dst[...] = 0

@@ -18,6 +18,7 @@ import math
 import numbers
 import warnings
 
+from chainrule.core.autocast_state import is_any_autocast_enabled
 from chainrule.core.creation import empty, zeros
 from chainrule.functional.join import cat, stack
 from chainrule.functional.dropout import dropout as _dropout
@@ -196,7 +197,7 @@ class RNNBase(Module):
     # ------------------------------------------------------------ checks
     def _check_dtype(self, x):
         wd = self.weight_ih_l0.dtype
-        if x.dtype != wd:
+        if x.dtype != wd and not is_any_autocast_enabled():   # (autocast casts them)
             raise RuntimeError(f"{type(self).__name__}: input dtype ({x.dtype}) does not match "
                                f"the weight dtype ({wd}); convert the input with .to({wd}) or "
                                f"the model with .to({x.dtype})")

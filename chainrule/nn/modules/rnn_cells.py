@@ -8,6 +8,7 @@ The cells are composed from differentiable ops
 """
 import math
 
+from chainrule.core.autocast_state import is_any_autocast_enabled
 from chainrule.core.creation import empty, zeros
 from chainrule.functional import rnn_cells as RC
 from chainrule.nn import init
@@ -68,7 +69,7 @@ class RNNCellBase(Module):
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"{name}: expected input of size {self.input_size} in the last "
                                f"dim, got {tuple(input.shape)}")
-        if input.dtype != self.weight_ih.dtype:
+        if input.dtype != self.weight_ih.dtype and not is_any_autocast_enabled():
             raise RuntimeError(f"{name}: input dtype ({input.dtype}) does not match the "
                                f"weight dtype ({self.weight_ih.dtype}); convert the input "
                                f"with .to({self.weight_ih.dtype}) or the model with "
