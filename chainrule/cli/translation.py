@@ -10,7 +10,7 @@ trained with.
 from chainrule.cli.common import EXIT_OK, UsageError, model_from_checkpoint, positive_int
 from chainrule.text.translation import preprocess_nmt
 from chainrule.train.checkpoint import CheckpointError
-from chainrule.train.nmt import score_held_out, translate
+from chainrule.train.nmt import pads_source, score_held_out, translate
 from chainrule.train.nmt_recipes import held_out_pairs
 from chainrule.train.run import resumed_vocabs
 
@@ -68,12 +68,13 @@ def load_translator(path, model=None, ckpt=None):
 
 
 def run_translate(args):
-    model, _, src, tgt, steps = load_translator(args.checkpoint)
+    model, ckpt, src, tgt, steps = load_translator(args.checkpoint)
+    pad = pads_source(ckpt["meta"])
     for sentence in args.sentences:
         text = preprocess_nmt(" ".join(sentence.split()))
         if not text:
             raise UsageError("got an empty sentence to translate")
-        print(translate(model, text, src, tgt, steps, beam=args.beam))
+        print(translate(model, text, src, tgt, steps, beam=args.beam, pad_source=pad))
     return EXIT_OK
 
 
@@ -89,7 +90,8 @@ def run_eval(args, model, ckpt):
         pairs = pairs[:args.limit]
     if not pairs:
         raise UsageError("the held-out split of fra-eng/fra.txt holds no pairs")
-    score = score_held_out(model, pairs, src, tgt, steps, beam=args.beam)
+    score = score_held_out(model, pairs, src, tgt, steps, beam=args.beam,
+                           pad_source=pads_source(ckpt["meta"]))
     how = f"beam {args.beam}" if args.beam else "greedy"
     print(f"{ckpt['meta']['model']} on fra-eng (held-out split, {len(pairs)} pairs, "
           f"{how}, epoch {ckpt['epoch']}): BLEU {score:.2f}")

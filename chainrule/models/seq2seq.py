@@ -177,19 +177,28 @@ def _init_state(net, enc_X, enc_valid_len):
     return net.decoder.init_state(net.encoder(enc_X, enc_valid_len), enc_valid_len)
 
 
-def _encode_source(src_sentence, src_vocab, num_steps):
+def _encode_source(src_sentence, src_vocab, num_steps, pad_source=True):
+    """The source as a batch of one: its tokens and ``<eos>``, cut to ``num_steps``,
+    padded to ``num_steps`` (d2l) or, with ``pad_source=False``, not padded."""
     tokens = src_vocab[src_sentence.lower().split(" ")] + [src_vocab.eos]
     valid = min(len(tokens), num_steps)
-    tokens = (tokens + [src_vocab.pad] * num_steps)[:num_steps]
+    tokens = (tokens + [src_vocab.pad] * num_steps)[:num_steps if pad_source else valid]
     return tensor([tokens]), tensor([valid])
 
 
-def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps):
+def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, pad_source=True):
     """Greedy decoding of one sentence: ``(target tokens joined by spaces,
-    attention weights per step where the decoder records them)``."""
+    attention weights per step where the decoder records them)``.
+
+    ``pad_source``: pad the source to ``num_steps`` as d2l does in training and
+    prediction.  d2l's RNN encoder does not mask padding (its final state, which
+    starts the decoder, comes after the pads), so a model trained on length-bucketed
+    batches, which carry little padding, must be given its source unpadded
+    (``pad_source=False``); the Transformer masks padding and gives the same
+    translation either way."""
     net.eval()
     with no_grad():
-        enc_X, enc_len = _encode_source(src_sentence, src_vocab, num_steps)
+        enc_X, enc_len = _encode_source(src_sentence, src_vocab, num_steps, pad_source)
         state = _init_state(net, enc_X, enc_len)
         dec_X = tensor([[tgt_vocab.bos]])
         out, weights = [], []
@@ -205,13 +214,15 @@ def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps):
     return " ".join(tgt_vocab.to_tokens(out)), weights
 
 
-def beam_search(net, src_sentence, src_vocab, tgt_vocab, num_steps, beam_size=4, alpha=0.75):
+def beam_search(net, src_sentence, src_vocab, tgt_vocab, num_steps, beam_size=4, alpha=0.75,
+                pad_source=True):
     """Beam search: keep the ``beam_size`` best prefixes by summed log probability;
     finished hypotheses (``<eos>``) are ranked by ``log P / L^alpha`` (d2l's length
-    penalty).  Returns the best translation."""
+    penalty).  Returns the best translation.  ``pad_source``: as
+    :func:`predict_seq2seq`."""
     net.eval()
     with no_grad():
-        enc_X, enc_len = _encode_source(src_sentence, src_vocab, num_steps)
+        enc_X, enc_len = _encode_source(src_sentence, src_vocab, num_steps, pad_source)
         beams = [([], 0.0, _init_state(net, enc_X, enc_len), tgt_vocab.bos)]
         done = []
         for _ in range(num_steps):

@@ -13,7 +13,7 @@ from chainrule.models.seq2seq import MaskedSoftmaxCELoss, beam_search, predict_s
 from chainrule.text.translation import corpus_bleu
 from chainrule.train.trainer import Trainer
 
-__all__ = ["Seq2SeqTrainer", "translate", "score_held_out"]
+__all__ = ["Seq2SeqTrainer", "translate", "score_held_out", "pads_source"]
 
 
 class Seq2SeqTrainer(Trainer):
@@ -32,11 +32,13 @@ class Seq2SeqTrainer(Trainer):
     their corpus BLEU as ``val_bleu`` (a column to monitor: higher is better)."""
 
     def __init__(self, model, bos, optimizer=None, scheduler=None, clip_grad_norm=None,
-                 callbacks=(), num_steps=None, bleu_pairs=(), vocabs=None, **kwargs):
+                 callbacks=(), num_steps=None, bleu_pairs=(), vocabs=None, pad_source=True,
+                 **kwargs):
         super().__init__(model, MaskedSoftmaxCELoss(), optimizer, scheduler, (),
                          clip_grad_norm, callbacks, **kwargs)
         self.bos, self.num_steps = bos, num_steps
         self.bleu_pairs, self.vocabs = list(bleu_pairs), vocabs
+        self.pad_source = pad_source
         self._modes["bleu"] = "max"
 
     def evaluate(self, loader, prefix=""):
@@ -45,7 +47,8 @@ class Seq2SeqTrainer(Trainer):
             was_training = self.model.training
             try:
                 logs[prefix + "bleu"] = score_held_out(self.model, self.bleu_pairs,
-                                                       *self.vocabs, self.num_steps)
+                                                       *self.vocabs, self.num_steps,
+                                                       pad_source=self.pad_source)
             finally:
                 self.model.train(was_training)
         return logs
@@ -67,16 +70,25 @@ class Seq2SeqTrainer(Trainer):
         return value / max(tokens, 1), tokens
 
 
-def translate(model, sentence, src_vocab, tgt_vocab, num_steps, beam=None):
+def translate(model, sentence, src_vocab, tgt_vocab, num_steps, beam=None, pad_source=True):
     """The translation of ``sentence`` (words separated by spaces): greedy, or beam
-    search of width ``beam``."""
+    search of width ``beam``.  ``pad_source=False`` for models trained on
+    length-bucketed batches (see :func:`~chainrule.models.seq2seq.predict_seq2seq`)."""
     if beam:
-        return beam_search(model, sentence, src_vocab, tgt_vocab, num_steps, beam_size=beam)
-    return predict_seq2seq(model, sentence, src_vocab, tgt_vocab, num_steps)[0]
+        return beam_search(model, sentence, src_vocab, tgt_vocab, num_steps, beam_size=beam,
+                           pad_source=pad_source)
+    return predict_seq2seq(model, sentence, src_vocab, tgt_vocab, num_steps, pad_source)[0]
 
 
-def score_held_out(model, pairs, src_vocab, tgt_vocab, num_steps, beam=None):
+def pads_source(meta):
+    """Whether a translation checkpoint's model decodes with its source padded to
+    ``num_steps``: yes unless it was trained on length-bucketed batches."""
+    return not bool((meta.get("train_args") or {}).get("bucket"))
+
+
+def score_held_out(model, pairs, src_vocab, tgt_vocab, num_steps, beam=None, pad_source=True):
     """Corpus BLEU (x100) of ``model``'s translations of ``pairs``."""
-    preds = [translate(model, " ".join(s), src_vocab, tgt_vocab, num_steps, beam).split()
+    preds = [translate(model, " ".join(s), src_vocab, tgt_vocab, num_steps, beam,
+                       pad_source).split()
              for s, _ in pairs]
     return corpus_bleu(preds, [list(t) for _, t in pairs])

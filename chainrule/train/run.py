@@ -281,7 +281,8 @@ def _build_nmt(cfg):
                              cfg.clip_grad_norm, make_callbacks(cfg, monitor), meta=meta,
                              device=cfg.device, num_steps=cfg.num_steps, amp=cfg.amp,
                              bleu_pairs=data.val_pairs[:VAL_BLEU_PAIRS],
-                             vocabs=(data.src_vocab, data.tgt_vocab))
+                             vocabs=(data.src_vocab, data.tgt_vocab),
+                             pad_source=not cfg.bucket)
     if _resume_or_announce(cfg, trainer, model):
         print(f"{data.num_pairs} "
               f"training pairs (vocab {len(data.src_vocab)} -> {len(data.tgt_vocab)}, "

@@ -159,3 +159,29 @@ def test_trimmed_batches_give_d2ls_padded_loss():
     assert n < 9 and m < 9
     _, _, cut = tr.compute((X[:, :n], xl), (Y[:, :m], yl))
     np.testing.assert_allclose(cut.item(), full.item(), rtol=1e-5)
+
+
+def test_unpadded_source_for_bucketed_models_and_the_same_transformer_translation():
+    # d2l's RNN encoder reads the pads: its state after "go . <eos> <pad>..." differs
+    # from the state after "go . <eos>", so a model trained on trimmed (bucketed)
+    # batches decodes its source unpadded; the Transformer masks pads: same output
+    from chainrule.models.seq2seq import _encode_source, predict_seq2seq, beam_search
+    from chainrule.train.nmt import pads_source
+    src, tgt, sv, tv = _tiny_pairs()
+    X, n = _encode_source("go .", sv, 6)
+    assert X.shape == (1, 6) and int(n.item()) == 3 and int(X[0, 5].item()) == sv.pad
+    X, n = _encode_source("go .", sv, 6, pad_source=False)
+    assert X.shape == (1, 3) and int(n.item()) == 3 and int(X[0, 2].item()) == sv.eos
+    cr.manual_seed(0)
+    rnn = EncoderDecoder(Seq2SeqEncoder(len(sv), 8, 16, 2), Seq2SeqDecoder(len(tv), 8, 16, 2))
+    h_pad = rnn.encoder(*_encode_source("go .", sv, 6))[1]
+    h_cut = rnn.encoder(*_encode_source("go .", sv, 6, pad_source=False))[1]
+    assert not np.allclose(h_pad.detach().numpy(), h_cut.detach().numpy())
+    net = TransformerSeq2Seq(len(sv), len(tv), 16, 32, 2, 1, dropout=0.0)
+    for s in ["go .", "i lost ."]:
+        assert predict_seq2seq(net, s, sv, tv, 6)[0] == \
+            predict_seq2seq(net, s, sv, tv, 6, pad_source=False)[0]
+        assert beam_search(net, s, sv, tv, 6, 2) == \
+            beam_search(net, s, sv, tv, 6, 2, pad_source=False)
+    assert pads_source({"train_args": {"bucket": False}}) and pads_source({})
+    assert not pads_source({"train_args": {"bucket": True}})
