@@ -369,6 +369,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per script run")
     ap.add_argument("--table", action="store_true", help="print the table of recorded runs")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--diff", metavar="CLIENT",
+                    help="unified diff of the two sides' recorded output of CLIENT")
     args = ap.parse_args()
     if args.list:
         print("\n".join(CLIENTS))
@@ -376,6 +378,12 @@ def main():
     os.makedirs(args.logdir, exist_ok=True)
     if args.table:
         table(args.logdir)
+        return
+    if args.diff:
+        import difflib
+        a, b = (open(os.path.join(args.logdir, args.diff, f"{s}.out"), encoding="utf8")
+                .read().splitlines() for s in ("torch", "chainrule"))
+        print("\n".join(difflib.unified_diff(a, b, "torch", "chainrule", lineterm="", n=0)))
         return
     if EXAMPLES is None or DATA is None:
         sys.exit("shared/clients and shared/data are absent")
