@@ -283,7 +283,13 @@ def _env(threads, extra):
 
 def run_one(name, side, args):
     setup, steps, torch_env = CLIENTS[name]
-    tmp = os.path.join(args.logdir, name, side)
+    extra = args.extra.split() if args.extra else []
+    if extra:  # e.g. another --seed: appended to the main (last) script's arguments
+        steps = steps[:-1] + [(steps[-1][0], steps[-1][1] + extra, steps[-1][2])] \
+            if len(steps) == 1 or steps[-1][2] is not _wlm_generate else \
+            [(steps[0][0], steps[0][1] + extra, steps[0][2])] + steps[1:]
+        name = f"{name} {args.extra}"
+    tmp = os.path.join(args.logdir, name.replace(" ", "_"), side)
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     cwd = setup(tmp)
@@ -292,7 +298,7 @@ def run_one(name, side, args):
         env["PYTHONPATH"] = ROOT
     nice = ["nice", "-n", str(args.nice)] if args.nice else []
     numbers, total, rc, err = {}, 0.0, 0, ""
-    log = open(os.path.join(args.logdir, name, f"{side}.log"), "w")
+    log = open(os.path.join(os.path.dirname(tmp), f"{side}.log"), "w")
     for script, sargs, parse in steps:
         if side == "torch":
             cmd = nice + [args.torch_python, script, *sargs]
@@ -301,7 +307,7 @@ def run_one(name, side, args):
         log.write("$ (cd %s && %s)\n" % (cwd, " ".join(cmd)))
         log.flush()
         t0 = time.time()
-        outp, errp = (os.path.join(args.logdir, name, f"{side}.{k}") for k in ("out", "err"))
+        outp, errp = (os.path.join(os.path.dirname(tmp), f"{side}.{k}") for k in ("out", "err"))
         with open(outp, "w") as fo, open(errp, "w") as fe:  # streamed: progress is visible
             try:
                 rc = subprocess.run(cmd, cwd=cwd, env=env, stdout=fo, stderr=fe,
@@ -343,7 +349,8 @@ def table(logdir):
         for line in f:
             r = json.loads(line)
             recs[(r["client"], r["side"])] = r
-    names = [n for n in CLIENTS if any((n, s) in recs for s in ("torch", "chainrule"))]
+    order = {n: i for i, n in enumerate(CLIENTS)}
+    names = sorted({c for c, _ in recs}, key=lambda c: (order.get(c.split()[0], 99), c))
     print("| client | side | exit | wall s | load (1 min) | numbers |")
     print("| --- | --- | --- | ---: | ---: | --- |")
     for n in names:
@@ -365,6 +372,8 @@ def main():
     ap.add_argument("--side", choices=["torch", "chainrule", "both"], default="both")
     ap.add_argument("--logdir", default="/tmp/compare_clients")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--extra", default="", help="more flags of the script itself, e.g. "
+                    "'--seed 2' (recorded as a separate row)")
     ap.add_argument("--nice", type=int, default=10)
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per script run")
     ap.add_argument("--table", action="store_true", help="print the table of recorded runs")
