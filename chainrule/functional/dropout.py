@@ -130,7 +130,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
         warnings.warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is "
                       f"deprecated and will result in an error in a future release.",
                       stacklevel=2)
-    if input.ndim == 4:
+    if input.ndim != 5:  # unbatched, as torch: one draw per input[i]
         out = _feature_dropout(input.unsqueeze(0), p, training, False, "dropout3d").squeeze(0)
         return input.copy_(out) if inplace and training and p else out
     return _feature_dropout(input, p, training, inplace, "dropout3d")

@@ -291,3 +291,28 @@ def test_errors_name_the_layer_and_shapes(layer, x, match):
 def test_groupnorm_channels_must_divide():
     with pytest.raises(ValueError, match=r"num_channels \(5\) must be divisible by num_groups"):
         nn.GroupNorm(2, 5)
+
+
+# ---------------------------------------------------------------- which axes one draw covers
+def _shared_axes(y):
+    """Axes along which every dropout decision is constant (from a ones input)."""
+    z = (np.asarray(y) == 0)
+    return tuple(ax for ax in range(z.ndim) if z.shape[ax] > 1 and
+                 np.all(z == z.take([0], axis=ax)))
+
+
+@pytest.mark.parametrize("kind,shape", [
+    ("Dropout1d", (40, 30)), ("Dropout1d", (8, 40, 30)),
+    # mnist_rnn applies nn.Dropout2d to an (N, C) batch: torch drops single elements
+    ("Dropout2d", (64, 40)), ("Dropout2d", (8, 40, 30)), ("Dropout2d", (4, 30, 5, 5)),
+    ("Dropout3d", (30, 4, 5, 5)), ("Dropout3d", (4, 30, 3, 3, 3)), ("Dropout3d", (40, 30, 5)),
+])
+def test_channel_dropout_modules_draw_over_the_axes_torch_does(kind, shape):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = getattr(nn, kind)(0.5)(cr.ones(*shape)).numpy()
+        theirs = getattr(torch.nn, kind)(0.5)(torch.ones(*shape)).numpy()
+        functional = getattr(F, kind.lower())(cr.ones(*shape), 0.5).numpy()
+    assert _shared_axes(ours) == _shared_axes(theirs) == _shared_axes(functional), kind
+    assert 0.3 < (ours == 0).mean() < 0.7 and set(np.unique(ours)) <= {0.0, 2.0}

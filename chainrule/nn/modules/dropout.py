@@ -1,9 +1,6 @@
 """Dropout layers: active in ``train()`` mode, the identity in ``eval()``."""
 import numbers
-import warnings
 
-from chainrule import backend as B
-from chainrule.core.tensor import from_array
 from chainrule.nn import functional as F
 from chainrule.nn.modules.module import Module
 
@@ -37,52 +34,26 @@ class Dropout(_DropoutNd):
         return F.dropout(input, self.p, self.training, self.inplace)
 
 
-def _feature_dropout(input, p, training, inplace, nd, name):
-    """Zero whole channels: one Bernoulli draw per (N, C) entry."""
-    if not training or p == 0:
-        return input
-    x = input.array
-    xp = B.xp_of(x)
-    shape = x.shape[:-nd] + (1,) * nd
-    if input.ndim not in (nd + 1, nd + 2):
-        if nd == 1 or input.ndim == 0:
-            raise RuntimeError(f"{name}: expected {nd + 1}-D or {nd + 2}-D input, got "
-                               f"{tuple(input.shape)}")
-        # torch (deprecated, with this warning): an unbatched input whose dim 0 is the
-        # channel dim, so whole slices x[i] are dropped
-        warnings.warn(f"{name.lower()}: Received a {input.ndim}-D input to {name.lower()}, "
-                      f"which is deprecated and will result in an error in a future release. "
-                      f"To retain the behavior and silence this warning, please use dropout "
-                      f"instead.", UserWarning, stacklevel=3)
-        shape = x.shape[:1] + (1,) * (x.ndim - 1)
-    if p == 1:
-        mask = xp.zeros(shape, dtype=x.dtype)
-    else:
-        mask = (B.get_rng(xp).random(shape) >= p).astype(x.dtype) * x.dtype.type(1 / (1 - p))
-    if inplace:
-        return input.mul_(from_array(mask))
-    return input * from_array(mask)
-
-
 class Dropout1d(_DropoutNd):
     """Zero whole channels of ``(N, C, L)`` or ``(C, L)`` inputs."""
 
     def forward(self, input):
-        return _feature_dropout(input, self.p, self.training, self.inplace, 1, "Dropout1d")
+        return F.dropout1d(input, self.p, self.training, self.inplace)
 
 
 class Dropout2d(_DropoutNd):
-    """Zero whole channels of ``(N, C, H, W)`` or ``(C, H, W)`` inputs."""
+    """Zero whole channels of ``(N, C, H, W)`` inputs (``F.dropout2d``, as torch: a 3-D
+    input is read as ``(N, C, L)``, and a 2-D ``(N, C)`` one loses single elements)."""
 
     def forward(self, input):
-        return _feature_dropout(input, self.p, self.training, self.inplace, 2, "Dropout2d")
+        return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
 class Dropout3d(_DropoutNd):
     """Zero whole channels of ``(N, C, D, H, W)`` or ``(C, D, H, W)`` inputs."""
 
     def forward(self, input):
-        return _feature_dropout(input, self.p, self.training, self.inplace, 3, "Dropout3d")
+        return F.dropout3d(input, self.p, self.training, self.inplace)
 
 
 class AlphaDropout(_DropoutNd):
