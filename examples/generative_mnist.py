@@ -35,6 +35,8 @@ def main():
     p.add_argument("--time-limit", type=float, default=600)
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--beta", type=float, default=3.0, help="sparse AE: KL weight")
+    p.add_argument("--rho", type=float, default=0.1, help="sparse AE: target activation")
     p.add_argument("--data", default="mnist")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -49,21 +51,26 @@ def main():
         elif e == "sparse-ae":
             r = GEN.train_autoencoder(os.path.join(a.out, "sparse-ae"), "sparse", a.data,
                                       a.epochs, batch_size=a.batch_size or 100,
-                                      hidden_sizes=(196,), max_train=a.max_train)
+                                      hidden_sizes=(196,), max_train=a.max_train,
+                                      rho=a.rho, beta=a.beta)
             _record(a.out, "sparse-ae", r)
-        elif e == "metric-lenet":  # the scoring classifier, selected on validation
+        elif e in ("metric-lenet", "score-real"):
+            # metric-lenet trains the scoring classifier (selected on validation);
+            # score-real scores the real test digits with the one in --out (the ceiling)
             d = GEN.load_images("mnist")
             x, y = d["train"][0][:a.max_train], d["train"][1][:a.max_train]
-            model = GM.train_metric_classifier(clf, x, y, epochs=a.epochs, val=d["val"])
+            if e == "metric-lenet":
+                model = GM.train_metric_classifier(clf, x, y, epochs=a.epochs, val=d["val"])
+            else:
+                model = GM.load_metric_classifier(clf)
             pt, ft = GM.classifier_outputs(model, d["test"][0])
             acc = float((pt.argmax(1) == d["test"][1]).mean())
             real_is = GM.inception_score(pt)
             _, fv = GM.classifier_outputs(model, d["val"][0])
-            _record(a.out, "metric-lenet", {"test_acc": acc, "real_test_is": real_is[0],
-                                            "real_test_is_std": real_is[1],
-                                            "fid_val_vs_test": GM.frechet_distance(fv, ft),
-                                            "train_images": len(x), "epochs": a.epochs,
-                                            "seconds": time.perf_counter() - t0})
+            _record(a.out, e, {"test_acc": acc, "real_test_is": real_is[0],
+                               "real_test_is_std": real_is[1],
+                               "fid_val_vs_test": GM.frechet_distance(fv, ft),
+                               "seconds": time.perf_counter() - t0})
         elif e == "vae":  # 784-500-500-20, epoch chosen on validation, test scored once
             r = GEN.train_vae(os.path.join(a.out, "vae"), a.data, a.epochs,
                               time_limit=a.time_limit)

@@ -293,9 +293,12 @@ def train_autoencoder(out, kind="plain", data="mnist", epochs=10, batch_size=100
            "test_mse_noised": reconstruction_error(model, xte, noise, level, seed=2),
            "noise": noise, "level": level, "seconds": seconds, "epochs": epochs}
     if kind == "sparse":
-        act = mean_activation(model, xte)
+        act = mean_activation(model, xte)  # rho_hat on unseen digits, and on the trained ones
         res.update(rho=rho, beta=beta, weight_decay=weight_decay, mean_activation=float(act.mean()),
-                   unit_activation_range=[float(act.min()), float(act.max())])
+                   unit_activation_range=[float(act.min()), float(act.max())],
+                   train_mean_activation=float(mean_activation(model, xtr).mean()),
+                   val_mean_activation=float(mean_activation(model, xval).mean()),
+                   batch_size=batch_size, lr=lr, train_images=len(xtr))
     _log(verbose, f"{kind} AE: " + ", ".join(f"{k} {v:.5g}" if isinstance(v, float) else
                                              f"{k} {v}" for k, v in res.items()))
     name = {"plain": "ae", "denoising": "dae", "sparse": "sparse-ae"}[kind]
