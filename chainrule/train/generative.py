@@ -535,7 +535,7 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
             if row["val_fid"] < best:
                 best, best_state = row["val_fid"], {k: v.clone()
                                                     for k, v in model.state_dict().items()}
-        G.train()
+        model.train()  # generate() put the discriminator in eval mode too
         history.append(row)
         _log(verbose, f"DCGAN epoch {epoch}: " + ", ".join(
             f"{k} {v:.3f}" for k, v in row.items() if k not in ("epoch", "seconds"))

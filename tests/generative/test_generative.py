@@ -196,7 +196,7 @@ def test_gan2d_smoke():
     assert gap < 0.5 and all(math.isfinite(h["train_loss_D"]) for h in r["history"])
 
 
-def test_dcgan_shapes_and_loop(fake_mnist, tmp_path):
+def test_dcgan_shapes_and_loop(fake_mnist, tmp_path, monkeypatch):
     m = DCGAN(latent_dim=8, width=4)
     assert m(cr.randn(3, 8)).shape == (3, 1, 28, 28)
     assert m.discriminator(cr.rand(3, 1, 28, 28)).shape == (3,)
@@ -204,6 +204,12 @@ def test_dcgan_shapes_and_loop(fake_mnist, tmp_path):
         m(cr.randn(3, 9))
     GM.train_metric_classifier(str(tmp_path / "clf.ckpt"), *_fake_images(128, 5), epochs=1,
                                verbose=False)
+    modes, step = [], GEN._gan_step
+
+    def recording_step(G, D, *args):
+        modes.append((G.training, D.training))
+        return step(G, D, *args)
+    monkeypatch.setattr(GEN, "_gan_step", recording_step)
     r = GEN.train_dcgan(str(tmp_path / "dc"), epochs=2, batch_size=64, latent_dim=8, width=4,
                         classifier=str(tmp_path / "clf.ckpt"), n_score=100, n_val_score=50,
                         verbose=False)
@@ -211,6 +217,7 @@ def test_dcgan_shapes_and_loop(fake_mnist, tmp_path):
     hist = json.loads((tmp_path / "dc" / "history.json").read_text())
     assert [h["epoch"] for h in hist] == [1, 2] and all(h["val_fid"] >= 0 for h in hist)
     assert r["best_epoch"] == min(hist, key=lambda h: h["val_fid"])["epoch"]
+    assert modes and all(g and d for g, d in modes)  # scoring leaves both in train mode
     assert (tmp_path / "dc" / "samples_epoch2.png").exists()
     assert GEN.sample_images(str(tmp_path / "dc" / "model.ckpt"), 4).shape == (4, 28, 28)
 
