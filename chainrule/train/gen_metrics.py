@@ -173,7 +173,7 @@ def default_classifier_path():
         "~/.cache/chainrule")), "metric_lenet_mnist.ckpt")
 
 
-def metric_classifier(path=None, epochs=10, seed=0, verbose=True):
+def metric_classifier(path=None, epochs=12, seed=0, verbose=True):
     """The metric LeNet: loaded from ``path`` (default :func:`default_classifier_path`)
     if it exists, otherwise trained deterministically (``seed``) on the 55,000 MNIST
     training images that :func:`chainrule.train.generative.load_images` keeps for
