@@ -8,7 +8,9 @@ images.  It answers "does training the paper's model to 99.3% fit this machine?"
     unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
     nice -n 10 python benchmarks/bench_capsnet.py --threads 1 --batch-size 100 --steps 3
 
-The machine is shared: report the load average printed with the numbers.
+The machine is shared: report the load average printed with the numbers.  With
+``--threads 1`` the CPU time per step is also printed: it is what a step costs on an
+idle core, independent of the load (the wall time is not).
 """
 import _threads  # noqa: F401  (pins BLAS threads from --threads before numpy loads)
 import argparse
@@ -90,13 +92,16 @@ def torch_step(batch_size, seed=0):
 
 
 def timed(step, steps):
+    """Median ``(wall, cpu)`` seconds per step.  With one thread the CPU time is what the
+    step costs on an idle core, whatever the load; the wall time is what it took here."""
     step()  # warm up (allocations, BLAS pools)
-    times = []
+    walls, cpus = [], []
     for _ in range(steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return float(np.median(walls)), float(np.median(cpus))
 
 
 def main():
@@ -111,11 +116,13 @@ def main():
         rows.append(("torch", timed(torch_step(a.batch_size), a.steps)))
     print(f"CapsNet training step, batch {a.batch_size}, {os.environ['BENCH_THREADS']} "
           f"thread(s), load average {os.getloadavg()[0]:.1f} (shared machine)")
-    for name, s in rows:
-        print(f"{name:10s} {s:8.2f} s/step  {s / a.batch_size * 1e3:7.1f} ms/image  "
-              f"epoch of 60,000 images: {s / a.batch_size * 60000 / 3600:6.2f} h")
+    for name, (wall, cpu) in rows:
+        for kind, s in (("wall", wall), ("cpu", cpu)):
+            print(f"{name:10s} {kind:4s} {s:8.2f} s/step  {s / a.batch_size * 1e3:7.1f} ms/image"
+                  f"  epoch of 60,000 images: {s / a.batch_size * 60000 / 3600:6.2f} h")
     if len(rows) == 2:
-        print(f"chainrule / torch time: {rows[0][1] / rows[1][1]:.2f}")
+        print(f"chainrule / torch: wall {rows[0][1][0] / rows[1][1][0]:.2f}, "
+              f"cpu {rows[0][1][1] / rows[1][1][1]:.2f}")
 
 
 if __name__ == "__main__":
