@@ -173,16 +173,17 @@ def default_classifier_path():
         "~/.cache/chainrule")), "metric_lenet_mnist.ckpt")
 
 
-def metric_classifier(path=None, epochs=12, seed=0, verbose=True):
+def metric_classifier(splits, path=None, epochs=12, seed=0, verbose=True):
     """The metric LeNet: loaded from ``path`` (default :func:`default_classifier_path`)
-    if it exists, otherwise trained deterministically (``seed``) on the 55,000 MNIST
-    training images that :func:`chainrule.train.generative.load_images` keeps for
-    training, selected on its 5,000 held-out ones, and saved there.  Every model is then
-    scored by the same network."""
+    if it exists, otherwise trained deterministically (``seed``) on ``splits['train']``
+    and selected on ``splits['val']`` (``(images, labels)`` each), then saved there, so
+    every model is scored by the same network.  ``splits`` is that dict or a function
+    returning it (called only when training is needed), e.g. ``lambda:
+    chainrule.train.generative.load_images('mnist')``: its 55,000 training images and
+    5,000 held-out ones."""
     path = path or default_classifier_path()
     if os.path.exists(path):
         return load_metric_classifier(path)
-    from chainrule.train.generative import load_images
-    d = load_images("mnist", seed=0)
+    d = splits() if callable(splits) else splits
     return train_metric_classifier(path, *d["train"], epochs=epochs, seed=seed, val=d["val"],
                                    verbose=verbose)

@@ -503,7 +503,7 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
     rng = np.random.default_rng(seed)
     clf = None
     if classifier is True:
-        clf = GM.metric_classifier(verbose=verbose)
+        clf = GM.metric_classifier(lambda: load_images("mnist", seed=0), verbose=verbose)
     elif classifier:
         clf = GM.load_metric_classifier(classifier)
     real_val = GM.classifier_outputs(clf, d["val"][0])[1] if clf is not None else None

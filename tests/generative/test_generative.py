@@ -261,7 +261,7 @@ def test_metric_classifier_selects_on_validation_and_is_cached(fake_mnist, tmp_p
     """Trained once on the (stand-in) training split, selected on its validation part,
     saved where the scorers find it, then loaded instead of retrained."""
     monkeypatch.setenv("CHAINRULE_CACHE", str(tmp_path))
-    m = GM.metric_classifier(epochs=12, verbose=False)
+    m = GM.metric_classifier(GEN.load_images, epochs=12, verbose=False)
     path = GM.default_classifier_path()
     assert path.startswith(str(tmp_path)) and (tmp_path / "metric_lenet_mnist.ckpt").exists()
     x, y = _fake_images(64, 2)
@@ -269,7 +269,7 @@ def test_metric_classifier_selects_on_validation_and_is_cached(fake_mnist, tmp_p
     assert (p.argmax(1) == y).mean() > 0.8 and f.shape == (64, 84)  # chance: 0.1
     ck = load_checkpoint(path)
     assert ck["meta"]["val_acc"] > 0.8 and ck["meta"]["train_images"] == 256
-    p2, _ = GM.classifier_outputs(GM.metric_classifier(epochs=1, verbose=False), x)
+    p2, _ = GM.classifier_outputs(GM.metric_classifier(None, epochs=1, verbose=False), x)
     np.testing.assert_allclose(p2, p)  # loaded, not retrained
     with pytest.raises(ValueError, match="train_metric_classifier: expected images"):
         GM.train_metric_classifier(str(tmp_path / "c.ckpt"), x[:, :, :, None], y)
