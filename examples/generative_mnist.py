@@ -1,11 +1,12 @@
 """The measurements behind docs/generative.md (issue #15), one experiment per argument:
 
     CHAINRULE_DATA=/work/shared/data nice -n 10 python examples/generative_mnist.py \
-        ae-vs-dae sparse-ae metric-lenet dcgan dbn gan2d --out runs/generative
+        ae-vs-dae sparse-ae metric-lenet vae score-vae dcgan dbn gan2d --out runs/generative
 
 Each writes its run folder under --out and appends its result line to results.jsonl.
-The VAE and the RBM-vs-scikit-learn comparison have their own commands:
-``chainrule train vae --data mnist`` and ``benchmarks/bench_rbm_sklearn.py``.
+``metric-lenet`` trains the scoring classifier (``metric_lenet.ckpt`` in --out) that
+``dcgan`` and ``score-vae`` use.  The RBM-vs-scikit-learn comparison has its own
+command, ``benchmarks/bench_rbm_sklearn.py``.
 """
 import argparse
 import json
@@ -33,6 +34,9 @@ def main():
     p.add_argument("--max-train", type=int, default=None)
     p.add_argument("--time-limit", type=float, default=600)
     p.add_argument("--width", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--beta", type=float, default=3.0, help="sparse AE: KL weight")
+    p.add_argument("--rho", type=float, default=0.1, help="sparse AE: target activation")
     p.add_argument("--data", default="mnist")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -46,18 +50,31 @@ def main():
                 _record(a.out, kind + "-ae", r)
         elif e == "sparse-ae":
             r = GEN.train_autoencoder(os.path.join(a.out, "sparse-ae"), "sparse", a.data,
-                                      a.epochs, hidden_sizes=(196,), max_train=a.max_train)
+                                      a.epochs, batch_size=a.batch_size or 100,
+                                      hidden_sizes=(196,), max_train=a.max_train,
+                                      rho=a.rho, beta=a.beta)
             _record(a.out, "sparse-ae", r)
-        elif e == "metric-lenet":
+        elif e in ("metric-lenet", "score-real"):
+            # metric-lenet trains the scoring classifier (selected on validation);
+            # score-real scores the real test digits with the one in --out (the ceiling)
             d = GEN.load_images("mnist")
             x, y = d["train"][0][:a.max_train], d["train"][1][:a.max_train]
-            model = GM.train_metric_classifier(clf, x, y, epochs=a.epochs)
-            pt, _ = GM.classifier_outputs(model, d["test"][0])
+            if e == "metric-lenet":
+                model = GM.train_metric_classifier(clf, x, y, epochs=a.epochs, val=d["val"])
+            else:
+                model = GM.load_metric_classifier(clf)
+            pt, ft = GM.classifier_outputs(model, d["test"][0])
             acc = float((pt.argmax(1) == d["test"][1]).mean())
             real_is = GM.inception_score(pt)
-            _record(a.out, "metric-lenet", {"test_acc": acc, "real_test_is": real_is[0],
-                                            "train_images": len(x), "epochs": a.epochs,
-                                            "seconds": time.perf_counter() - t0})
+            _, fv = GM.classifier_outputs(model, d["val"][0])
+            _record(a.out, e, {"test_acc": acc, "real_test_is": real_is[0],
+                               "real_test_is_std": real_is[1],
+                               "fid_val_vs_test": GM.frechet_distance(fv, ft),
+                               "seconds": time.perf_counter() - t0})
+        elif e == "vae":  # 784-500-500-20, epoch chosen on validation, test scored once
+            r = GEN.train_vae(os.path.join(a.out, "vae"), a.data, a.epochs,
+                              time_limit=a.time_limit)
+            _record(a.out, "vae", r)
         elif e == "dcgan":
             r = GEN.train_dcgan(os.path.join(a.out, f"dcgan-{a.data}"), a.data, a.epochs,
                                 width=a.width, max_train=a.max_train, time_limit=a.time_limit,

@@ -22,14 +22,15 @@ from chainrule.nn import functional as NF
 from chainrule.core.dtype import float32
 from chainrule.optim import Adam
 from chainrule import models
-from chainrule.backend import manual_seed
+from chainrule.backend import get_rng_state, manual_seed, set_rng_state
 from chainrule.core.tensor import from_array
 from chainrule.data.datasets import get_dataset
 from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
 from chainrule.train.plots import plot_history, save_image_grid
 
 __all__ = ["load_images", "binarize", "train_vae", "evaluate_vae", "sample_images",
-           "train_autoencoder", "reconstruction_error", "mean_activation", "train_rbm",
+           "train_autoencoder", "reconstruction_error", "mean_activation", "sparse_objective",
+           "train_rbm",
            "fit_rbm", "rbm_pll", "train_gan2d", "gan2d_data", "train_dcgan", "generate",
            "dbn_vs_random", "train_capsnet",
            "GENERATIVE_MODELS"]
@@ -200,6 +201,27 @@ def mean_activation(model, x, batch_size=1000):
     return acc / len(x)
 
 
+def sparse_objective(model, x, rho=0.1, beta=3.0, weight_decay=3e-3, batch_size=1000):
+    """Ng's sparse-autoencoder objective on all of ``x``: the mean over images of half the
+    summed squared error of the sigmoid outputs, plus ``beta KL(rho || rho_hat)`` with
+    ``rho_hat`` the mean code over all of ``x``, plus ``weight_decay / 2 |W|^2``."""
+    model.eval()
+    sq, code_sum = 0.0, 0.0
+    with no_grad():
+        for i in range(0, len(x), batch_size):
+            xb = _t(x[i:i + batch_size])
+            code = model.encode(xb)
+            sq += float(((F.sigmoid(model.decoder(code)) - xb) ** 2).sum())
+            code_sum = code_sum + code.sum(0).numpy()
+        rho_hat = np.clip(code_sum / len(x), 1e-7, 1 - 1e-7)
+        kl = float(np.sum(rho * np.log(rho / rho_hat)
+                          + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))))
+        wd = sum(float((p * p).sum()) for n, p in model.named_parameters()
+                 if n.endswith("weight"))
+    model.train()
+    return 0.5 * sq / len(x) + beta * kl + 0.5 * weight_decay * wd
+
+
 def train_autoencoder(out, kind="plain", data="mnist", epochs=10, batch_size=100, lr=1e-3,
                       seed=0, hidden_sizes=(256,), noise="masking", level=0.3, rho=0.1,
                       beta=3.0, weight_decay=None, verbose=True, max_train=None):
@@ -250,24 +272,33 @@ def train_autoencoder(out, kind="plain", data="mnist", epochs=10, batch_size=100
             opt.step()
             tot += float(loss) * len(idx)
             n += len(idx)
-        # model selection on what the kind is for: denoising on noised inputs
+        # model selection on what the kind is for: denoising on noised inputs; sparse on
+        # the objective it minimises (with rho_hat over the whole validation set)
         val = reconstruction_error(model, xval, noise if kind == "denoising" else "none",
                                    level, seed=1)
-        history.append({"epoch": epoch, "train_loss": tot / n, "val_mse": val,
-                        "seconds": time.perf_counter() - te})
-        if val < best:
-            best, best_state = val, {k: v.clone() for k, v in model.state_dict().items()}
-        _log(verbose, f"{kind} AE epoch {epoch}: train loss {tot / n:.2f}, val mse {val:.5f} "
-                      f"({time.perf_counter() - te:.1f}s)")
+        row = {"epoch": epoch, "train_loss": tot / n, "val_mse": val,
+               "seconds": time.perf_counter() - te}
+        crit = val
+        if kind == "sparse":
+            row["val_objective"] = crit = sparse_objective(model, xval, rho, beta, weight_decay)
+            row["val_mean_activation"] = float(mean_activation(model, xval).mean())
+        history.append(row)
+        if crit < best:
+            best, best_state = crit, {k: v.clone() for k, v in model.state_dict().items()}
+        _log(verbose, f"{kind} AE epoch {epoch}: " + ", ".join(
+            f"{k} {v:.5g}" for k, v in row.items() if k != "epoch"))
     seconds = time.perf_counter() - t0
     model.load_state_dict(best_state)
     res = {"kind": kind, "test_mse_clean": reconstruction_error(model, xte, seed=2),
            "test_mse_noised": reconstruction_error(model, xte, noise, level, seed=2),
            "noise": noise, "level": level, "seconds": seconds, "epochs": epochs}
     if kind == "sparse":
-        act = mean_activation(model, xte)
+        act = mean_activation(model, xte)  # rho_hat on unseen digits, and on the trained ones
         res.update(rho=rho, beta=beta, weight_decay=weight_decay, mean_activation=float(act.mean()),
-                   unit_activation_range=[float(act.min()), float(act.max())])
+                   unit_activation_range=[float(act.min()), float(act.max())],
+                   train_mean_activation=float(mean_activation(model, xtr).mean()),
+                   val_mean_activation=float(mean_activation(model, xval).mean()),
+                   batch_size=batch_size, lr=lr, train_images=len(xtr))
     _log(verbose, f"{kind} AE: " + ", ".join(f"{k} {v:.5g}" if isinstance(v, float) else
                                              f"{k} {v}" for k, v in res.items()))
     name = {"plain": "ae", "denoising": "dae", "sparse": "sparse-ae"}[kind]
@@ -449,11 +480,17 @@ def train_gan2d(out=None, epochs=20, batch_size=8, lr_d=0.05, lr_g=0.005, latent
 
 def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
                 latent_dim=100, width=32, seed=0, max_train=None, time_limit=None,
-                classifier=None, n_score=10000, verbose=True):
+                classifier=None, n_score=10000, n_val_score=2000, verbose=True):
     """DCGAN (Adam ``lr`` 2e-4, betas ``(beta1, 0.999)``) on images scaled to [-1, 1];
     a grid of 64 samples from one fixed noise batch is drawn after every epoch
-    (``samples_epoch<N>.png``).  With ``classifier`` (a metric LeNet checkpoint, see
-    :mod:`chainrule.train.gen_metrics`) scores ``n_score`` samples at the end."""
+    (``samples_epoch<N>.png``).  With ``classifier`` (a metric LeNet checkpoint path, or
+    ``True`` for :func:`chainrule.train.gen_metrics.metric_classifier`'s cached one)
+    every epoch is scored on ``n_val_score`` samples against the held-out validation
+    images (Inception-score and FID analogues), the weights of the epoch with the lowest
+    validation FID analogue are kept, and those are scored once on ``n_score`` samples
+    against the test images.  Without it the last epoch is kept.  ``time_limit``
+    (seconds) stops after the epoch that passes it."""
+    from chainrule.train import gen_metrics as GM
     _seed(seed)
     d = load_images(data, seed=seed)
     xtr = d["train"][0][:max_train] * 2.0 - 1.0
@@ -464,7 +501,13 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
     opt_d = Adam(D.parameters(), lr=lr, betas=(beta1, 0.999))
     fixed = C.randn(64, latent_dim)
     rng = np.random.default_rng(seed)
-    history = []
+    clf = None
+    if classifier is True:
+        clf = GM.metric_classifier(lambda: load_images("mnist", seed=0), verbose=verbose)
+    elif classifier:
+        clf = GM.load_metric_classifier(classifier)
+    real_val = GM.classifier_outputs(clf, d["val"][0])[1] if clf is not None else None
+    history, best, best_state = [], math.inf, None
     os.makedirs(out, exist_ok=True)
     t0 = time.perf_counter()
     for epoch in range(1, epochs + 1):
@@ -477,27 +520,45 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
             d_, g_ = _gan_step(G, D, opt_g, opt_d, real, C.randn(len(idx), latent_dim))
             ld.append(d_)
             lg.append(g_)
-        history.append({"epoch": epoch, "train_loss_D": float(np.mean(ld)),
-                        "train_loss_G": float(np.mean(lg)), "seconds": time.perf_counter() - te})
+        row = {"epoch": epoch, "train_loss_D": float(np.mean(ld)),
+               "train_loss_G": float(np.mean(lg)), "seconds": time.perf_counter() - te}
         G.eval()
         with no_grad():
             save_image_grid(model.sample(64, fixed).reshape(64, 28, 28),
                             os.path.join(out, f"samples_epoch{epoch}.png"))
-        G.train()
-        _log(verbose, f"DCGAN epoch {epoch}: loss_D {np.mean(ld):.3f}, loss_G {np.mean(lg):.3f}"
-                      f" ({time.perf_counter() - te:.0f}s)")
+        if clf is not None:  # scored with its own seed; the training noise stream goes on
+            state = get_rng_state()
+            p, f = GM.classifier_outputs(clf, generate(model, n_val_score, seed=10_000 + epoch))
+            set_rng_state(state)
+            row["val_is"] = GM.inception_score(p)[0]
+            row["val_fid"] = GM.frechet_distance(f, real_val)
+            if row["val_fid"] < best:
+                best, best_state = row["val_fid"], {k: v.clone()
+                                                    for k, v in model.state_dict().items()}
+        model.train()  # generate() put the discriminator in eval mode too
+        history.append(row)
+        _log(verbose, f"DCGAN epoch {epoch}: " + ", ".join(
+            f"{k} {v:.3f}" for k, v in row.items() if k not in ("epoch", "seconds"))
+            + f" ({row['seconds']:.0f}s)")
         if time_limit and time.perf_counter() - t0 > time_limit:
             break
     seconds = time.perf_counter() - t0
     res = {"epochs": len(history), "seconds": seconds, "train_images": len(xtr)}
+    if best_state is not None:
+        model.load_state_dict(best_state)
+        res["best_epoch"] = min(history, key=lambda r: r["val_fid"])["epoch"]
+    else:
+        res["best_epoch"] = len(history)
     model.eval()
-    if classifier:
-        from chainrule.train.gen_metrics import load_metric_classifier, score_images
-        res.update(score_images(load_metric_classifier(classifier),
-                                generate(model, n_score, seed=1), d["test"][0][:n_score]))
-        _log(verbose, f"DCGAN: IS analogue {res['is']:.2f} +- {res['is_std']:.2f}, "
-                      f"FID analogue {res['fid']:.2f} ({n_score} samples)")
+    if clf is not None:
+        res.update(GM.score_images(clf, generate(model, n_score, seed=1),
+                                   d["test"][0][:n_score]))
+        _log(verbose, f"DCGAN: epoch {res['best_epoch']}: IS analogue {res['is']:.2f} +- "
+                      f"{res['is_std']:.2f}, FID analogue {res['fid']:.2f} ({n_score} samples)")
     _save_run(out, "dcgan", model, kwargs, history, {"dataset": data, "results": res})
+    with no_grad():
+        save_image_grid(model.sample(64, fixed).reshape(64, 28, 28),
+                        os.path.join(out, "samples.png"))
     return res
 
 

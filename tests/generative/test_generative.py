@@ -16,6 +16,7 @@ from chainrule.models.rbm import DBN, RBM
 from chainrule.models.vae import VAE
 from chainrule.train import gen_metrics as GM
 from chainrule.train import generative as GEN
+from chainrule.train.checkpoint import load_checkpoint
 
 
 def _fake_images(n, seed):
@@ -195,7 +196,7 @@ def test_gan2d_smoke():
     assert gap < 0.5 and all(math.isfinite(h["train_loss_D"]) for h in r["history"])
 
 
-def test_dcgan_shapes_and_loop(fake_mnist, tmp_path):
+def test_dcgan_shapes_and_loop(fake_mnist, tmp_path, monkeypatch):
     m = DCGAN(latent_dim=8, width=4)
     assert m(cr.randn(3, 8)).shape == (3, 1, 28, 28)
     assert m.discriminator(cr.rand(3, 1, 28, 28)).shape == (3,)
@@ -203,10 +204,21 @@ def test_dcgan_shapes_and_loop(fake_mnist, tmp_path):
         m(cr.randn(3, 9))
     GM.train_metric_classifier(str(tmp_path / "clf.ckpt"), *_fake_images(128, 5), epochs=1,
                                verbose=False)
-    r = GEN.train_dcgan(str(tmp_path / "dc"), epochs=1, batch_size=64, latent_dim=8, width=4,
-                        classifier=str(tmp_path / "clf.ckpt"), n_score=100, verbose=False)
+    modes, step = [], GEN._gan_step
+
+    def recording_step(G, D, *args):
+        modes.append((G.training, D.training))
+        return step(G, D, *args)
+    monkeypatch.setattr(GEN, "_gan_step", recording_step)
+    r = GEN.train_dcgan(str(tmp_path / "dc"), epochs=2, batch_size=64, latent_dim=8, width=4,
+                        classifier=str(tmp_path / "clf.ckpt"), n_score=100, n_val_score=50,
+                        verbose=False)
     assert 1.0 <= r["is"] <= 10.0 and r["fid"] >= 0
-    assert (tmp_path / "dc" / "samples_epoch1.png").exists()
+    hist = json.loads((tmp_path / "dc" / "history.json").read_text())
+    assert [h["epoch"] for h in hist] == [1, 2] and all(h["val_fid"] >= 0 for h in hist)
+    assert r["best_epoch"] == min(hist, key=lambda h: h["val_fid"])["epoch"]
+    assert modes and all(g and d for g, d in modes)  # scoring leaves both in train mode
+    assert (tmp_path / "dc" / "samples_epoch2.png").exists()
     assert GEN.sample_images(str(tmp_path / "dc" / "model.ckpt"), 4).shape == (4, 28, 28)
 
 
@@ -242,6 +254,41 @@ def test_inception_score_and_frechet_distance():
     assert GM.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(ValueError, match="frechet_distance: expected two"):
         GM.frechet_distance(a, b[:, :1])
+
+
+def test_metric_classifier_selects_on_validation_and_is_cached(fake_mnist, tmp_path,
+                                                                 monkeypatch):
+    """Trained once on the (stand-in) training split, selected on its validation part,
+    saved where the scorers find it, then loaded instead of retrained."""
+    monkeypatch.setenv("CHAINRULE_CACHE", str(tmp_path))
+    m = GM.metric_classifier(GEN.load_images, epochs=12, verbose=False)
+    path = GM.default_classifier_path()
+    assert path.startswith(str(tmp_path)) and (tmp_path / "metric_lenet_mnist.ckpt").exists()
+    x, y = _fake_images(64, 2)
+    p, f = GM.classifier_outputs(m, x)
+    assert (p.argmax(1) == y).mean() > 0.8 and f.shape == (64, 84)  # chance: 0.1
+    ck = load_checkpoint(path)
+    assert ck["meta"]["val_acc"] > 0.8 and ck["meta"]["train_images"] == 256
+    p2, _ = GM.classifier_outputs(GM.metric_classifier(None, epochs=1, verbose=False), x)
+    np.testing.assert_allclose(p2, p)  # loaded, not retrained
+    with pytest.raises(ValueError, match="train_metric_classifier: expected images"):
+        GM.train_metric_classifier(str(tmp_path / "c.ckpt"), x[:, :, :, None], y)
+
+
+def test_sparse_objective_is_ngs_objective_over_the_whole_set():
+    cr.manual_seed(0)
+    m = Autoencoder(784, (8,), "sigmoid")
+    x, _ = _fake_images(50, 3)
+    x = x.reshape(50, 784)
+    code = m.encode(cr.tensor(x)).detach().numpy()
+    rec = 1 / (1 + np.exp(-m(cr.tensor(x)).detach().numpy()))
+    rho_hat = code.mean(0)
+    kl = np.sum(0.1 * np.log(0.1 / rho_hat) + 0.9 * np.log(0.9 / (1 - rho_hat)))
+    wd = sum((p.detach().numpy().astype(np.float64) ** 2).sum()
+             for n, p in m.named_parameters() if n.endswith("weight"))
+    want = 0.5 * ((rec - x) ** 2).sum() / 50 + 3.0 * kl + 0.5 * 3e-3 * wd
+    assert GEN.sparse_objective(m, x, 0.1, 3.0, 3e-3, batch_size=16) == pytest.approx(
+        want, rel=1e-4)
 
 
 # ---------------------------------------------------------------------------- CLI
