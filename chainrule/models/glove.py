@@ -57,16 +57,9 @@ class GloVe(Module):
         """``w + w~`` as a NumPy array."""
         return B.asnumpy(self.wi.weight.array + self.wj.weight.array)
 
-    def adagrad_step(self, i, j, x, lr=0.05, row_cap=None):
+    def adagrad_step(self, i, j, x, lr=0.05):
         """glove.c's AdaGrad step on arrays ``i, j`` (int) and ``x`` (counts > 0);
-        returns the batch's summed cost.
-
-        glove.c applies one entry at a time; a batch computes every entry's update from
-        the same parameters and sums them, so a frequent word (in thousands of a batch's
-        entries) takes thousands of stale steps at once.  ``row_cap``: a row used more
-        than ``row_cap`` times on its side of the batch has each of its updates (and
-        squared-gradient increments) scaled by ``row_cap / uses``, at most ``row_cap``
-        updates' worth, as :meth:`Word2Vec.sgd_step` does."""
+        returns the batch's summed cost."""
         tabs = [self.wi.weight.array, self.wj.weight.array, self.bi.weight.array,
                 self.bj.weight.array]
         xp = B.xp_of(tabs[0])
@@ -80,23 +73,16 @@ class GloVe(Module):
         fdiff = self.weight_fn(x) * diff
         cost = float(0.5 * (fdiff * diff).sum())
         fdiff = fdiff * lr
-        fi = fj = fdiff
-        if row_cap is not None:
-            n = wi.shape[0]
-            fi = fdiff * xp.minimum(1.0, row_cap / xp.bincount(i, minlength=n)[i]).astype(
-                fdiff.dtype)
-            fj = fdiff * xp.minimum(1.0, row_cap / xp.bincount(j, minlength=n)[j]).astype(
-                fdiff.dtype)
-        t1 = fi[:, None] * b                                     # grad of w_i (times lr)
-        t2 = fj[:, None] * a
+        t1 = fdiff[:, None] * b                                  # grad of w_i (times lr)
+        t2 = fdiff[:, None] * a
         add_rows(wi, i, -t1 / xp.sqrt(gi[i]))
         add_rows(wj, j, -t2 / xp.sqrt(gj[j]))
-        add_rows(bi, i, -(fi / xp.sqrt(gbi[i, 0]))[:, None])
-        add_rows(bj, j, -(fj / xp.sqrt(gbj[j, 0]))[:, None])
+        add_rows(bi, i, -(fdiff / xp.sqrt(gbi[i, 0]))[:, None])
+        add_rows(bj, j, -(fdiff / xp.sqrt(gbj[j, 0]))[:, None])
         add_rows(gi, i, t1 * t1)
         add_rows(gj, j, t2 * t2)
-        add_rows(gbi, i, (fi * fi)[:, None])
-        add_rows(gbj, j, (fj * fj)[:, None])
+        add_rows(gbi, i, (fdiff * fdiff)[:, None])
+        add_rows(gbj, j, (fdiff * fdiff)[:, None])
         for e in (self.wi, self.wj, self.bi, self.bj):
             e.weight._version[0] += 1
         return cost
