@@ -3,38 +3,14 @@
 Reached as ``chainrule.cuda.amp`` (``torch.cuda.amp`` under chainrule.torch_compat).
 """
 import functools
-import warnings
 
 from chainrule.amp import autocast_mode as _am
-from chainrule.amp.grad_scaler import GradScaler as _GradScaler
-from chainrule.core import dtype as D
+from chainrule.amp._deprecated import device_forms
 
 __all__ = ["autocast", "GradScaler", "custom_fwd", "custom_bwd"]
 
 
-class autocast(_am.autocast):
-    """``torch.cuda.amp.autocast(enabled=True, dtype=torch.float16, cache_enabled=True)``
-    (deprecated): ``autocast("cuda", ...)``."""
-
-    def __init__(self, enabled=True, dtype=D.float16, cache_enabled=True):
-        warnings.warn("`torch.cuda.amp.autocast(args...)` is deprecated. Please use "
-                      "`torch.amp.autocast('cuda', args...)` instead.", FutureWarning,
-                      stacklevel=2)
-        super().__init__("cuda", enabled=enabled, dtype=dtype, cache_enabled=cache_enabled)
-
-
-class GradScaler(_GradScaler):
-    """``torch.cuda.amp.GradScaler(init_scale=2.**16, ...)`` (deprecated):
-    ``GradScaler("cuda", ...)``."""
-
-    def __init__(self, init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5,
-                 growth_interval=2000, enabled=True):
-        warnings.warn("`torch.cuda.amp.GradScaler(args...)` is deprecated. Please use "
-                      "`torch.amp.GradScaler('cuda', args...)` instead.", FutureWarning,
-                      stacklevel=2)
-        super().__init__("cuda", init_scale=init_scale, growth_factor=growth_factor,
-                         backoff_factor=backoff_factor, growth_interval=growth_interval,
-                         enabled=enabled)
+autocast, GradScaler = device_forms('cuda', __name__)
 
 
 def custom_fwd(fwd=None, *, cast_inputs=None):
