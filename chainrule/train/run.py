@@ -28,11 +28,11 @@ from chainrule.train.lm import LMTrainer
 from chainrule.train.lm_recipes import prepare_lm_data
 from chainrule.train.nmt import Seq2SeqTrainer
 from chainrule.train.nmt_recipes import VAL_SEED, prepare_nmt_data
-
-VAL_BLEU_PAIRS = 1000  # validation pairs decoded each epoch for val_bleu
 from chainrule.train.recipes import prepare_data, start_at_mean
 from chainrule.train.runfolder import check_folder, open_run_folder
 from chainrule.train.trainer import Trainer
+
+VAL_BLEU_PAIRS = 1000  # validation pairs decoded each epoch for val_bleu
 
 __all__ = ["Run", "RunResult", "build", "train", "DataError",
            "chainrule_version"]
