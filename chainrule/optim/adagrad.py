@@ -62,22 +62,15 @@ class Adagrad(Optimizer):
         for group in self.param_groups:
             sparse = []
             dense = _grads(group, sparse)
-            for p, g in sparse:
-                state = self._init_state(p, group)
-                _adagrad_sparse(p.array, g, state["sum"].array, _incr_step(state["step"]),
-                                lr=group["lr"], lr_decay=group["lr_decay"],
-                                weight_decay=group["weight_decay"], eps=group["eps"],
-                                maximize=group["maximize"])
-                state["sum"]._version[0] += 1
-                _bump(p)
-            for p, g in dense:
-                state = self._init_state(p, group)
-                _adagrad_update(p.array, g, state["sum"].array, _incr_step(state["step"]),
-                                lr=group["lr"], lr_decay=group["lr_decay"],
-                                weight_decay=group["weight_decay"], eps=group["eps"],
-                                maximize=group["maximize"])
-                state["sum"]._version[0] += 1
-                _bump(p)
+            for update, pairs in ((_adagrad_sparse, sparse), (_adagrad_update, dense)):
+                for p, g in pairs:
+                    state = self._init_state(p, group)
+                    update(p.array, g, state["sum"].array, _incr_step(state["step"]),
+                           lr=group["lr"], lr_decay=group["lr_decay"],
+                           weight_decay=group["weight_decay"], eps=group["eps"],
+                           maximize=group["maximize"])
+                    state["sum"]._version[0] += 1
+                    _bump(p)
         return loss
 
 
