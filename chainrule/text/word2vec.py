@@ -127,16 +127,23 @@ def _flatten(sentences):
     return flat, np.repeat(np.arange(len(sentences)), lens)
 
 
+def _windows(sentences, window, seed, dynamic, op):
+    """``(flat ids, sentence id per token, window b per token)``: ``b`` drawn from
+    ``1..window`` (``dynamic``) or ``window``."""
+    if window < 1:
+        raise ValueError(f"{op}: window must be >= 1, got {window}")
+    flat, sid = _flatten(sentences)
+    b = _rng(seed).integers(1, window + 1, size=flat.size) if dynamic else \
+        np.full(flat.size, window)
+    return flat, sid, b
+
+
 def skipgram_pairs(sentences, window=5, seed=None, dynamic=True):
     """(center, context) pairs of skip-gram: each token draws ``b`` from ``1..window``
     (``dynamic``; else ``b = window``) and pairs with the tokens at distance ``<= b``
     in its sentence.  Returns two int64 arrays, ordered by center position."""
-    if window < 1:
-        raise ValueError(f"skipgram_pairs: window must be >= 1, got {window}")
-    rng = _rng(seed)
-    flat, sid = _flatten(sentences)
+    flat, sid, b = _windows(sentences, window, seed, dynamic, "skipgram_pairs")
     n = flat.size
-    b = rng.integers(1, window + 1, size=n) if dynamic else np.full(n, window)
     pos, ctx = [], []
     for off in range(-window, window + 1):
         if off == 0:
@@ -156,12 +163,8 @@ def cbow_examples(sentences, window=5, seed=None, dynamic=True):
     the contexts of each center are the words within its dynamic window ``b``, padded
     with 0 where ``mask`` is 0.  Centers without context (one-word sentences) are
     dropped."""
-    if window < 1:
-        raise ValueError(f"cbow_examples: window must be >= 1, got {window}")
-    rng = _rng(seed)
-    flat, sid = _flatten(sentences)
+    flat, sid, b = _windows(sentences, window, seed, dynamic, "cbow_examples")
     n = flat.size
-    b = rng.integers(1, window + 1, size=n) if dynamic else np.full(n, window)
     offs = [o for o in range(-window, window + 1) if o != 0]
     ctx = np.zeros((n, len(offs)), dtype=np.int64)
     mask = np.zeros((n, len(offs)), dtype=bool)
