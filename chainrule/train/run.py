@@ -26,7 +26,7 @@ from chainrule.train.config import ConfigError
 from chainrule.train.factory import make_loss, make_optimizer, make_scheduler
 from chainrule.train.lm import LMTrainer
 from chainrule.train.lm_recipes import prepare_lm_data
-from chainrule.train.nmt import Seq2SeqTrainer
+from chainrule.train.nmt import Seq2SeqTrainer, pads_source
 from chainrule.train.nmt_recipes import VAL_SEED, prepare_nmt_data
 from chainrule.train.recipes import prepare_data, start_at_mean
 from chainrule.train.runfolder import check_folder, open_run_folder
@@ -282,7 +282,7 @@ def _build_nmt(cfg):
                              device=cfg.device, num_steps=cfg.num_steps, amp=cfg.amp,
                              bleu_pairs=data.val_pairs[:VAL_BLEU_PAIRS],
                              vocabs=(data.src_vocab, data.tgt_vocab),
-                             pad_source=not cfg.bucket)
+                             pad_source=pads_source(meta))
     if _resume_or_announce(cfg, trainer, model):
         print(f"{data.num_pairs} "
               f"training pairs (vocab {len(data.src_vocab)} -> {len(data.tgt_vocab)}, "
