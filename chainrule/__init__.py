@@ -13,6 +13,7 @@ from chainrule.core.dtype import (  # noqa: F401
 from chainrule.core.dtype import float16 as half, float64 as double  # noqa: F401
 from chainrule.core.dtype import float32 as float, int64 as long  # noqa: F401
 from chainrule.core.tensor import Tensor  # noqa: F401
+from chainrule.core.size import Size  # noqa: F401  (torch.Size)
 from chainrule.core.creation import *  # noqa: F401,F403
 from chainrule.core.grad_mode import (  # noqa: F401
     no_grad, enable_grad, set_grad_enabled, is_grad_enabled)

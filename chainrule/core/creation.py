@@ -19,7 +19,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
 
     >>> import chainrule
     >>> chainrule.tensor([[1., 2.], [3., 4.]]).shape
-    (2, 2)
+    chainrule.Size([2, 2])
     """
     t = _make(_to_array(data, dtype, device))
     if requires_grad:

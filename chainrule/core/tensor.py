@@ -16,6 +16,9 @@ from chainrule.core import dtype as D
 from chainrule.core.methods import OpMethods
 from chainrule.core.ops import ops as F
 from chainrule.core.printing import tensor_repr
+from chainrule.core.size import Size
+
+_tuple_new = tuple.__new__  # Size(shape) without re-checking ints NumPy already made
 
 __all__ = ["Tensor", "from_array"]
 
@@ -107,11 +110,11 @@ class Tensor(OpMethods):
     # ------------------------------------------------------------ metadata
     @property
     def shape(self):
-        return self._data.shape
+        return _tuple_new(Size, self._data.shape)
 
     def size(self, dim=None):
         if dim is None:
-            return self._data.shape
+            return _tuple_new(Size, self._data.shape)
         return self._data.shape[_norm_dim(dim, self._data.ndim, "size")]
 
     @property

@@ -83,7 +83,7 @@ class RandomAffine(_BatchTransform):
 
     >>> import chainrule as cr
     >>> RandomAffine(10, (0.1, 0.1), (0.9, 1.1)).apply_batch(cr.rand(4, 1, 8, 8)).shape
-    (4, 1, 8, 8)
+    chainrule.Size([4, 1, 8, 8])
     """
 
     def __init__(self, degrees, translate=None, scale=None, generator=None):
@@ -118,7 +118,7 @@ class Deskew(_BatchTransform):
 
     >>> import chainrule as cr
     >>> Deskew()(cr.rand(1, 8, 8)).shape
-    (1, 8, 8)
+    chainrule.Size([1, 8, 8])
     """
 
     def _apply(self, a):

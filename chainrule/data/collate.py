@@ -44,7 +44,7 @@ def default_collate(batch):
 
     >>> b = default_collate([(np.zeros(2, np.float32), 1), (np.ones(2, np.float32), 0)])
     >>> b[0].shape, b[0].dtype, b[1].tolist()
-    ((2, 2), chainrule.float32, [1, 0])
+    (chainrule.Size([2, 2]), chainrule.float32, [1, 0])
     >>> default_collate([{"x": 1.5}, {"x": 2.5}])["x"].dtype
     chainrule.float64
     """

@@ -65,7 +65,7 @@ class ToTensor:
     Other dtypes keep their values and dtype (as torchvision does).
 
     >>> ToTensor()(np.zeros((4, 5, 3), np.uint8)).shape
-    (3, 4, 5)
+    chainrule.Size([3, 4, 5])
     """
     batchable = True
 

@@ -23,7 +23,7 @@ checkpoint reproduce it.  DataLoader worker threads share that generator, so wit
 >>> cr.manual_seed(0)
 >>> t = Compose([RandomCrop(28, padding=4), RandomHorizontalFlip(), ToTensor()])
 >>> t(np.zeros((28, 28, 3), np.uint8)).shape
-(3, 28, 28)
+chainrule.Size([3, 28, 28])
 """
 import math
 import numbers

@@ -4,7 +4,7 @@
 >>> from chainrule.distributions import Normal
 >>> d = Normal(cr.tensor([0.0, 1.0]), cr.tensor([1.0, 2.0]))
 >>> d.sample((3,)).shape, d.log_prob(cr.zeros(2)).shape
-((3, 2), (2,))
+(chainrule.Size([3, 2]), chainrule.Size([2]))
 """
 import math
 

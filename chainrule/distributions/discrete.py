@@ -8,7 +8,7 @@ differentiable in them.  Samples are drawn from the global generator
 >>> from chainrule.distributions import Categorical
 >>> d = Categorical(probs=cr.tensor([0.2, 0.3, 0.5]))
 >>> d.sample((4,)).shape, round(float(d.entropy()), 4)
-((4,), 1.0297)
+(chainrule.Size([4]), 1.0297)
 """
 import math
 

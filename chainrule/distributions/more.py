@@ -9,7 +9,7 @@ log_prob, entropy and the KL terms have gradients in the parameters.
 >>> import chainrule as cr
 >>> from chainrule.distributions import Gamma
 >>> round(float(Gamma(2.0, 3.0).log_prob(cr.tensor(0.5))), 4)
-0.2958
+0.0041
 """
 import math
 

@@ -264,7 +264,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
     >>> import chainrule as cr
     >>> conv2d(cr.randn(8, 3, 32, 32), cr.randn(16, 3, 5, 5), stride=2).shape
-    (8, 16, 14, 14)
+    chainrule.Size([8, 16, 14, 14])
     """
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
@@ -276,7 +276,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
     >>> import chainrule as cr
     >>> conv1d(cr.randn(4, 2, 10), cr.randn(3, 2, 3), padding="same").shape
-    (4, 3, 10)
+    chainrule.Size([4, 3, 10])
     """
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
@@ -344,7 +344,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     >>> import chainrule as cr
     >>> conv_transpose2d(cr.randn(2, 4, 7, 7), cr.randn(4, 3, 4, 4), stride=2,
     ...                  padding=1).shape
-    (2, 3, 14, 14)
+    chainrule.Size([2, 3, 14, 14])
     """
     return _conv_t("conv_transpose2d", 2, input, weight, bias, stride, padding,
                    output_padding, groups, dilation)
@@ -358,7 +358,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
     >>> import chainrule as cr
     >>> conv_transpose1d(cr.randn(2, 4, 5), cr.randn(4, 1, 3), stride=2).shape
-    (2, 1, 11)
+    chainrule.Size([2, 1, 11])
     """
     return _conv_t("conv_transpose1d", 1, input, weight, bias, stride, padding,
                    output_padding, groups, dilation)

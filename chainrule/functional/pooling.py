@@ -365,7 +365,7 @@ def adaptive_avg_pool2d(input, output_size):
 
     >>> import chainrule as cr
     >>> adaptive_avg_pool2d(cr.ones(2, 3, 5, 7), 1).shape
-    (2, 3, 1, 1)
+    chainrule.Size([2, 3, 1, 1])
     """
     return _adaptive_avg(input, 2, output_size, "adaptive_avg_pool2d")
 

@@ -7,7 +7,7 @@ their own: the gradient sums over the copies through those ops.
 >>> cr.repeat_interleave(cr.tensor([1, 2]), 2)
 tensor([1, 1, 2, 2])
 >>> [g.shape for g in cr.meshgrid(cr.arange(3), cr.arange(2), indexing="ij")]
-[(3, 2), (3, 2)]
+[chainrule.Size([3, 2]), chainrule.Size([3, 2])]
 """
 import numbers
 

@@ -6,7 +6,7 @@ ReLU with random slopes), ``gumbel_softmax`` (softmax of Gumbel-perturbed logits
 
 >>> import chainrule as cr
 >>> pixel_shuffle(cr.arange(8.0).reshape(1, 4, 1, 2), 2).shape
-(1, 1, 2, 4)
+chainrule.Size([1, 1, 2, 4])
 """
 import numbers
 

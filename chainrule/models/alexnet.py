@@ -36,7 +36,7 @@ class AlexNet(nn.Module):
 
     >>> import chainrule as cr
     >>> AlexNet((1, 28, 28), 10)(cr.zeros(2, 1, 28, 28)).shape
-    (2, 10)
+    chainrule.Size([2, 10])
     """
 
     def __init__(self, input_shape=(3, 224, 224), num_classes=1000, width_divisor=None,

@@ -17,7 +17,7 @@ carries over.  Each scoring module keeps the weights of its last call in
 >>> import chainrule as cr
 >>> att = DotProductAttention(dropout=0.0)
 >>> att(cr.ones(2, 1, 2), cr.ones(2, 10, 2), cr.ones(2, 10, 4), cr.tensor([2, 6])).shape
-(2, 1, 4)
+chainrule.Size([2, 1, 4])
 """
 import math
 

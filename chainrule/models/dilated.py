@@ -126,7 +126,7 @@ class DilatedNet(nn.Module):
 
     >>> import chainrule as cr
     >>> DilatedNet((1, 28, 28), 10)(cr.zeros(2, 1, 28, 28)).shape
-    (2, 10)
+    chainrule.Size([2, 10])
     """
 
     def __init__(self, input_shape=(1, 28, 28), num_classes=10, width=16,

@@ -31,7 +31,7 @@ class LinearRegression(_FlattenLinear):
 
     >>> import chainrule as cr
     >>> LinearRegression(3)(cr.ones(5, 3)).shape
-    (5, 1)
+    chainrule.Size([5, 1])
     """
 
     def __init__(self, in_features, out_features=1, sigma=0.01):
@@ -43,7 +43,7 @@ class SoftmaxRegression(_FlattenLinear):
 
     >>> import chainrule as cr
     >>> SoftmaxRegression(64, 10)(cr.ones(2, 1, 8, 8)).shape
-    (2, 10)
+    chainrule.Size([2, 10])
     """
 
     def __init__(self, in_features, num_classes, sigma=0.01):

@@ -63,7 +63,7 @@ class MLP(nn.Module):
     >>> import chainrule as cr
     >>> m = MLP(64, 10, hidden_sizes=(32, 16), activation="tanh")
     >>> m.init, m(cr.ones(4, 1, 8, 8)).shape
-    ('xavier', (4, 10))
+    ('xavier', chainrule.Size([4, 10]))
     """
 
     def __init__(self, in_features, num_classes, hidden_sizes=(256,), activation="relu",

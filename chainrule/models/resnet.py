@@ -89,7 +89,7 @@ class ResNet(nn.Module):
 
     >>> import chainrule as cr
     >>> ResNet((1, 28, 28), 10, layers=(1, 1), width=8)(cr.zeros(2, 1, 28, 28)).shape
-    (2, 10)
+    chainrule.Size([2, 10])
     """
 
     def __init__(self, input_shape=(3, 224, 224), num_classes=1000, block="basic",

@@ -28,7 +28,7 @@ previous window.
 >>> m = RNNLM(vocab_size=28, hidden_size=16, cell="lstm", embed_size=8)
 >>> logits, (h, c) = m(cr.zeros(2, 5, dtype=cr.int64))
 >>> logits.shape, h.shape
-((2, 5, 28), (1, 2, 16))
+(chainrule.Size([2, 5, 28]), chainrule.Size([1, 2, 16]))
 """
 import math
 

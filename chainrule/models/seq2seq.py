@@ -9,7 +9,7 @@ Shapes are d2l's: token batches ``(batch, steps)`` int64 and valid lengths
 >>> net = EncoderDecoder(Seq2SeqEncoder(10, 8, 16, 2), Seq2SeqDecoder(10, 8, 16, 2))
 >>> X = cr.zeros(4, 7, dtype=cr.int64)
 >>> net(X, X, cr.tensor([7, 7, 7, 7]))[0].shape
-(4, 7, 10)
+chainrule.Size([4, 7, 10])
 """
 import math
 

@@ -19,7 +19,7 @@ generation re-reads the last ``receptive_field`` tokens each step.
 >>> m = WaveNetLM(vocab_size=28, channels=16, layers=3, num_blocks=1)
 >>> logits, state = m(cr.zeros(2, 10, dtype=cr.int64))
 >>> logits.shape, state, m.receptive_field
-((2, 10, 28), None, 8)
+(chainrule.Size([2, 10, 28]), None, 8)
 """
 from chainrule import nn
 import chainrule.nn.functional as F

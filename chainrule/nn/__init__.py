@@ -5,7 +5,7 @@
 >>> import chainrule.nn as nn
 >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
 >>> model(cr.randn(3, 4)).shape
-(3, 2)
+chainrule.Size([3, 2])
 """
 from chainrule.nn.parameter import Parameter, Buffer  # noqa: F401
 from chainrule.nn.modules import *  # noqa: F401,F403

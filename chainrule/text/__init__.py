@@ -7,7 +7,7 @@
 >>> corpus = vocab.encode([t for line in tokens for t in line])
 >>> X, Y = next(iter(LMDataLoader(corpus, batch_size=2, num_steps=4, seed=0)))
 >>> X.shape, Y.shape
-((2, 4), (2, 4))
+(chainrule.Size([2, 4]), chainrule.Size([2, 4]))
 
 See docs/text.md.
 """

@@ -134,7 +134,7 @@ class LMDataLoader:
     >>> loader = LMDataLoader(list(range(35)), batch_size=2, num_steps=5, seed=0)
     >>> X, Y = next(iter(loader))
     >>> X.shape, bool((Y.numpy() == X.numpy() + 1).all())
-    ((2, 5), True)
+    (chainrule.Size([2, 5]), True)
     """
 
     def __init__(self, corpus, batch_size, num_steps, mode="random", shuffle_offset=True,

@@ -332,7 +332,7 @@ def save(obj, path):
     >>> p = os.path.join(tempfile.mkdtemp(), "w.safetensors")
     >>> cr.save({"weight": cr.ones(2, 3)}, p)
     >>> cr.load(p)["weight"].shape
-    (2, 3)
+    chainrule.Size([2, 3])
     """
     path = os.fspath(path)
     flat = isinstance(obj, dict) and obj and all(

@@ -181,7 +181,7 @@ def synthetic_linear(w, b, num_examples, noise=0.01, seed=None):
 
     >>> X, y = synthetic_linear([2, -3.4], 4.2, 5, seed=0)
     >>> X.shape, y.shape
-    ((5, 2), (5, 1))
+    (chainrule.Size([5, 2]), chainrule.Size([5, 1]))
     """
     w = np.asarray(w.array if isinstance(w, Tensor) else w, np.float64).reshape(-1)
     b = float(b.item() if hasattr(b, "item") else b)

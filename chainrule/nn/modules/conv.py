@@ -157,7 +157,7 @@ class Conv1d(_Conv):
 
     >>> import chainrule as cr
     >>> Conv1d(16, 33, 3, stride=2)(cr.randn(20, 16, 50)).shape
-    (20, 33, 24)
+    chainrule.Size([20, 33, 24])
     """
     _nd = 1
     _conv = staticmethod(F.conv1d)
@@ -183,7 +183,7 @@ class Conv2d(_Conv):
     >>> m
     Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))
     >>> m(cr.randn(8, 1, 28, 28)).shape
-    (8, 6, 28, 28)
+    chainrule.Size([8, 6, 28, 28])
     """
     _nd = 2
     _conv = staticmethod(F.conv2d)
@@ -238,7 +238,7 @@ class ConvTranspose1d(_ConvTranspose):
 
     >>> import chainrule as cr
     >>> ConvTranspose1d(4, 2, 3, stride=2)(cr.randn(1, 4, 5)).shape
-    (1, 2, 11)
+    chainrule.Size([1, 2, 11])
     """
     _nd = 1
     _conv = staticmethod(F.conv_transpose1d)
@@ -253,7 +253,7 @@ class ConvTranspose2d(_ConvTranspose):
     >>> import chainrule as cr
     >>> up = ConvTranspose2d(16, 8, 3, stride=2, padding=1)
     >>> up(cr.randn(1, 16, 12, 12), output_size=(1, 8, 24, 24)).shape
-    (1, 8, 24, 24)
+    chainrule.Size([1, 8, 24, 24])
     """
     _nd = 2
     _conv = staticmethod(F.conv_transpose2d)

@@ -9,7 +9,7 @@ class Flatten(Module):
 
     >>> import chainrule as cr
     >>> Flatten()(cr.zeros(2, 3, 4)).shape
-    (2, 12)
+    chainrule.Size([2, 12])
     """
 
     def __init__(self, start_dim=1, end_dim=-1):

@@ -8,7 +8,7 @@ first (dry-run) call, as torch advises.
 >>> import chainrule as cr, chainrule.nn as nn
 >>> m = nn.LazyConv2d(4, 3)
 >>> m(cr.randn(2, 3, 8, 8)).shape, type(m).__name__, m.in_channels
-((2, 4, 6, 6), 'Conv2d', 3)
+(chainrule.Size([2, 4, 6, 6]), 'Conv2d', 3)
 """
 from chainrule.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from chainrule.nn.modules.module import Module

@@ -40,7 +40,7 @@ class Linear(Module):
 
     >>> import chainrule as cr
     >>> Linear(4, 3)(cr.ones(2, 4)).shape
-    (2, 3)
+    chainrule.Size([2, 3])
     """
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):

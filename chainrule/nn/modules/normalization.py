@@ -110,7 +110,7 @@ class BatchNorm1d(_BatchNorm):
     >>> import chainrule as cr
     >>> bn = BatchNorm1d(3)
     >>> bn(cr.randn(8, 3)).shape, int(bn.num_batches_tracked)
-    ((8, 3), 1)
+    (chainrule.Size([8, 3]), 1)
     """
     _dims = (2, 3)
     _shape = "(N, C) or (N, C, L)"
@@ -190,7 +190,7 @@ class LayerNorm(Module):
 
     >>> import chainrule as cr
     >>> LayerNorm(4)(cr.randn(2, 3, 4)).shape
-    (2, 3, 4)
+    chainrule.Size([2, 3, 4])
     """
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
@@ -235,7 +235,7 @@ class GroupNorm(Module):
 
     >>> import chainrule as cr
     >>> GroupNorm(2, 4)(cr.randn(3, 4, 5, 5)).shape
-    (3, 4, 5, 5)
+    chainrule.Size([3, 4, 5, 5])
     """
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,

@@ -4,9 +4,9 @@
 
 >>> import chainrule as cr, chainrule.nn as nn
 >>> nn.ReflectionPad2d(1)(cr.zeros(1, 1, 2, 3)).shape
-(1, 1, 4, 5)
+chainrule.Size([1, 1, 4, 5])
 >>> nn.ZeroPad2d((1, 0, 2, 0))(cr.ones(1, 2, 2)).shape
-(1, 4, 3)
+chainrule.Size([1, 4, 3])
 """
 import numbers
 

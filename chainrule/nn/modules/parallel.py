@@ -5,7 +5,7 @@ State-dict names gain the ``module.`` prefix, exactly as torch's.
 >>> import chainrule as cr, chainrule.nn as nn
 >>> m = nn.DataParallel(nn.Linear(3, 2))
 >>> m(cr.randn(4, 3)).shape, list(m.state_dict())
-((4, 2), ['module.weight', 'module.bias'])
+(chainrule.Size([4, 2]), ['module.weight', 'module.bias'])
 """
 from chainrule.nn.modules.module import Module
 

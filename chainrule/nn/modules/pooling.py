@@ -63,7 +63,7 @@ class MaxPool2d(_MaxPoolNd):
 
     >>> import chainrule as cr
     >>> MaxPool2d(2)(cr.ones(1, 3, 28, 28)).shape
-    (1, 3, 14, 14)
+    chainrule.Size([1, 3, 14, 14])
     """
 
     def forward(self, input):
@@ -140,7 +140,7 @@ class AdaptiveAvgPool2d(_AdaptivePool):
 
     >>> import chainrule as cr
     >>> AdaptiveAvgPool2d((1, 1))(cr.ones(2, 8, 7, 7)).shape
-    (2, 8, 1, 1)
+    chainrule.Size([2, 8, 1, 1])
     """
 
     def forward(self, input):

@@ -275,7 +275,7 @@ class RNN(RNNBase):
     >>> import chainrule as cr
     >>> out, h = RNN(3, 5, num_layers=2)(cr.ones(7, 2, 3))
     >>> out.shape, h.shape
-    ((7, 2, 5), (2, 2, 5))
+    (chainrule.Size([7, 2, 5]), chainrule.Size([2, 2, 5]))
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
@@ -299,7 +299,7 @@ class LSTM(RNNBase):
     >>> import chainrule as cr
     >>> out, (h, c) = LSTM(3, 5, bidirectional=True)(cr.ones(7, 2, 3))
     >>> out.shape, h.shape, c.shape
-    ((7, 2, 10), (2, 2, 5), (2, 2, 5))
+    (chainrule.Size([7, 2, 10]), chainrule.Size([2, 2, 5]), chainrule.Size([2, 2, 5]))
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
@@ -316,7 +316,7 @@ class GRU(RNNBase):
     >>> import chainrule as cr
     >>> out, h = GRU(3, 5, batch_first=True)(cr.ones(2, 7, 3))
     >>> out.shape, h.shape
-    ((2, 7, 5), (1, 2, 5))
+    (chainrule.Size([2, 7, 5]), chainrule.Size([1, 2, 5]))
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,

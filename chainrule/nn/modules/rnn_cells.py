@@ -101,7 +101,7 @@ class RNNCell(RNNCellBase):
 
     >>> import chainrule as cr
     >>> RNNCell(3, 5)(cr.ones(2, 3)).shape
-    (2, 5)
+    chainrule.Size([2, 5])
     """
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
@@ -128,7 +128,7 @@ class LSTMCell(RNNCellBase):
     >>> import chainrule as cr
     >>> h, c = LSTMCell(3, 5)(cr.ones(2, 3))
     >>> h.shape, c.shape
-    ((2, 5), (2, 5))
+    (chainrule.Size([2, 5]), chainrule.Size([2, 5]))
     """
 
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
@@ -180,7 +180,7 @@ class GRUCell(RNNCellBase):
 
     >>> import chainrule as cr
     >>> GRUCell(3, 5)(cr.ones(3)).shape
-    (5,)
+    chainrule.Size([5])
     """
 
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):

@@ -26,7 +26,7 @@ class Embedding(Module):
 
     >>> import chainrule as cr
     >>> Embedding(10, 3)(cr.tensor([[1, 2], [3, 4]])).shape
-    (2, 2, 3)
+    chainrule.Size([2, 2, 3])
     """
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,

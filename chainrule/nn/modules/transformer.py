@@ -7,7 +7,7 @@ torch load by name.
 >>> import chainrule as cr
 >>> layer = TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0)
 >>> layer(cr.randn(5, 3, 8)).shape
-(5, 3, 8)
+chainrule.Size([5, 3, 8])
 """
 import copy
 

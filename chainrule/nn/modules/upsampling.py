@@ -12,7 +12,7 @@ class Upsample(Module):
 
     >>> import chainrule as cr
     >>> Upsample(scale_factor=2)(cr.ones(1, 1, 2, 3)).shape
-    (1, 1, 4, 6)
+    chainrule.Size([1, 1, 4, 6])
     """
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
