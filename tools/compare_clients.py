@@ -203,6 +203,20 @@ def _seq2seq(out):
     return r
 
 
+def _probes(out):
+    """``PROBE expr = value`` lines printed by tools/client_probe.py."""
+    return {m.group(1): m.group(2)[:300] for m in re.finditer(r"^PROBE (.*?) = (.*)$", out, re.M)}
+
+
+# what the char-RNN tutorials only plot: all_losses holds the mean loss of each plot
+# interval (1,000 steps for classification, 500 for generation), i.e. 100 and 200 values
+_LOSS_TENTHS = ("[round(sum(all_losses[i:i + len(all_losses) // 10]) / (len(all_losses) // 10), 3)"
+                " for i in range(0, len(all_losses), len(all_losses) // 10)]")
+# the tutorial's confusion matrix is row-normalised after 10,000 random names: its
+# diagonal mean is the per-language accuracy averaged over the 18 languages
+_CONFUSION_ACC = "round(float(confusion.diag().mean()), 4)"
+
+
 def _tail(out, cwd=None):
     lines = [s for s in out.strip().splitlines() if s.strip()]
     return {"last line": lines[-1][:100]} if lines else {}
@@ -217,7 +231,8 @@ def _error(err):
 E, B, I = (lambda p: os.path.join(EXAMPLES, p)), (lambda p: os.path.join(BASICS, p)), \
     (lambda p: os.path.join(INTERMEDIATE, p))
 
-# name: setup, [(script, args, parse)], torch-side extra env (why in the doc)
+# name: setup, [(script, args, parse[, probes])], torch-side extra env (why in the doc);
+# probes are expressions read from the script's globals after it ran (client_probe.py)
 # Arguments cut the work only through each script's own flags.
 CLIENTS = {
     "regression": (_plain, [(E("regression/main.py"), [], _regression)], {}),
@@ -264,9 +279,9 @@ CLIENTS = {
                              ["--dataset", "mnist", "--dataroot", "data", "--niter", "1",
                               "--manualSeed", "1", "--outf", "out"], _dcgan)], {}),
     "char_rnn_classification": (_names, [(I("char_rnn_classification_tutorial.py"), [],
-                                          _char_rnn_cls)], {}),
+                                          _char_rnn_cls, [_LOSS_TENTHS, _CONFUSION_ACC])], {}),
     "char_rnn_generation": (_names, [(I("char_rnn_generation_tutorial.py"), [],
-                                      _char_rnn_gen_samples)], {}),
+                                      _char_rnn_gen_samples, [_LOSS_TENTHS])], {}),
     "seq2seq_translation": (_fra, [(I("seq2seq_translation_tutorial.py"), [], _seq2seq)], {}),
 }
 
@@ -285,9 +300,9 @@ def run_one(name, side, args):
     setup, steps, torch_env = CLIENTS[name]
     extra = args.extra.split() if args.extra else []
     if extra:  # e.g. another --seed: appended to the main (last) script's arguments
-        steps = steps[:-1] + [(steps[-1][0], steps[-1][1] + extra, steps[-1][2])] \
+        steps = steps[:-1] + [(steps[-1][0], steps[-1][1] + extra, *steps[-1][2:])] \
             if len(steps) == 1 or steps[-1][2] is not _wlm_generate else \
-            [(steps[0][0], steps[0][1] + extra, steps[0][2])] + steps[1:]
+            [(steps[0][0], steps[0][1] + extra, *steps[0][2:])] + steps[1:]
         name = f"{name} {args.extra}"
     tmp = os.path.join(args.logdir, name.replace(" ", "_"), side)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -299,11 +314,16 @@ def run_one(name, side, args):
     nice = ["nice", "-n", str(args.nice)] if args.nice else []
     numbers, total, rc, err = {}, 0.0, 0, ""
     log = open(os.path.join(os.path.dirname(tmp), f"{side}.log"), "w")
-    for script, sargs, parse in steps:
-        if side == "torch":
-            cmd = nice + [args.torch_python, script, *sargs]
+    for script, sargs, parse, *probes in steps:
+        probe = [a for e in (probes[0] if probes else []) for a in ("--probe", e)]
+        py = args.torch_python if side == "torch" else sys.executable
+        if probe:  # the same wrapper on both sides: run the script, then read its globals
+            cmd = nice + [py, os.path.join(HERE, "client_probe.py")] \
+                + (["--chainrule"] if side == "chainrule" else []) + probe + [script, *sargs]
+        elif side == "torch":
+            cmd = nice + [py, script, *sargs]
         else:
-            cmd = nice + [sys.executable, "-m", "chainrule", "run-torch", script, *sargs]
+            cmd = nice + [py, "-m", "chainrule", "run-torch", script, *sargs]
         log.write("$ (cd %s && %s)\n" % (cwd, " ".join(cmd)))
         log.flush()
         t0 = time.time()
@@ -326,6 +346,7 @@ def run_one(name, side, args):
         except Exception as ex:  # a parse failure must not lose the run
             got = {"parse error": repr(ex)}
         numbers.update({k: v for k, v in got.items() if v is not None})
+        numbers.update(_probes(out))
         if rc != 0:
             err = _error(errtext)
             break
