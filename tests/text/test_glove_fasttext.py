@@ -1,4 +1,4 @@
-"""GloVe and fastText: co-occurrence counting, glove.c's AdaGrad step against autograd,
+"""GloVe and fastText: co-occurrence counting, GloVe's AdaGrad step against torch's Adagrad,
 fastText's n-grams and hashes against gensim, vectors for unseen words."""
 import itertools
 
@@ -30,11 +30,10 @@ def test_cooccurrence_matches_brute_force():
         assert got[k] == pytest.approx(want[k])
 
 
-def test_glove_forward_and_adagrad_step_match_autograd():
+def test_glove_forward_matches_the_formula():
     cr.manual_seed(0)
-    a, b = GloVe(8, 4, x_max=3.0), GloVe(8, 4, x_max=3.0)
-    b.load_state_dict(a.state_dict())
-    i, j = np.array([0, 2, 5]), np.array([1, 3, 7])  # distinct rows: sequential == batched
+    a = GloVe(8, 4, x_max=3.0)
+    i, j = np.array([0, 2, 5]), np.array([1, 3, 7])
     x = np.array([1.0, 2.5, 10.0], np.float32)
     cost = a(cr.tensor(i), cr.tensor(j), cr.tensor(x))
     f = np.minimum(1, (x / 3.0) ** 0.75)
@@ -42,16 +41,34 @@ def test_glove_forward_and_adagrad_step_match_autograd():
     bi, bj = a.bi.weight.detach().numpy()[:, 0], a.bj.weight.detach().numpy()[:, 0]
     diff = (wi[i] * wj[j]).sum(1) + bi[i] + bj[j] - np.log(x)
     np.testing.assert_allclose(cost.detach().numpy(), 0.5 * f * diff ** 2, rtol=1e-5)
-    cost.sum().backward()
-    got = b.adagrad_step(i, j, x, lr=0.1)
-    assert got == pytest.approx(cost.sum().item(), rel=1e-5)
-    # first step: squared-gradient sums start at 1, so the step is lr * grad
-    for name in ("wi", "wj", "bi", "bj"):
-        ea, eb = getattr(a, name).weight, getattr(b, name).weight
-        np.testing.assert_allclose(eb.detach().numpy(),
-                                   ea.detach().numpy() - 0.1 * ea.grad.numpy(), atol=1e-6)
     with pytest.raises(ValueError, match="GloVe: i"):
         a(cr.tensor([0]), cr.tensor([0, 1]), cr.tensor([1.0]))
+
+
+def test_glove_adagrad_step_is_torch_adagrad_on_the_summed_cost():
+    """Rows repeat within a batch (row 2 three times, column 3 twice): the fused step
+    must equal torch.optim.Adagrad on the batch's summed cost, step after step."""
+    torch = pytest.importorskip("torch")
+    cr.manual_seed(0)
+    m = GloVe(8, 4, x_max=3.0)
+    ref = {k: torch.tensor(v.numpy(), dtype=torch.float64, requires_grad=True)
+           for k, v in m.state_dict().items()}
+    opt = torch.optim.Adagrad(list(ref.values()), lr=0.1)
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        i, j = rng.choice([0, 2, 2, 2, 5], 6), rng.choice([1, 3, 3, 7], 6)
+        x = rng.uniform(0.5, 6.0, 6).astype(np.float32)
+        ti, tj, tx = torch.tensor(i), torch.tensor(j), torch.tensor(x, dtype=torch.float64)
+        diff = ((ref["wi.weight"][ti] * ref["wj.weight"][tj]).sum(1) + ref["bi.weight"][ti, 0]
+                + ref["bj.weight"][tj, 0] - tx.log())
+        want = (0.5 * (tx / 3.0).pow(0.75).clamp(max=1.0) * diff * diff).sum()
+        opt.zero_grad()
+        want.backward()
+        opt.step()
+        got = m.adagrad_step(i, j, x, lr=0.1)
+        assert got == pytest.approx(want.item(), rel=1e-5)
+        for k, v in m.state_dict().items():
+            np.testing.assert_allclose(v.numpy(), ref[k].detach().numpy(), rtol=1e-4, atol=1e-6)
 
 
 def _topic_corpus():
