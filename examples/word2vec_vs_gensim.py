@@ -41,6 +41,8 @@ def main():
     p.add_argument("--bucket", type=int, default=200_000, help="fastText hash buckets")
     p.add_argument("--skip-ours", action="store_true")
     p.add_argument("--out", default=".")
+    p.add_argument("--seed", type=int, default=1,
+                   help="seed of both trainings (gensim's seed=, ours); files get -seedN when not 1")
     p.add_argument("--max-sentences", type=int, default=None,
                    help="use the first N lines only (a reduced run; say so when reporting)")
     a = p.parse_args()
@@ -50,7 +52,8 @@ def main():
         else int(a.row_cap)
     sents = read_sentences("wikitext-2", "train")[:a.max_sentences]
     res = {"model": a.model, "epochs": a.epochs, "batch_words": a.batch_words,
-           "sentences": len(sents)}
+           "sentences": len(sents), "seed": a.seed}
+    stem = a.model if a.seed == 1 else f"{a.model}-seed{a.seed}"
     os.makedirs(a.out, exist_ok=True)
     if a.model == "glove":
         a.skip_gensim = True  # gensim has no GloVe
@@ -60,7 +63,7 @@ def main():
         extra = dict(bucket=a.bucket, min_n=3, max_n=6) if a.model == "fasttext" else {}
         g = (FastText if a.model == "fasttext" else Word2Vec)(sents, vector_size=100, window=5, min_count=5, sg=int(sg), hs=int(hs),
                      negative=0 if hs else 5, sample=1e-3, alpha=0.025, min_alpha=0.0001,
-                     epochs=a.epochs, workers=1, seed=1, **extra)
+                     epochs=a.epochs, workers=1, seed=a.seed, **extra)
         dt = time.perf_counter() - t0
         kv = WordVectors(list(g.wv.index_to_key), g.wv.vectors)
         if a.model == "fasttext":
@@ -73,10 +76,12 @@ def main():
         corpus = EmbeddingCorpus(sents, min_count=5)
         t0 = time.perf_counter()
         if a.model == "glove":
-            model, hist = train_glove(corpus, 100, window=10, epochs=a.epochs, log=print)
+            model, hist = train_glove(corpus, 100, window=10, epochs=a.epochs, seed=a.seed,
+                                      log=print)
         elif a.model == "fasttext":
             model, hist, kv = train_fasttext(corpus, 100, 5, 5, a.epochs, bucket=a.bucket,
-                                             batch_words=a.batch_words, log=print)
+                                             batch_words=a.batch_words, seed=a.seed,
+                                             log=print)
             for w in ("lenght", "kingdon", "goverment"):  # misspellings, not in the vocab
                 res.setdefault("misspelled", {})[w] = kv.most_similar(w, topn=5)
                 print(w, res["misspelled"][w], flush=True)
@@ -84,16 +89,16 @@ def main():
             model, hist = train_word2vec(corpus, sg=sg, hs=hs, vector_size=100, window=5,
                                          negative=5, epochs=a.epochs, sample=1e-3,
                                          batch_words=a.batch_words, log=print,
-                                         row_cap=cap)
+                                         row_cap=cap, seed=a.seed)
         dt = time.perf_counter() - t0
         if a.model != "fasttext":
             kv = WordVectors(corpus.idx_to_token, model.vectors)
-        kv.save_word2vec_format(os.path.join(a.out, f"{a.model}.bin"), binary=True)
+        kv.save_word2vec_format(os.path.join(a.out, f"{stem}.bin"), binary=True)
         res["chainrule"] = dict(evaluate(kv, data), seconds=dt, history=hist,
                                 words_per_s=corpus.num_tokens * a.epochs / dt)
         print("chainrule", {k: v for k, v in res["chainrule"].items() if k != "history"},
               flush=True)
-    with open(os.path.join(a.out, f"{a.model}.json"), "w") as f:
+    with open(os.path.join(a.out, f"{stem}.json"), "w") as f:
         json.dump(res, f, indent=1)
 
 
