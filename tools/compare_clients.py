@@ -215,6 +215,10 @@ _LOSS_TENTHS = ("[round(sum(all_losses[i:i + len(all_losses) // 10]) / (len(all_
 # the tutorial's confusion matrix is row-normalised after 10,000 random names: its
 # diagonal mean is the per-language accuracy averaged over the 18 languages
 _CONFUSION_ACC = "round(float(confusion.diag().mean()), 4)"
+# the translation tutorial has no test split and prints 10 random translations: score
+# exact matches (its own evaluate(), greedy) on 500 of its training pairs, spread evenly
+_S2S_EXACT = ("round(sum([w for w in evaluate(encoder1, attn_decoder1, p[0])[0] if w != '<EOS>']"
+              " == p[1].split() for p in pairs[::len(pairs) // 500][:500]) / 500, 3)")
 
 
 def _tail(out, cwd=None):
@@ -282,7 +286,8 @@ CLIENTS = {
                                           _char_rnn_cls, [_LOSS_TENTHS, _CONFUSION_ACC])], {}),
     "char_rnn_generation": (_names, [(I("char_rnn_generation_tutorial.py"), [],
                                       _char_rnn_gen_samples, [_LOSS_TENTHS])], {}),
-    "seq2seq_translation": (_fra, [(I("seq2seq_translation_tutorial.py"), [], _seq2seq)], {}),
+    "seq2seq_translation": (_fra, [(I("seq2seq_translation_tutorial.py"), [], _seq2seq,
+                                    [_S2S_EXACT])], {}),
 }
 
 
