@@ -27,7 +27,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "torch_compat"))
-from torch_clients import BASICS, DATA, EXAMPLES, INTERMEDIATE, link, link_mnist  # noqa: E402
+from torch_clients import (BASICS, DATA, EXAMPLES, INTERMEDIATE, PROBES, link,  # noqa: E402
+                           link_mnist)
 
 
 # ---------------------------------------------------------------- scratch layouts
@@ -208,19 +209,6 @@ def _probes(out):
     return {m.group(1): m.group(2)[:300] for m in re.finditer(r"^PROBE (.*?) = (.*)$", out, re.M)}
 
 
-# what the char-RNN tutorials only plot: all_losses holds the mean loss of each plot
-# interval (1,000 steps for classification, 500 for generation), i.e. 100 and 200 values
-_LOSS_TENTHS = ("[round(sum(all_losses[i:i + len(all_losses) // 10]) / (len(all_losses) // 10), 3)"
-                " for i in range(0, len(all_losses), len(all_losses) // 10)]")
-# the tutorial's confusion matrix is row-normalised after 10,000 random names: its
-# diagonal mean is the per-language accuracy averaged over the 18 languages
-_CONFUSION_ACC = "round(float(confusion.diag().mean()), 4)"
-# the translation tutorial has no test split and prints 10 random translations: score
-# exact matches (its own evaluate(), greedy) on 500 of its training pairs, spread evenly
-_S2S_EXACT = ("round(sum([w for w in evaluate(encoder1, attn_decoder1, p[0])[0] if w != '<EOS>']"
-              " == p[1].split() for p in pairs[::len(pairs) // 500][:500]) / 500, 3)")
-
-
 def _tail(out, cwd=None):
     lines = [s for s in out.strip().splitlines() if s.strip()]
     return {"last line": lines[-1][:100]} if lines else {}
@@ -283,11 +271,13 @@ CLIENTS = {
                              ["--dataset", "mnist", "--dataroot", "data", "--niter", "1",
                               "--manualSeed", "1", "--outf", "out"], _dcgan)], {}),
     "char_rnn_classification": (_names, [(I("char_rnn_classification_tutorial.py"), [],
-                                          _char_rnn_cls, [_LOSS_TENTHS, _CONFUSION_ACC])], {}),
+                                          _char_rnn_cls,
+                                          [PROBES["loss_tenths"], PROBES["confusion_acc"]])],
+                                {}),
     "char_rnn_generation": (_names, [(I("char_rnn_generation_tutorial.py"), [],
-                                      _char_rnn_gen_samples, [_LOSS_TENTHS])], {}),
+                                      _char_rnn_gen_samples, [PROBES["loss_tenths"]])], {}),
     "seq2seq_translation": (_fra, [(I("seq2seq_translation_tutorial.py"), [], _seq2seq,
-                                    [_S2S_EXACT])], {}),
+                                    [PROBES["s2s_exact"]])], {}),
 }
 
 
