@@ -117,6 +117,46 @@ def _clamp(op):
     op.out("Clip", [op.x[0], lo, hi])
 
 
+_COMPARE = {"equal": "Equal", "less": "Less", "less_equal": "LessOrEqual",
+            "greater": "Greater", "greater_equal": "GreaterOrEqual"}
+_LOGICAL = {"logical_and": "And", "logical_or": "Or", "logical_xor": "Xor"}
+
+
+@emits(BI._Compare)
+def _compare(op):
+    """Comparisons in the promoted dtype; logical ops (and bitwise ops on bools) on
+    truth values."""
+    u, npd = op.fn.ufunc, op.fn.npd
+    if u.startswith("bitwise_") and npd.kind == "b":
+        u = "logical_" + u[len("bitwise_"):]
+    if u in _LOGICAL:
+        a, b = (op.cast(n, m[1], np.bool_) for n, m in zip(op.x, op.x_meta))
+        return op.out(_LOGICAL[u], [a, b])
+    a, b = (op.cast(n, m[1], npd) for n, m in zip(op.x, op.x_meta))
+    if u == "not_equal":
+        return op.out("Not", [op.g.add("Equal", [a, b])])
+    if u not in _COMPARE:
+        raise Unsupported(f"{u} on {npd} values (ONNX opset 17 has no bitwise ops)")
+    op.out(_COMPARE[u], [a, b])
+
+
+@emits(E._Predicate)
+def _predicate(op):
+    u, g, x = op.fn.ufunc, op.g, op.x[0]
+    if op.x_meta[0][1].kind != "f" and u in ("isnan", "isinf", "isfinite"):
+        t = g.add("Equal", [x, x])      # integers: always finite, never NaN or inf
+        return t if u == "isfinite" else op.out("Not", [t])
+    if u == "isnan":
+        return op.out("IsNaN", [x])
+    if u == "isinf":
+        return op.out("IsInf", [x])
+    if u == "isfinite":
+        return op.out("Not", [g.add("Or", [g.add("IsNaN", [x]), g.add("IsInf", [x])])])
+    if u == "logical_not" or (u == "invert" and op.x_meta[0][1].kind == "b"):
+        return op.out("Not", [op.cast(x, op.x_meta[0][1], np.bool_)])
+    raise Unsupported(f"{u} (ONNX opset 17 has no bitwise ops)")
+
+
 @emits(BI.Where)
 def _where(op):
     c = op.cast(op.x[0], op.x_meta[0][1], np.bool_)
