@@ -160,7 +160,7 @@ def test_lenet_with_batch_norm_in_eval_mode():
     nn.Conv2d(4, 3, 2, bias=False),
 ], ids=lambda m: repr(m))
 def test_pooling_and_convolution_geometry(layer):
-    _check(layer, (cr.randn(2, 4, 9, 11),))
+    _check(layer, (cr.randn(2, 4, 10, 11),))   # H: windows padded unevenly
 
 
 @needs_ort
