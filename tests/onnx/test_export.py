@@ -164,6 +164,19 @@ def test_pooling_and_convolution_geometry(layer):
 
 
 @needs_ort
+@pytest.mark.parametrize("layer, shape", [
+    (nn.Conv1d(4, 5, 3, padding=1), (2, 4, 11)),
+    (nn.MaxPool1d(3, 2), (2, 4, 11)),
+    (nn.AvgPool1d(3, 2, padding=1), (2, 4, 11)),
+    (nn.MaxPool2d(2), (4, 10, 11)),                 # unbatched (C, H, W)
+    (nn.GroupNorm(2, 4), (2, 4, 5, 6)),
+    (nn.InstanceNorm2d(4, affine=True), (2, 4, 5, 6)),
+], ids=lambda v: repr(v))
+def test_one_dimensional_unbatched_and_normalisation_layers(layer, shape):
+    _check(layer, (cr.randn(*shape),))
+
+
+@needs_ort
 @pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN_TANH", "RNN_RELU"])
 def test_language_models(kind):
     model = LanguageModel(kind)
@@ -198,6 +211,15 @@ def test_recurrent_layer_options(cls, kw):
 
 
 @needs_ort
+def test_unbatched_lstm_and_peepholes():
+    _check(nn.LSTM(4, 5), (cr.randn(6, 4),))
+    proto = _check(nn.PeepholeLSTM(4, 5, num_layers=2), (cr.randn(3, 6, 4),))
+    assert all(len(n.input) == 8 for n in proto.graph.node if n.op_type == "LSTM")  # P
+
+
+@needs_ort
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning",
+                            "ignore:divide by zero:RuntimeWarning")
 def test_elementwise_ops_activations_shapes_and_normalisation():
     class Zoo(nn.Module):
         def __init__(self):
@@ -205,7 +227,7 @@ def test_elementwise_ops_activations_shapes_and_normalisation():
             self.ln = nn.LayerNorm(6)
             self.pos = nn.Embedding(4, 6)
 
-        def forward(self, x):
+        def forward(self, x, idx):
             y = self.ln(x) + self.pos(cr.arange(4))   # constant positions
             a = (F.gelu(y) + F.gelu(y, approximate="tanh") * F.silu(y)
                  - F.softplus(y, beta=2) / F.elu(y).exp())
@@ -217,9 +239,17 @@ def test_elementwise_ops_activations_shapes_and_normalisation():
             g = e.transpose(0, 1) @ f
             h = x[1] + x[..., None][0, :, 0] + cr.sqrt(x.abs() + 1) + cr.rsqrt(x * x + 1)
             m = cr.where((x > 0) & (y <= 1), x, -y) + (x != 0).float() + F.softmax(x, dim=0)
-            return d, g, h, x.permute(1, 0).reshape(3, 8), m.unsqueeze(0).flatten(1)
+            r = x.unbind(1)[2] * x[:, 1:2].expand(4, 3).square().sum(1).reciprocal()
+            z = cr.log(x)                       # nan (x < 0), -inf (x = 0), finite
+            special = (cr.isnan(z).float() + 2 * cr.isinf(z).float()
+                       + 4 * (cr.isfinite(z) ^ (x > 1)).float())
+            return (d, g, h, x.permute(1, 0).reshape(3, 8), m.unsqueeze(0).flatten(1), r,
+                    special, x[idx], x.split([2, 4], 1)[1].clone())
 
-    _check(Zoo(), (cr.randn(4, 6),))
+    x = cr.randn(4, 6)
+    x[0, 0] = 0.0
+    idx = cr.tensor([3, 0, 3])
+    _check(Zoo(), (x, idx))
 
 
 @needs_ort
