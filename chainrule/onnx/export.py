@@ -111,6 +111,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
                                        f"in eval mode)"))
     if not callable(model):
         raise TypeError(_err(f"expected a Module, got {type(model).__name__}"))
+    model = getattr(model, "_orig_mod", model)   # chainrule.compile(model): the module
     args, kwargs = _split_args(args, kwargs)
     modes = None
     if training in (TrainingMode.EVAL, None) and hasattr(model, "modules"):

@@ -285,6 +285,22 @@ def test_eval_mode_by_default_and_modes_restored():
 
 
 @needs_ort
+def test_keyword_arguments_and_a_compiled_model():
+    class Affine(nn.Module):
+        def forward(self, x, scale=None, shift=0.5):
+            return x * scale + shift
+
+    x, scale = cr.randn(3), cr.randn(3)
+    proto, sess = _exported(Affine(), (x, {"scale": scale}))
+    (got,) = sess.run(None, {"input_0": x.numpy(), "input_1": scale.numpy()})
+    np.testing.assert_allclose(got, (x * scale + 0.5).numpy(), atol=ATOL)
+    compiled = cr.compile(MLP().eval())
+    for _ in range(3):   # traced, planned, then run from the plan
+        compiled(cr.randn(2, 12))
+    _check(compiled, (cr.randn(2, 12),))
+
+
+@needs_ort
 def test_output_that_is_an_input_or_repeated():
     class Pass(nn.Module):
         def forward(self, x, y):
