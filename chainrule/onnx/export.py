@@ -308,8 +308,9 @@ def _lower(g, node, trace, value, where):
     try:
         result = emit(op)
     except Unsupported as e:
-        raise NotImplementedError(_err(f"op {node.name}: {e} is not supported "
-                                       f"({_where_text(where)})")) from None
+        why = f"; {e.why}" if e.why else ""
+        raise NotImplementedError(_err(f"op {node.name}: {e.what} is not supported "
+                                       f"({_where_text(where)}){why}")) from None
     if result is not None:
         results = result if isinstance(result, list) else [result]
         new = {o for n in g.nodes[start:] for o in n[2]}

@@ -15,8 +15,13 @@ IR_VERSION = 8    # the IR version that goes with opset 17
 
 
 class Unsupported(Exception):
-    """An op the table knows, used in a way ONNX (or this exporter) cannot express; the
+    """An op the table knows, used in a way ONNX (or this exporter) cannot express:
+    ``what`` is not supported, ``why`` (optional) says why or what to do instead.  The
     exporter adds the op's name and module path to the message."""
+
+    def __init__(self, what, why=""):
+        super().__init__(what)
+        self.what, self.why = what, why
 
 
 class Graph:

@@ -2,8 +2,8 @@
 
 An emitter gets an :class:`Op` (the recorded op, the names of its input values and the
 names its outputs must be written to) and adds nodes to the graph: it writes the output
-names itself, or returns the value (or list of values) that the outputs are.  Shapes are those of
-the trace (static).  Ops missing here stop the export with their name.
+names itself, or returns the value (or list of values) that the outputs are.  Shapes are
+those of the trace (static).  Ops missing here stop the export with their name.
 """
 import math
 
@@ -76,8 +76,7 @@ def _binary(op):
     npd = op.fn.npd
     a, b = (op.cast(n, m[1], npd) for n, m in zip(op.x, op.x_meta))
     if type(op.fn) is BI.Pow and op.y_meta[0][1].kind in "iu":
-        raise Unsupported("integer pow is not exported (ONNX Pow differs on negative "
-                          "exponents)")
+        raise Unsupported("integer pow", "ONNX's Pow differs on negative exponents")
     op.out(_BINARY[type(op.fn)], [a, b])
 
 
@@ -136,7 +135,7 @@ def _compare(op):
     if u == "not_equal":
         return op.out("Not", [op.g.add("Equal", [a, b])])
     if u not in _COMPARE:
-        raise Unsupported(f"{u} on {npd} values (ONNX opset 17 has no bitwise ops)")
+        raise Unsupported(f"{u} on {npd} values", "ONNX opset 17 has no bitwise ops")
     op.out(_COMPARE[u], [a, b])
 
 
@@ -154,7 +153,7 @@ def _predicate(op):
         return op.out("Not", [g.add("Or", [g.add("IsNaN", [x]), g.add("IsInf", [x])])])
     if u == "logical_not" or (u == "invert" and op.x_meta[0][1].kind == "b"):
         return op.out("Not", [op.cast(x, op.x_meta[0][1], np.bool_)])
-    raise Unsupported(f"{u} (ONNX opset 17 has no bitwise ops)")
+    raise Unsupported(u, "ONNX opset 17 has no bitwise ops")
 
 
 @emits(BI.Where)
@@ -176,8 +175,8 @@ def _identity(op):
 
 @emits(Dropout)
 def _dropout(op):
-    raise Unsupported("dropout in training mode draws random masks; export the model in "
-                      "eval mode (training=TrainingMode.EVAL, the default)")
+    raise Unsupported("dropout in training mode", "it draws random masks; export in eval "
+                      "mode (training=TrainingMode.EVAL, the default)")
 
 
 # ---------------------------------------------------------------- activations
@@ -357,8 +356,9 @@ def _index(op):
     k = arrays[0]
     name = op.bound((("attr", "idx"), ("attr", "adv"), ("item", k)))
     if name is None:
-        raise Unsupported("indexing with a list or mask made inside forward (it may depend "
-                          "on the data); index with a tensor computed by ops or passed in")
+        raise Unsupported("indexing with a list or mask made inside forward",
+                          "it may depend on the data; index with a tensor computed by ops "
+                          "or passed in")
     op.out("Gather", [x, name], axis=k)
 
 
@@ -538,7 +538,7 @@ def _recurrent(op):
     a = dict(zip(fn.names, op.x))
     meta = dict(zip(fn.names, op.x_meta))
     if "w_hr" in a:
-        raise Unsupported("LSTM with proj_size (ONNX's LSTM has no projection)")
+        raise Unsupported("LSTM with proj_size", "ONNX's LSTM has no projection")
     order = _GATE_ORDER[mode]
     hidden = meta["w_hh"][0][1]
     W = _rnn_weight(g, [a["w_ih"]], order, f"{a['w_ih']}.onnx_W")

@@ -200,6 +200,12 @@ def test_lstm_weights_as_graph_inputs():
     assert not proto.graph.initializer or \
         not {t.name for t in proto.graph.initializer} & set(feeds)
     assert set(feeds) <= {i.name for i in proto.graph.input}
+    # keep_initializers_as_inputs: overridable, so not folded; defaults to the weights
+    proto = _check(model, (cr.randint(0, 40, (5, 2)), model.hidden(2)),
+                   keep_initializers_as_inputs=True)
+    assert set(model.state_dict()) <= {i.name for i in proto.graph.input} & \
+        {t.name for t in proto.graph.initializer}
+    assert "Split" in _ops(proto)
 
 
 @needs_ort
@@ -280,7 +286,8 @@ def test_eval_mode_by_default_and_modes_restored():
         np.testing.assert_allclose(sess.run(None, {"input_0": x.numpy()})[0],
                                    model(x).numpy(), atol=ATOL)
     model.train()
-    with pytest.raises(NotImplementedError, match="op Dropout: dropout in training mode"):
+    with pytest.raises(NotImplementedError, match="op Dropout: dropout in training mode is "
+                                                  "not supported .*; it draws random masks"):
         export(model, (x,), io.BytesIO(), training=TrainingMode.PRESERVE)
 
 
@@ -343,8 +350,9 @@ def test_refused_options_and_features():
     with pytest.raises(ValueError, match="2 input names given for 1 input"):
         export(model, (x,), io.BytesIO(), input_names=["a", "b"])
     lstm = nn.LSTM(3, 4, proj_size=2)
-    with pytest.raises(NotImplementedError, match=r"op FusedLSTM: LSTM with proj_size .*"
-                                                  r"in the model's own forward \(LSTM\)"):
+    with pytest.raises(NotImplementedError, match=r"op FusedLSTM: LSTM with proj_size is not "
+                                                  r"supported \(in the model's own forward "
+                                                  r"\(LSTM\)\); ONNX's LSTM has no projection"):
         export(lstm, (cr.randn(5, 2, 3),), io.BytesIO())
 
 
