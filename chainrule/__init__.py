@@ -73,6 +73,7 @@ from chainrule import cuda  # noqa: F401,E402  (torch.cuda's queries)
 from chainrule import distributions  # noqa: F401,E402
 from chainrule import data, text  # noqa: F401,E402  (text registers its corpora as datasets)
 from chainrule.compile import compile  # noqa: F401,E402  (torch.compile)
+from chainrule import onnx  # noqa: F401,E402  (torch.onnx.export; docs/onnx.md)
 from chainrule import amp  # noqa: F401,E402  (torch.amp: autocast, GradScaler; docs/amp.md)
 from chainrule.amp import cpu, autocast, GradScaler  # noqa: F401,E402  (torch.cpu, torch.autocast)
 from chainrule.amp.autocast_mode import (  # noqa: F401,E402  (torch.* autocast queries)

@@ -24,7 +24,7 @@ FLOOR = {
     "autograd": 3, "testing": 3,
     "nn": 4, "optim": 4, "distributions": 4, "distributed": 4, "amp": 4,
     "data": 5, "models": 5, "compile": 5,
-    "text": 6,
+    "text": 6, "onnx": 6,
     "train": 7,
     # torch_compat resolves `torch` to chainrule for unmodified PyTorch scripts: it
     # stands in for every floor's torch name, so it sits on the top floor next to cli

@@ -33,7 +33,6 @@ TARGETS = {
     "torch.serialization": f"{_COMPAT}.serialization",
     "torch.nn.parallel": f"{_COMPAT}.parallel",
     "torch.nn.modules": f"{_COMPAT}.nn_modules",
-    "torch.onnx": f"{_COMPAT}.onnx",
     "torch.multiprocessing": f"{_COMPAT}.multiprocessing",
     "torchvision": f"{_COMPAT}.torchvision",
     "torchvision.transforms": "chainrule.data.transforms",

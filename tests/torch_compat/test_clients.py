@@ -116,6 +116,52 @@ def test_word_language_model_saves_the_whole_model_and_generates(tmp_path):
     assert len((tmp_path / "generated.txt").read_text().split()) == 30
 
 
+_WLM_ONNX_CHECK = """
+import sys
+import numpy as np
+import torch
+sys.path.insert(0, sys.argv[1])
+from model import RNNModel
+with torch.serialization.safe_globals([RNNModel, torch.nn.Dropout, torch.nn.Linear,
+                                       torch.nn.LSTM, torch.nn.Embedding]):
+    model = torch.load("model.pt")
+model.eval()
+x = torch.randint(0, model.ntoken, (35, 1))
+h = (torch.randn(2, 1, model.nhid), torch.randn(2, 1, model.nhid))
+with torch.no_grad():
+    out, (h1, c1) = model(x, h)
+np.savez("ref.npz", x=x.numpy(), h=h[0].numpy(), c=h[1].numpy(), out=out.numpy(),
+         h1=h1.numpy(), c1=c1.numpy())
+"""
+
+
+@slow
+def test_word_language_model_exports_onnx(tmp_path):
+    # main.py --onnx-export: torch.onnx.export(model, (dummy_input, hidden), path) with the
+    # trained LSTM in eval mode (seq_len = bptt = 35, batch 1); onnxruntime must reproduce
+    # the saved model's forward on other tokens and a non-zero (h, c)
+    ort = pytest.importorskip("onnxruntime")
+    onnx = pytest.importorskip("onnx")
+    import numpy as np
+    for split in ("train", "valid", "test"):
+        link(os.path.join(DATA, "wikitext-2", f"wiki.{split}.tokens"),
+             str(tmp_path / "data" / "wikitext-2" / f"{split}.txt"))
+    wlm = os.path.join(EXAMPLES, "word_language_model")
+    out = _ok(run_client(os.path.join(wlm, "main.py"), "--epochs", "1", "--emsize", "16",
+                         "--nhid", "16", "--dry-run", "--onnx-export", "model.onnx",
+                         cwd=tmp_path, timeout=1800))
+    assert "exported in ONNX format" in out
+    onnx.checker.check_model(onnx.load(str(tmp_path / "model.onnx")), full_check=True)
+    (tmp_path / "check.py").write_text(_WLM_ONNX_CHECK)
+    _ok(run_client(str(tmp_path / "check.py"), wlm, cwd=tmp_path))
+    ref = np.load(tmp_path / "ref.npz")
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in sess.get_inputs()] == ["input_0", "input_1", "input_2"]
+    got = sess.run(None, {"input_0": ref["x"], "input_1": ref["h"], "input_2": ref["c"]})
+    for g, k in zip(got, ("out", "h1", "c1")):
+        np.testing.assert_allclose(g, ref[k], atol=1e-5, err_msg=k)
+
+
 def test_mnist_hogwild_dry_run(tmp_path):
     # torch.multiprocessing with the model in shared memory (model.share_memory())
     link_mnist(tmp_path / "data")
