@@ -25,7 +25,7 @@ from chainrule.backend import device_of
 from chainrule.core import autocast_state as _ac
 from chainrule.core import grad_mode as _gm
 from chainrule.core.tensor import Tensor
-from chainrule.compile.trace import CaptureError, Tracer
+from chainrule.compile.trace import CaptureError, Tracer, tracing
 from chainrule.compile.program import Program, PlanFunction
 from chainrule.compile.passes import PASSES, DEFAULT_PASSES
 from chainrule.compile import explain as _explain
@@ -154,6 +154,8 @@ class CompiledCallable:
         return type(m).__name__ if self._is_module else getattr(m, "__name__", repr(m))
 
     def __call__(self, *args, **kwargs):
+        if tracing():   # inside an outer capture: be part of it (inlined), not a program
+            return self._orig_mod(*args, **kwargs)
         leaves = []
         spec = _flatten((args, kwargs), leaves)
         if not _hashable(spec):

@@ -133,6 +133,14 @@ class Trace:
 
 
 _LOCK = threading.Lock()
+_ACTIVE = threading.local()   # the tracer capturing on this thread, if any
+
+
+def tracing():
+    """True while a capture (chainrule.compile's trace, ONNX export) runs on this thread:
+    a compiled callable called inside it runs its module eagerly, so the outer capture
+    records its ops (a nested capture would wait on the capture lock forever)."""
+    return getattr(_ACTIVE, "tracer", None) is not None
 _VALUE_READS = ("item", "tolist", "numpy", "__bool__", "__float__", "__int__", "__index__")
 
 
@@ -262,7 +270,7 @@ class Tracer:
 
     def __enter__(self):
         _LOCK.acquire()
-        tracer = self
+        _ACTIVE.tracer = tracer = self
 
         thread = self._thread = threading.get_ident()
 
@@ -308,6 +316,7 @@ class Tracer:
                     pass
             else:
                 setattr(Tensor, n, v)
+        _ACTIVE.tracer = None
         _LOCK.release()
         return False
 

@@ -411,3 +411,31 @@ def test_explain_says_where_time_goes():
     text = cm.explain()
     assert "where time goes" in text and "forward  Linear -> Relu" in text
     assert "backward Linear" in text
+
+
+def test_compiled_submodule_inside_a_compiled_model_is_inlined():
+    # the outer capture records the inner module's ops; a nested capture used to wait on
+    # the capture lock forever (run in a thread so a regression fails instead of hanging)
+    import threading
+
+    class Outer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = cr.compile(nn.Linear(4, 3))
+            self.head = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.head(self.inner(x).relu())
+
+    m = Outer()
+    cm = cr.compile(m)
+    x = cr.randn(5, 4)
+    got = []
+    t = threading.Thread(target=lambda: got.extend(cm(x) for _ in range(4)), daemon=True)
+    t.start()
+    t.join(60)
+    assert not t.is_alive(), "compiling a model with a compiled submodule hung"
+    want = m(x).detach().numpy()
+    for y in got:
+        np.testing.assert_allclose(y.detach().numpy(), want, rtol=1e-6)
+    assert cm._cache and all(e.program is not None for e in cm._cache.values())

@@ -306,6 +306,20 @@ def test_keyword_arguments_and_a_compiled_model():
         compiled(cr.randn(2, 12))
     _check(compiled, (cr.randn(2, 12),))
 
+    class Outer(nn.Module):   # a compiled submodule: its ops are recorded, not its program
+        def __init__(self):
+            super().__init__()
+            self.inner = cr.compile(MLP())
+            self.head = nn.Linear(5, 2)
+
+        def forward(self, x):
+            return self.head(self.inner(x).tanh())
+
+    outer = Outer().eval()
+    for _ in range(3):
+        outer(cr.randn(2, 12))
+    _check(outer, (cr.randn(2, 12),))
+
 
 @needs_ort
 def test_output_that_is_an_input_or_repeated():
