@@ -5,8 +5,8 @@ Modules: :mod:`.trace` (capture), :mod:`.program` (the plan and the autograd nod
 runs it), :mod:`.passes` (dce, cse, fuse), :mod:`.api` (guards, cache, fallback),
 :mod:`.explain` (the program as text).
 """
-from chainrule.compile.api import compile, CompiledCallable  # noqa: F401
+from chainrule.compile.api import compile, CompiledCallable, OptimizedModule  # noqa: F401
 from chainrule.compile.passes import PASSES, DEFAULT_PASSES  # noqa: F401
 from chainrule.compile.trace import CaptureError  # noqa: F401
 
-__all__ = ["compile", "CompiledCallable", "PASSES", "DEFAULT_PASSES", "CaptureError"]
+__all__ = ["compile", "CompiledCallable", "OptimizedModule", "PASSES", "DEFAULT_PASSES", "CaptureError"]

@@ -25,12 +25,13 @@ from chainrule.backend import device_of
 from chainrule.core import autocast_state as _ac
 from chainrule.core import grad_mode as _gm
 from chainrule.core.tensor import Tensor
+from chainrule.nn.modules.module import Module
 from chainrule.compile.trace import CaptureError, Tracer, tracing
 from chainrule.compile.program import Program, PlanFunction
 from chainrule.compile.passes import PASSES, DEFAULT_PASSES
 from chainrule.compile import explain as _explain
 
-__all__ = ["compile", "CompiledCallable"]
+__all__ = ["compile", "CompiledCallable", "OptimizedModule"]
 
 log = logging.getLogger("chainrule.compile")
 
@@ -59,8 +60,9 @@ def compile(model=None, *, passes=DEFAULT_PASSES, cache_size=8, fullgraph=False,
     if not callable(model):
         raise TypeError(f"chainrule.compile: expected a Module or a function, got "
                         f"{type(model).__name__}")
-    return CompiledCallable(model, tuple(passes), int(cache_size), bool(fullgraph),
-                            bool((options or {}).get("profile", False)))
+    compiled = CompiledCallable(model, tuple(passes), int(cache_size), bool(fullgraph),
+                                bool((options or {}).get("profile", False)))
+    return OptimizedModule(model, compiled) if isinstance(model, Module) else compiled
 
 
 # ---------------------------------------------------------------- pytrees
@@ -275,3 +277,60 @@ def _differ(a, b):
     if a.outputs != b.outputs or a.out_spec != b.out_spec:
         return "the call returned different values from one call to the next"
     return None
+
+
+class OptimizedModule(Module):
+    """What :func:`compile` returns for a Module (torch's ``OptimizedModule``): a Module
+    whose forward runs the original through its captured programs.
+
+    It shares the original's parameters, buffers and submodules - the very same
+    dictionaries - and its ``training`` flag, so ``parameters()``, ``state_dict()``,
+    ``.to()``, ``train()``/``eval()`` and hooks act on the original whether the compiled
+    module is used on its own or assigned into another model (whose optimizer then sees
+    its parameters).  State-dict keys are the original's: torch prefixes them with
+    ``_orig_mod.``; without the prefix a compiled model's checkpoint loads into the
+    uncompiled model (docs/torch_differences.md).  Other attributes (``explain()``,
+    the original's own methods and fields) are looked up on the compiled callable, then
+    on the original, which is ``_orig_mod``.
+    """
+
+    def __init__(self, model, compiled):   # Module.__init__ would make fresh stores
+        sa = object.__setattr__
+        for k in ("_parameters", "_buffers", "_non_persistent_buffers_set", "_modules"):
+            sa(self, k, model.__dict__[k])
+        for k in ("_forward_hooks", "_forward_pre_hooks"):
+            sa(self, k, OrderedDict())
+        for k in ("_forward_hooks_with_kwargs", "_forward_pre_hooks_with_kwargs"):
+            sa(self, k, set())
+        sa(self, "_orig_mod", model)
+        sa(self, "_compiled", compiled)
+
+    @property
+    def training(self):
+        return self._orig_mod.training
+
+    @training.setter
+    def training(self, mode):
+        self._orig_mod.training = mode
+
+    def forward(self, *args, **kwargs):
+        return self._compiled(*args, **kwargs)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        if "_compiled" in d:
+            return getattr(d["_compiled"], name)   # its own fields, else the original's
+        raise AttributeError(f"'OptimizedModule' object has no attribute '{name}'")
+
+    # the original's own (possibly overridden) state-dict methods write and read the entries
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        self._orig_mod._save_to_state_dict(destination, prefix, keep_vars)
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        return self._orig_mod._load_from_state_dict(*args, **kwargs)
+
+    def __repr__(self):
+        return f"OptimizedModule({self._orig_mod!r})"

@@ -439,3 +439,38 @@ def test_compiled_submodule_inside_a_compiled_model_is_inlined():
     for y in got:
         np.testing.assert_allclose(y.detach().numpy(), want, rtol=1e-6)
     assert cm._cache and all(e.program is not None for e in cm._cache.values())
+
+
+def test_compiled_module_is_a_module_sharing_the_originals_state():
+    # torch.compile(module) returns an nn.Module (OptimizedModule): assigned into another
+    # model, its parameters must be that model's too, or an optimizer would skip them
+    class Outer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = cr.compile(nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.5)))
+            self.head = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.head(self.inner(x))
+
+    m = Outer()
+    assert isinstance(m.inner, nn.Module)
+    assert list(m.state_dict()) == ["inner.0.weight", "inner.0.bias", "head.weight", "head.bias"]
+    assert len(list(m.parameters())) == 4
+    m.eval()
+    assert not m.inner.training and not m.inner._orig_mod[1].training
+    w0 = m.inner._orig_mod[0].weight.detach().numpy().copy()
+    opt = cr.optim.SGD(m.parameters(), lr=0.1)
+    x = cr.randn(5, 4)
+    for _ in range(3):   # traced twice, then run from the plan
+        opt.zero_grad()
+        m(x).sum().backward()
+        opt.step()
+    assert not np.allclose(m.inner._orig_mod[0].weight.detach().numpy(), w0)
+    plain = Outer.__new__(Outer)
+    nn.Module.__init__(plain)
+    plain.inner, plain.head = nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.5)), nn.Linear(3, 2)
+    plain.load_state_dict(m.state_dict())   # no _orig_mod. prefix: loads uncompiled
+    plain.eval()
+    np.testing.assert_allclose(plain(x).detach().numpy(), m(x).detach().numpy(), rtol=1e-6)
+    assert "OptimizedModule(Sequential(" in repr(m)
