@@ -351,7 +351,7 @@ def run_one(name, side, args):
                error=err, load=[round(x, 2) for x in load],
                date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                args=[" ".join(os.path.relpath(s, os.path.dirname(EXAMPLES)) for s in [sc])
-                     + (" " + " ".join(a) if a else "") for sc, a, _ in steps])
+                     + (" " + " ".join(a) if a else "") for sc, a, *_ in steps])
     with open(os.path.join(args.logdir, "results.jsonl"), "a") as f:
         f.write(json.dumps(rec) + "\n")
     print(f"{name:26s} {side:9s} rc={rc} {total:7.1f}s load={rec['load'][0]} {numbers}"

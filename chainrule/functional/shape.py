@@ -153,8 +153,9 @@ class Reshape(Function):
 
 
 def reshape(input, *shape):
-    shape = _infer_shape(shape, input._data.size, "reshape", input.shape)
-    if shape == input.shape:
+    src = input._data.shape   # the array's tuple: no Size made on this hot path
+    shape = _infer_shape(shape, input._data.size, "reshape", src)
+    if shape == src:
         return input
     return Reshape(shape)(input)
 
@@ -163,7 +164,7 @@ def view(input, *shape):
     """Like :func:`reshape` (NumPy copies only when a view is impossible)."""
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)):
         return cast(input, shape[0])
-    shape = _infer_shape(shape, input._data.size, "view", input.shape)
+    shape = _infer_shape(shape, input._data.size, "view", input._data.shape)
     return Reshape(shape)(input)
 
 

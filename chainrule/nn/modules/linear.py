@@ -64,8 +64,9 @@ class Linear(Module):
 
     def forward(self, input):
         w = self.weight
-        n = w.shape[1]
-        if input.ndim == 0 or input.shape[-1] != n:
+        n = w.array.shape[1]   # arrays' shapes: no Size objects on this hot path
+        shape = input.array.shape
+        if not shape or shape[-1] != n:
             raise _shape_error(f"Linear(in_features={n})", f"(..., {n})", input)
         return F.linear(input, w, self.bias)
 
