@@ -16,7 +16,7 @@ from chainrule.core.tensor import Tensor, _make
 from chainrule.functional.autocast import autocast_op
 from chainrule.functional._util import norm_dim
 from chainrule.functional.elementwise import (
-    clamp, exp, erf, tanh, sigmoid, abs as _abs, cast)
+    clamp, exp, erf, tanh, sigmoid, sigmoid_array, abs as _abs, cast)
 from chainrule.functional.indexing import slice_dim
 from chainrule.functional.masking import where
 from chainrule.functional.reduction import norm
@@ -214,9 +214,9 @@ def gelu(input, approximate="none"):
 
 
 class Silu(Function):
-    def forward(self, x):
-        xp = B.xp_of(x)
-        return (x * (xp.tanh(x * 0.5) * 0.5 + 0.5)).astype(x.dtype, copy=False)
+    def forward(self, x):   # x sigmoid(x), the sigmoid to full relative precision
+        xs = x.astype("float32") if x.dtype.itemsize < 4 else x   # float16: as torch, in float32
+        return (xs * sigmoid_array(xs)).astype(x.dtype, copy=False)
 
     def backward(self, gy):  # s (1 + x (1 - s)),  s = sigmoid(x)
         x = self.inputs[0]

@@ -296,15 +296,27 @@ class Erf(_Unary):
         return gy * exp(-(x * x)) * float(2 / np.sqrt(np.pi))
 
 
+def sigmoid_array(x):
+    """``1 / (1 + e^-x)`` on an array, to full relative precision and without overflow.
+
+    With ``e = exp(-|x|)`` in (0, 1], it is ``1 / (1 + e)`` for ``x >= 0`` and
+    ``e / (1 + e)`` below, as torch computes it.  The shorter ``tanh(x/2)/2 + 1/2``
+    cannot overflow either, but its ``+ 1/2`` cancels every value below float32's
+    resolution near 1/2: sigmoid(-20) came out 0, not 2.1e-9, so ``BCELoss(sigmoid(z))``
+    was stuck at its clamp (100) with a zero gradient wherever ``z < -17`` (a DCGAN
+    discriminator's fake scores), where torch's gradient is -1.
+    """
+    xp = B.xp_of(x)
+    e = xp.exp(-xp.abs(x))                                # e^-|x| in (0, 1]: no overflow
+    return xp.where(x >= 0, xp.ones_like(e), e) / (e + 1)  # NaN: x >= 0 is False, e NaN
+
+
 class Sigmoid(_Unary):
     save_inputs = False
     save_output = True
 
     def forward(self, x):
-        x = self.prep(x)
-        xp = B.xp_of(x)
-        # stable for large |x|: 1/(1+e^-x) = (1 + tanh(x/2))/2
-        return xp.tanh(x * 0.5) * 0.5 + 0.5
+        return sigmoid_array(self.prep(x))
 
     def backward(self, gy):  # s (1 - s)
         y = self.output()
