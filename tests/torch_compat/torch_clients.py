@@ -44,7 +44,8 @@ def run_client(script, *args, cwd, timeout=600, env=None, probes=()):
     ``tools/client_probe.py``, which prints each one's value after the script ends
     (:func:`probed` reads them back)."""
     e = dict(os.environ, MPLBACKEND="Agg", CHAINRULE_DATA=DATA or "",
-             PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env or {}))
+             PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    e.update(env or {})   # the caller's settings win (a repeated MPLBACKEND was a TypeError)
     if probes:
         cmd = [sys.executable, os.path.join(ROOT, "tools", "client_probe.py"), "--chainrule",
                *[a for p in probes for a in ("--probe", p)], script, *args]
