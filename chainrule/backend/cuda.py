@@ -29,6 +29,11 @@ def zero_where(drop, g):
     return _cupy.where(drop, g.dtype.type(0), g)  # pragma: no cover - GPU path
 
 
+def sigmoid(x):
+    """``1 / (1 + e^-x)``: the limit 0 where ``e^-x`` overflows (CuPy does not warn)."""
+    return 1 / (1 + _cupy.exp(-x))  # pragma: no cover - GPU path
+
+
 def erf(x):
     import cupyx.scipy.special as sp  # pragma: no cover - GPU path
     return sp.erf(x)  # pragma: no cover

@@ -297,18 +297,13 @@ class Erf(_Unary):
 
 
 def sigmoid_array(x):
-    """``1 / (1 + e^-x)`` on an array, to full relative precision and without overflow.
-
-    With ``e = exp(-|x|)`` in (0, 1], it is ``1 / (1 + e)`` for ``x >= 0`` and
-    ``e / (1 + e)`` below, as torch computes it.  The shorter ``tanh(x/2)/2 + 1/2``
-    cannot overflow either, but its ``+ 1/2`` cancels every value below float32's
-    resolution near 1/2: sigmoid(-20) came out 0, not 2.1e-9, so ``BCELoss(sigmoid(z))``
-    was stuck at its clamp (100) with a zero gradient wherever ``z < -17`` (a DCGAN
-    discriminator's fake scores), where torch's gradient is -1.
+    """``1 / (1 + e^-x)`` on an array, to full relative precision in both tails, as torch
+    computes it (the backend's ``sigmoid`` kernel).  The ``tanh(x/2)/2 + 1/2`` form used
+    before cancelled every value below ~1e-8 in float32: sigmoid(-20) came out 0, not
+    2.1e-9, so ``BCELoss(sigmoid(z))`` was stuck at its clamp (100) with a zero gradient
+    wherever ``z < -17`` (a DCGAN discriminator's fake scores), where torch's is -1.
     """
-    xp = B.xp_of(x)
-    e = xp.exp(-xp.abs(x))                                # e^-|x| in (0, 1]: no overflow
-    return xp.where(x >= 0, xp.ones_like(e), e) / (e + 1)  # NaN: x >= 0 is False, e NaN
+    return B.kernels_of(x).sigmoid(x)
 
 
 class Sigmoid(_Unary):
