@@ -86,16 +86,19 @@ class GloVe(Module):
         diff = xp.einsum("bd,bd->b", a, b) + bi[i, 0] + bj[j, 0] - xp.log(x)
         fdiff = self.weight_fn(x) * diff                      # d cost_e / d diff_e
         cost = float(0.5 * (fdiff * diff).sum())
-        # d diff / d w_i = w~_j, d diff / d w~_j = w_i, d diff / d b = 1
-        for tab, acc, rows, grad in ((wi, self._gradsq[0], i, fdiff[:, None] * b),
-                                     (wj, self._gradsq[1], j, fdiff[:, None] * a),
-                                     (bi, self._gradsq[2], i, fdiff[:, None]),
-                                     (bj, self._gradsq[3], j, fdiff[:, None])):
+        # d diff / d w_i = w~_j, d diff / d w~_j = w_i, d diff / d b = 1: each side's vector
+        # and bias gradients are summed per row together (one unique, one scatter per side)
+        d = wi.shape[1]
+        gi, gj, gbi, gbj = self._gradsq
+        for vec, bias, vacc, bacc, rows, other in ((wi, bi, gi, gbi, i, b), (wj, bj, gj, gbj, j, a)):
             used, slot = xp.unique(rows, return_inverse=True)
-            g = xp.zeros((used.size, tab.shape[1]), tab.dtype)
-            add_rows(g, slot, grad)                           # g_r: the row's summed gradient
-            acc[used] += g * g
-            tab[used] -= lr * g / (xp.sqrt(acc[used]) + 1e-10)
+            g = xp.zeros((used.size, d + 1), wi.dtype)
+            dvec = xp.concatenate((other, xp.ones_like(other[:, :1])), 1)   # [w~_j | 1]
+            add_rows(g, slot, fdiff[:, None] * dvec)
+            for tab, acc, gt in ((vec, vacc, g[:, :d]), (bias, bacc, g[:, d:])):
+                total = acc[used] + gt * gt                  # G_r += g_r^2
+                acc[used] = total
+                tab[used] -= lr * gt / (xp.sqrt(total) + 1e-10)
         for e in (self.wi, self.wj, self.bi, self.bj):
             e.weight._version[0] += 1
         return cost
