@@ -344,7 +344,7 @@ def _slice(op):
 @emits(IX.Index)
 def _index(op):
     """``x[basic][adv]`` where ``adv`` is slices and one integer index tensor: Gather."""
-    idx, g = op.fn.idx, op.g
+    idx = op.fn.idx
     shape = op.x_meta[0][0]
     x = op.x[0]
     if idx.basic is not None:
