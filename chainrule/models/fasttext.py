@@ -10,6 +10,7 @@ fastText's skip-gram does.  Subword ids come from
 :func:`chainrule.text.word2vec.subword_table` (the text floor), given to the model.
 """
 from chainrule import backend as B
+from chainrule.backend.kernels.embedding import add_rows
 from chainrule.models.word2vec import CBOW, Word2Vec
 from chainrule.nn import init
 from chainrule.nn.modules.sparse import Embedding
@@ -33,6 +34,36 @@ class FastText(Word2Vec):
 
     def forward(self, subwords, outputs, subword_mask=None):
         return CBOW.forward(self, subwords, outputs, subword_mask)
+
+    def sgd_step_words(self, words, sub_ids, sub_mask, outputs, labels, mask, lr,
+                       row_cap=None):
+        """The fused step of :meth:`sgd_step` with the input rows given per *word*:
+        example ``b``'s input rows are ``sub_ids[words[b]]`` (masked by ``sub_mask``).
+        The same update as ``sgd_step(sub_ids[words], ..., sub_mask[words])`` (tested),
+        but a word's hidden vector (the mean of its rows) is computed once per distinct
+        word of the batch, and the examples' errors are summed per word before they are
+        added to its rows: in skip-gram a word is the input of ``2b`` pairs per
+        occurrence, so this gathers and scatters several times fewer rows."""
+        w_in = self.in_embed.weight.array
+        xp = B.xp_of(w_in)
+        uniq, inv = xp.unique(words, return_inverse=True)
+        inv = inv.reshape(-1)
+        ids, sm = sub_ids[uniq], sub_mask[uniq]                     # (U, C)
+        cm = sm.astype(w_in.dtype)
+        h_u = (w_in[ids] * cm[:, :, None]).sum(1) / xp.maximum(cm.sum(1, keepdims=True), 1)
+        loss, dh = self._output_update(h_u[inv], outputs, labels, mask, lr, row_cap)
+        dh_u = xp.zeros(h_u.shape, dh.dtype)
+        add_rows(dh_u, inv, dh)                                     # summed per word
+        vals = xp.broadcast_to(dh_u[:, None, :], ids.shape + dh_u.shape[1:])
+        if row_cap is not None:  # a row's uses: its words' pair counts (as in sgd_step)
+            per_word = xp.bincount(inv, minlength=uniq.size).astype(w_in.dtype)
+            uses_in = xp.bincount(ids[sm], weights=xp.broadcast_to(
+                per_word[:, None], ids.shape)[sm], minlength=w_in.shape[0])
+            scale = xp.minimum(1.0, row_cap / xp.maximum(uses_in[ids], 1))
+            vals = vals * scale[:, :, None].astype(dh.dtype)
+        add_rows(w_in, ids[sm], vals[sm], self._workspace())
+        self.in_embed.weight._version[0] += 1
+        return loss
 
     def word_vectors(self, ids, mask):
         """Mean of the rows ``ids`` (masked) per word: (N, M) -> (N, d) NumPy."""

@@ -16,14 +16,18 @@ Output rows and labels: NS scores the true word (label 1) and ``K`` noise words
 (label 0); HS scores the inner nodes on the true word's Huffman path with label
 ``1 - code`` (word2vec.c's convention).
 """
+import weakref
+
 from chainrule import backend as B
-from chainrule.backend.kernels.embedding import add_rows
+from chainrule.backend.kernels.embedding import Workspace, add_rows, take_rows
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.modules.module import Module
 from chainrule.nn.modules.sparse import Embedding
 
 __all__ = ["Word2Vec", "SkipGram", "CBOW", "sgns_loss"]
+
+_WORKSPACES = weakref.WeakKeyDictionary()  # model -> its sgd_step's scratch buffers
 
 
 def sgns_loss(scores, labels, mask):
@@ -101,7 +105,7 @@ class Word2Vec(Module):
         updates of very frequent rows (the Huffman root, frequent words) make a large
         batch diverge where word2vec's one-pair-at-a-time SGD corrects itself; ``None``
         is the exact summed gradient step."""
-        w_in, w_out = self.in_embed.weight.array, self.out_embed.weight.array
+        w_in = self.in_embed.weight.array
         xp = B.xp_of(w_in)
         if self.cbow:
             cm = context_mask.astype(w_in.dtype)
@@ -109,11 +113,45 @@ class Word2Vec(Module):
             h = (w_in[inputs] * cm[:, :, None]).sum(1) / xp.maximum(cnt, 1)
         else:
             h = w_in[inputs]
-        u = w_out[outputs]                                   # (B, L, d)
+        loss, dh = self._output_update(h, outputs, labels, mask, lr, row_cap)
+        ws = self._workspace()
+        if row_cap is not None:
+            rows_in = inputs if not self.cbow else inputs[context_mask]
+            uses_in = xp.bincount(rows_in.reshape(-1), minlength=w_in.shape[0])
+            scale_in = xp.minimum(1.0, row_cap / xp.maximum(uses_in[inputs], 1))
+            if not self.cbow:
+                dh = dh * scale_in[:, None].astype(dh.dtype)
+        if self.cbow:
+            sel = context_mask.reshape(-1)
+            rows = inputs.reshape(-1)[sel]
+            vals = xp.broadcast_to(dh[:, None, :], inputs.shape + dh.shape[1:])
+            if row_cap is not None:
+                vals = vals * scale_in[:, :, None].astype(dh.dtype)
+            add_rows(w_in, rows, vals.reshape(-1, w_in.shape[1])[sel], ws)
+        else:
+            add_rows(w_in, inputs, dh, ws)
+        self.in_embed.weight._version[0] += 1
+        return loss
+
+    def _workspace(self):
+        ws = _WORKSPACES.get(self)
+        if ws is None:  # scratch buffers reused across steps, kept outside the module
+            ws = _WORKSPACES[self] = Workspace()  # (not copied, pickled or saved with it)
+        return ws
+
+    def _output_update(self, h, outputs, labels, mask, lr, row_cap):
+        """The output side of the fused step for hidden vectors ``h`` (B, d): scores,
+        loss, the SGD update of the ``outputs`` rows (capped by ``row_cap``) and
+        ``dh`` = lr * (-dLoss/dh), computed before the rows move.  Returns
+        ``(loss, dh)``."""
+        w_out = self.out_embed.weight.array
+        xp = B.xp_of(w_out)
+        ws = self._workspace()
+        u = take_rows(w_out, outputs, ws, "u")              # (B, L, d)
         s = xp.einsum("bld,bd->bl", u, h)                   # (B, L)
         sig = 1.0 / (1.0 + xp.exp(-xp.clip(s, -30, 30)))
-        lab = labels.astype(w_in.dtype)
-        m = mask.astype(w_in.dtype)
+        lab = labels.astype(w_out.dtype)
+        m = mask.astype(w_out.dtype)
         p = xp.where(lab > 0, sig, 1 - sig)
         loss = float(-(xp.log(xp.maximum(p, 1e-30)) * m).sum())
         g = (lab - sig) * m * lr                             # -dLoss/ds * lr
@@ -122,25 +160,11 @@ class Word2Vec(Module):
             uses = xp.bincount(outputs.reshape(-1), weights=m.reshape(-1),
                                minlength=w_out.shape[0])
             g = g * xp.minimum(1.0, row_cap / xp.maximum(uses[outputs], 1)).astype(g.dtype)
-            rows_in = inputs if not self.cbow else inputs[context_mask]
-            uses_in = xp.bincount(rows_in.reshape(-1), minlength=w_in.shape[0])
-            scale_in = xp.minimum(1.0, row_cap / xp.maximum(uses_in[inputs], 1))
-            if not self.cbow:
-                dh = dh * scale_in[:, None].astype(dh.dtype)
-        du = g[:, :, None] * h[:, None, :]                   # (B, L, d)
-        add_rows(w_out, outputs.reshape(-1), du.reshape(-1, w_out.shape[1]))
-        if self.cbow:
-            sel = context_mask.reshape(-1)
-            rows = inputs.reshape(-1)[sel]
-            vals = xp.broadcast_to(dh[:, None, :], inputs.shape + dh.shape[1:])
-            if row_cap is not None:
-                vals = vals * scale_in[:, :, None].astype(dh.dtype)
-            add_rows(w_in, rows, vals.reshape(-1, w_in.shape[1])[sel])
-        else:
-            add_rows(w_in, inputs, dh)
-        self.in_embed.weight._version[0] += 1
+        # u is not needed any more: the output rows' updates g * h overwrite it
+        du = xp.multiply(g[:, :, None], h[:, None, :], out=u)  # (B, L, d)
+        add_rows(w_out, outputs.reshape(-1), du.reshape(-1, w_out.shape[1]), ws)
         self.out_embed.weight._version[0] += 1
-        return loss
+        return loss, dh
 
 
 class SkipGram(Word2Vec):

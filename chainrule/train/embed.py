@@ -245,8 +245,8 @@ def train_fasttext(corpus, vector_size=100, window=5, negative=5, epochs=5, alph
                     mask = np.ones(outputs.shape, bool)
                     mask[:, 1:] = neg != centers[:, None]
                     # the context word's subwords predict the center (as gensim's sg)
-                    loss_sum += model.sgd_step(sub_ids[contexts], outputs, labels, mask, lr,
-                                               sub_mask[contexts], row_cap)
+                    loss_sum += model.sgd_step_words(contexts, sub_ids, sub_mask, outputs,
+                                                     labels, mask, lr, row_cap)
                     n_ex += centers.size
                 done_words += nw * raw_per_kept
                 if bar is not None:

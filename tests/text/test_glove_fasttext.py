@@ -123,3 +123,32 @@ def test_fasttext_misspelling_finds_the_word():
     top = [w for w, _ in kv.most_similar("a3", topn=5)]
     assert all(w[0] == "a" for w in top)
     assert "aa3" not in kv and kv.most_similar("aa3", topn=1)[0][0][0] == "a"
+
+
+@pytest.mark.parametrize("row_cap", [None, 3])
+def test_fasttext_word_grouped_step_equals_subword_step(row_cap):
+    """sgd_step_words (hidden vectors once per distinct word, errors summed per word)
+    is the same update as sgd_step on the expanded subword rows."""
+    rng = np.random.default_rng(0)
+    v, bucket, d, n, neg = 12, 20, 6, 40, 3
+    sub_ids = rng.integers(v, v + bucket, (v, 5))
+    sub_ids[:, 0] = np.arange(v)
+    sub_ids[3, 2] = sub_ids[3, 1]                 # a word with a repeated bucket
+    sub_mask = np.arange(5)[None, :] < rng.integers(1, 6, v)[:, None]
+    words = rng.integers(0, v, n)                 # repeats: grouped per word
+    outputs = rng.integers(0, v, (n, 1 + neg))
+    labels = np.zeros(outputs.shape, np.float32)
+    labels[:, 0] = 1
+    mask = rng.random(outputs.shape) > 0.1
+    a, b = FastText(v, d, bucket), FastText(v, d, bucket)
+    for m in (a, b):
+        m.out_embed.weight.array[:] = rng.standard_normal((v, d)).astype(np.float32) if m is a \
+            else a.out_embed.weight.array
+        m.in_embed.weight.array[:] = a.in_embed.weight.array
+    before = a.in_embed.weight.array.copy()
+    la = a.sgd_step(sub_ids[words], outputs, labels, mask, 0.3, sub_mask[words], row_cap)
+    lb = b.sgd_step_words(words, sub_ids, sub_mask, outputs, labels, mask, 0.3, row_cap)
+    assert la == pytest.approx(lb, rel=1e-6)
+    for p, q in ((a.in_embed, b.in_embed), (a.out_embed, b.out_embed)):
+        np.testing.assert_allclose(q.weight.array, p.weight.array, rtol=1e-5, atol=1e-6)
+    assert np.abs(b.in_embed.weight.array[v:] - before[v:]).max() > 1e-3  # buckets moved

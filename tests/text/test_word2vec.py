@@ -81,6 +81,21 @@ def test_unigram_sampler_follows_power_075():
     assert UnigramSampler([1, 1], seed=0, offset=1).sample(10).min() >= 1
 
 
+@pytest.mark.parametrize("counts", [
+    np.array([100, 10, 1]),
+    np.array([5, 0, 0, 3, 0, 1]),                       # zero counts are never drawn
+    np.random.default_rng(3).zipf(1.3, 5000).clip(max=10**7),  # heavy-tailed vocabulary
+    np.array([1]),
+])
+def test_unigram_sampler_guide_table_equals_searchsorted(counts):
+    s = UnigramSampler(counts, seed=7)
+    u = np.random.default_rng(7).random((300, 200))
+    got = s.sample((300, 200))
+    np.testing.assert_array_equal(got, np.searchsorted(s.cdf, u, side="right"))
+    assert got.shape == (300, 200) and got.dtype == np.int64
+    assert np.all(np.asarray(counts)[got] > 0)
+
+
 def test_negatives_avoid_context_words():
     sampler = UnigramSampler(np.array([50, 50, 1, 1]), seed=0)
     ctx = [np.array([0]), np.array([0, 1])]
