@@ -4,7 +4,8 @@
         ae-vs-dae sparse-ae metric-lenet vae score-vae dcgan dbn gan2d --out runs/generative
 
 Each writes its run folder under --out and appends its result line to results.jsonl.
-``metric-lenet`` trains the scoring classifier (``metric_lenet.ckpt`` in --out) that
+``capsnet`` trains the paper's CapsNet (``--epochs``, ``--time-limit``, ``--batch-size``
+100).  ``metric-lenet`` trains the scoring classifier (``metric_lenet.ckpt`` in --out) that
 ``dcgan`` and ``score-vae`` use.  The RBM-vs-scikit-learn comparison has its own
 command, ``benchmarks/bench_rbm_sklearn.py``.
 """
@@ -93,6 +94,11 @@ def main():
             _record(a.out, "vae-samples", r)
         elif e == "dbn":
             _record(a.out, "dbn", GEN.dbn_vs_random(a.data, a.epochs, a.max_train))
+        elif e == "capsnet":  # the paper's network (Sabour et al. 2017), Adam 1e-3
+            r = GEN.train_capsnet(os.path.join(a.out, f"capsnet-{a.data}"), a.data, a.epochs,
+                                  batch_size=a.batch_size or 100, max_train=a.max_train,
+                                  time_limit=a.time_limit)
+            _record(a.out, f"capsnet-{a.data}", r)
         elif e == "gan2d":
             _record(a.out, "gan2d", GEN.train_gan2d(os.path.join(a.out, "gan2d")))
         else:

@@ -599,6 +599,9 @@ def train_capsnet(out, data="mnist", epochs=1, batch_size=100, lr=1e-3, seed=0,
             tot += float(loss) * len(idx)
             n += len(idx)
             correct += int((lengths.detach().numpy().argmax(1) == ytr[idx]).sum())
+            if n % (100 * batch_size) == 0:  # an epoch of the paper's model is ~20 min
+                _log(verbose, f"  {n} images: loss {tot / n:.4f}, train acc "
+                              f"{correct / n:.4f} ({time.perf_counter() - te:.0f}s)")
             if time_limit and time.perf_counter() - t0 > time_limit:
                 break
         val = accuracy(xval, yval)
