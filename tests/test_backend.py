@@ -55,3 +55,35 @@ def test_zero_where_is_np_where_bit_for_bit(dtype, layout):
     u = f"u{out.itemsize}"
     assert np.array_equal(out.view(u), ref.view(u))    # the same bits: NaN, inf, -0.0
     assert not np.shares_memory(out, g)
+
+
+@pytest.mark.parametrize("dtype,cols", [(np.float32, 100), (np.float32, 7), (np.float64, 10),
+                                        (np.float16, 4)])
+@pytest.mark.parametrize("reuse", [False, True])
+def test_add_rows_equals_add_at_bit_for_bit(dtype, cols, reuse):
+    """add_rows (complex-pair view for even float32/float64 widths, reused flat index)
+    gives exactly np.add.at's sums, repeated rows included, call after call."""
+    from chainrule.backend.kernels.embedding import Workspace, add_rows
+    rng = np.random.default_rng(0)
+    ws = Workspace() if reuse else None
+    table = rng.standard_normal((50, cols)).astype(dtype)
+    want = table.copy()
+    for n in (300, 40, 300):  # shrinking and growing batches through one workspace
+        idx = rng.zipf(1.5, n) % 50
+        vals = rng.standard_normal((n, cols)).astype(dtype)
+        np.add.at(want, idx, vals)
+        assert add_rows(table, idx, vals, ws) is table
+        np.testing.assert_array_equal(table, want)
+
+
+def test_take_rows_into_workspace():
+    from chainrule.backend.kernels.embedding import Workspace, take_rows
+    rng = np.random.default_rng(1)
+    table = rng.standard_normal((20, 6)).astype(np.float32)
+    ws = Workspace()
+    idx = rng.integers(0, 20, (5, 3))
+    got = take_rows(table, idx, ws, "u")
+    np.testing.assert_array_equal(got, table[idx])
+    again = take_rows(table, idx[:2], ws, "u")       # same buffer, smaller view
+    assert np.shares_memory(got, again) and again.shape == (2, 3, 6)
+    np.testing.assert_array_equal(again, table[idx[:2]])
