@@ -7,7 +7,8 @@ Huffman tree for HS, ``(V - 1) x d``).  ``forward`` is the autograd formulation
 (d2l's ``skip_gram``: scores of input words against output rows, trained with
 :func:`sgns_loss`); :meth:`Word2Vec.sgd_step` is the fused update gensim and
 word2vec.c make - forward, gradient and SGD step on the raw arrays for a large
-batch of examples, row updates by a sorted scatter-add (``backend.scatter_add``).
+batch of examples, row updates by ``backend.kernels.embedding.add_rows`` (repeated
+rows summed; scratch buffers reused between steps).
 For skip-gram the fused step equals ``loss.sum().backward()`` followed by
 ``SGD(lr)`` (tested); for CBOW it follows word2vec.c: the hidden vector is the
 mean of the context vectors and its error is added undivided to each of them.
