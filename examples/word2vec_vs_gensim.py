@@ -34,7 +34,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--model", choices=sorted(MODELS), default="sg-ns")
     p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-words", type=int, default=2000)
+    p.add_argument("--batch-words", type=int, default=250)
     p.add_argument("--skip-gensim", action="store_true")
     p.add_argument("--row-cap", default="auto",
                    help="train_word2vec's row_cap: auto (32 for HS, none for NS), none or N")

@@ -43,7 +43,8 @@ def add_parser(sub):
     t.add_argument("--epochs", type=int, default=None, help="default 5; GloVe 15")
     t.add_argument("--alpha", type=float, default=None,
                    help="start learning rate (default 0.025; GloVe's AdaGrad 0.05)")
-    t.add_argument("--batch-words", type=int, default=2000)
+    t.add_argument("--batch-words", type=int, default=250,
+                   help="kept tokens per fused SGD step (word2vec, fastText)")
     t.add_argument("--lr", type=float, default=0.002, help="Adam's lr (d2l recipe)")
     t.add_argument("--batch-size", type=int, default=512, help="batch size (d2l recipe)")
     t.add_argument("--seed", type=int, default=1)
