@@ -212,7 +212,7 @@ def train_glove(corpus, vector_size=100, window=10, x_max=100.0, alpha=0.75, lr=
 
 def train_fasttext(corpus, vector_size=100, window=5, negative=5, epochs=5, alpha=0.025,
                    min_alpha=0.0001, sample=1e-3, bucket=200_000, minn=3, maxn=6,
-                   batch_words=2000, row_cap=32, seed=1, progress=False, log=None):
+                   batch_words=250, row_cap=32, seed=1, progress=False, log=None):
     """fastText skip-gram NS (gensim's ``FastText(sg=1)`` procedure: linear-decay SGD,
     word2vec subsampling); returns ``(model, history, vectors)`` with ``vectors`` a
     :class:`~chainrule.text.wordvectors.SubwordVectors` (vectors for any word).
