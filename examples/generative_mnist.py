@@ -39,6 +39,7 @@ def main():
     p.add_argument("--beta", type=float, default=3.0, help="sparse AE: KL weight")
     p.add_argument("--rho", type=float, default=0.1, help="sparse AE: target activation")
     p.add_argument("--data", default="mnist")
+    p.add_argument("--resume", default=None, help="dcgan: continue from this checkpoint")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     clf = os.path.join(a.out, "metric_lenet.ckpt")
@@ -80,7 +81,7 @@ def main():
             r = GEN.train_dcgan(os.path.join(a.out, f"dcgan-{a.data}"), a.data, a.epochs,
                                 width=a.width, max_train=a.max_train, time_limit=a.time_limit,
                                 classifier=clf if a.data == "mnist" and os.path.exists(clf)
-                                else None)
+                                else None, resume=a.resume)
             _record(a.out, f"dcgan-{a.data}", r)
         elif e == "score-vae":
             from chainrule import models

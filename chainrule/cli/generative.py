@@ -16,7 +16,8 @@ __all__ = ["COMMANDS", "run_train", "add_sample_parser", "run_sample"]
 COMMANDS = ("vae", "ae", "dae", "sparse-ae", "rbm", "dcgan", "capsnet")
 _DATA = ("mnist", "fashion_mnist")
 _USED = {"model", "data", "epochs", "batch_size", "lr", "seed", "out", "overwrite",
-         "hidden_sizes", "func", "command", "version", "no_progress", "quiet", "num_workers"}
+         "hidden_sizes", "func", "command", "version", "no_progress", "quiet", "num_workers",
+         "resume"}
 
 
 def _refuse_unused(args):
@@ -35,8 +36,13 @@ def run_train(args):
     if data not in _DATA:
         raise UsageError(f"argument --data: `chainrule train {args.model}` trains on "
                          f"{' or '.join(_DATA)}, got {data!r}")
-    out = args.out or os.path.join("runs", f"{args.model}-{data}")
-    if os.path.isdir(out) and os.listdir(out) and not args.overwrite:
+    resume = getattr(args, "resume", None)
+    if resume and args.model != "dcgan":
+        raise UsageError(f"argument --resume: `chainrule train {args.model}` cannot resume "
+                         "(dcgan can: it writes last.ckpt after every epoch)")
+    out = args.out or (os.path.dirname(os.path.abspath(resume)) if resume
+                       else os.path.join("runs", f"{args.model}-{data}"))
+    if os.path.isdir(out) and os.listdir(out) and not (args.overwrite or resume):
         raise UsageError(f"{out}: holds files; pass --overwrite to replace the run")
     kw = {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "seed")
           if getattr(args, k) is not None}
@@ -56,7 +62,7 @@ def run_train(args):
     elif m == "rbm":
         GEN.train_rbm(out, data, verbose=verbose, **kw)
     elif m == "dcgan":
-        GEN.train_dcgan(out, data, verbose=verbose, **kw)
+        GEN.train_dcgan(out, data, verbose=verbose, resume=resume, **kw)
     else:
         GEN.train_capsnet(out, data, verbose=verbose, **kw)
     print(f"run folder: {out}")

@@ -478,9 +478,24 @@ def train_gan2d(out=None, epochs=20, batch_size=8, lr_d=0.05, lr_g=0.005, latent
     return res
 
 
+class _OptimizerPair:
+    """Two optimizers (generator, discriminator) stored as one checkpoint entry."""
+
+    def __init__(self, g, d):
+        self.g, self.d = g, d
+
+    def state_dict(self):
+        return {"g": self.g.state_dict(), "d": self.d.state_dict()}
+
+    def load_state_dict(self, state):
+        self.g.load_state_dict(state["g"])
+        self.d.load_state_dict(state["d"])
+
+
 def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
                 latent_dim=100, width=32, seed=0, max_train=None, time_limit=None,
-                classifier=None, n_score=10000, n_val_score=2000, verbose=True):
+                classifier=None, n_score=10000, n_val_score=2000, verbose=True,
+                resume=None):
     """DCGAN (Adam ``lr`` 2e-4, betas ``(beta1, 0.999)``) on images scaled to [-1, 1];
     a grid of 64 samples from one fixed noise batch is drawn after every epoch
     (``samples_epoch<N>.png``).  With ``classifier`` (a metric LeNet checkpoint path, or
@@ -489,7 +504,15 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
     images (Inception-score and FID analogues), the weights of the epoch with the lowest
     validation FID analogue are kept, and those are scored once on ``n_score`` samples
     against the test images.  Without it the last epoch is kept.  ``time_limit``
-    (seconds) stops after the epoch that passes it."""
+    (seconds) stops after the epoch that passes it.
+
+    After every epoch ``out/last.ckpt`` (both networks, both Adam states, the history,
+    the best validation FID so far) is written atomically, and ``out/best.ckpt`` when
+    the validation FID improves.  ``resume`` (a path) continues from such a
+    ``last.ckpt`` up to ``epochs`` in all; given a checkpoint without optimizer state
+    (a finished run's ``model.ckpt``), it starts from those weights with fresh Adam
+    state and numbers the epochs on from its history.  The batch order and noise are
+    drawn anew (seeded by ``seed`` and the epoch reached), not replayed."""
     from chainrule.train import gen_metrics as GM
     _seed(seed)
     d = load_images(data, seed=seed)
@@ -508,9 +531,29 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
         clf = GM.load_metric_classifier(classifier)
     real_val = GM.classifier_outputs(clf, d["val"][0])[1] if clf is not None else None
     history, best, best_state = [], math.inf, None
+    opts = _OptimizerPair(opt_g, opt_d)
+    if resume:
+        ck = load_checkpoint(resume)
+        model.load_state_dict(ck["model"])
+        if ck.get("optimizer") is not None:
+            opts.load_state_dict(ck["optimizer"])
+        history = list(ck.get("history") or [])
+        best = ck.get("meta", {}).get("best_val_fid")
+        best = math.inf if best is None else best
+        best_path = os.path.join(os.path.dirname(os.path.abspath(resume)), "best.ckpt")
+        if math.isfinite(best) and os.path.exists(best_path):
+            best_state = load_checkpoint(best_path)["model"]
+        elif history and "val_fid" in history[-1]:  # a finished run kept its best weights
+            best = min(r["val_fid"] for r in history)
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        _seed(seed + len(history))  # fresh, reproducible streams for the continuation
+        rng = np.random.default_rng(seed + len(history))
+        _log(verbose, f"DCGAN: resumed from {resume} after epoch {len(history)}"
+                      + ("" if ck.get("optimizer") is not None else " (fresh Adam state)"))
     os.makedirs(out, exist_ok=True)
+    meta = {"model": "dcgan", "model_kwargs": kwargs, "task": "generative", "dataset": data}
     t0 = time.perf_counter()
-    for epoch in range(1, epochs + 1):
+    for epoch in range(len(history) + 1, epochs + 1):
         te = time.perf_counter()
         ld, lg = [], []
         for idx in _batches(len(xtr), batch_size, rng):
@@ -535,8 +578,13 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
             if row["val_fid"] < best:
                 best, best_state = row["val_fid"], {k: v.clone()
                                                     for k, v in model.state_dict().items()}
+                save_checkpoint(os.path.join(out, "best.ckpt"), model, epoch=epoch,
+                                meta={**meta, "val_fid": best}, rng=False)
         model.train()  # generate() put the discriminator in eval mode too
         history.append(row)
+        save_checkpoint(os.path.join(out, "last.ckpt"), model, opts, epoch=epoch,
+                        history=history, rng=False,
+                        meta={**meta, "best_val_fid": best if math.isfinite(best) else None})
         _log(verbose, f"DCGAN epoch {epoch}: " + ", ".join(
             f"{k} {v:.3f}" for k, v in row.items() if k not in ("epoch", "seconds"))
             + f" ({row['seconds']:.0f}s)")

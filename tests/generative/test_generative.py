@@ -222,6 +222,30 @@ def test_dcgan_shapes_and_loop(fake_mnist, tmp_path, monkeypatch):
     assert GEN.sample_images(str(tmp_path / "dc" / "model.ckpt"), 4).shape == (4, 28, 28)
 
 
+def test_dcgan_resume_continues_from_last_checkpoint(fake_mnist, tmp_path):
+    """Two epochs, then a resume to three, equals the checkpoint chain of one run: the
+    resumed run starts from epoch 2's networks and both Adam states; a finished run's
+    model.ckpt (no optimizer) resumes with fresh Adam state."""
+    from chainrule.train.checkpoint import load_checkpoint
+    kw = dict(batch_size=64, latent_dim=8, width=4, verbose=False)
+    out = tmp_path / "dc"
+    GEN.train_dcgan(str(out), epochs=2, **kw)
+    last = load_checkpoint(str(out / "last.ckpt"))
+    assert last["epoch"] == 2 and set(last["optimizer"]) == {"g", "d"}
+    steps = last["optimizer"]["g"]["state"][0]["step"]
+    GEN.train_dcgan(str(out), epochs=3, resume=str(out / "last.ckpt"), **kw)
+    again = load_checkpoint(str(out / "last.ckpt"))
+    assert [h["epoch"] for h in again["history"]] == [1, 2, 3]
+    assert float(again["optimizer"]["g"]["state"][0]["step"]) == 1.5 * float(steps)
+    assert any(not np.allclose(np.asarray(last["model"][k]), np.asarray(again["model"][k]))
+               for k in last["model"])  # it trained on
+    # a finished run's weights only: fresh Adam, epochs numbered on
+    GEN.train_dcgan(str(tmp_path / "dc2"), epochs=4, resume=str(out / "model.ckpt"), **kw)
+    fresh = load_checkpoint(str(tmp_path / "dc2" / "last.ckpt"))
+    assert [h["epoch"] for h in fresh["history"]] == [1, 2, 3, 4]
+    assert float(fresh["optimizer"]["g"]["state"][0]["step"]) == 0.5 * float(steps)
+
+
 # ---------------------------------------------------------------------------- CapsNet
 def test_capsnet_forward_loss_and_loop(fake_mnist, tmp_path):
     cr.manual_seed(0)
@@ -304,6 +328,8 @@ def test_cli_train_dae_and_errors(fake_mnist, tmp_path, capsys):
     assert main(["train", "rbm", "--dropout", "0.5"]) == 2
     assert main(["sample", str(out / "model.ckpt")]) == 2
     assert "not one of the generative models" in capsys.readouterr().err
+    assert main(["train", "dae", "--resume", str(out / "model.ckpt")]) == 2
+    assert "cannot resume" in capsys.readouterr().err
 
 
 def test_registry_names_of_generative_models_point_to_their_commands(capsys):
