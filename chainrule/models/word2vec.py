@@ -19,10 +19,8 @@ Output rows and labels: NS scores the true word (label 1) and ``K`` noise words
 """
 import weakref
 
-import numpy as np
-
 from chainrule import backend as B
-from chainrule.backend.kernels.embedding import Workspace, add_rows, take_rows
+from chainrule.backend.kernels.embedding import Workspace, add_rows, outer_rows, take_rows
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.modules.module import Module
@@ -165,10 +163,7 @@ class Word2Vec(Module):
                                minlength=w_out.shape[0])
             g = g * xp.minimum(1.0, row_cap / xp.maximum(uses[outputs], 1)).astype(g.dtype)
         # u is not needed any more: the output rows' updates g * h overwrite it
-        if xp is np:  # (einsum's outer product is 15% faster than multiply's broadcast)
-            du = np.einsum("bl,bd->bld", g, h, out=u)       # (B, L, d)
-        else:
-            du = xp.multiply(g[:, :, None], h[:, None, :], out=u)
+        du = outer_rows(g, h, out=u)                         # (B, L, d) = g * h
         add_rows(w_out, outputs.reshape(-1), du.reshape(-1, w_out.shape[1]), ws)
         self.out_embed.weight._version[0] += 1
         return loss, dh
