@@ -45,3 +45,29 @@ def test_bce_of_sigmoid_gradient_in_the_tail_matches_torch():
     cr.nn.BCELoss()(cr.sigmoid(cz), cr.ones(z.size)).backward()
     assert _rel(cz.grad.numpy(), tz.grad.numpy()) < 1e-5
     assert cz.grad.numpy()[np.searchsorted(z, -20.0)] == pytest.approx(-1 / z.size, rel=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bce_with_logits_keeps_small_losses_and_gradients(dtype):
+    """Confident-correct logits: the loss and its gradient are ~e^-|x|, not 0.  The
+    composed ``(1 - y) x - logsigmoid(x)`` cancelled both to 0 in float32 (x = -20,
+    y = 0: torch gives 2.1e-9); the fused op keeps them to relative precision."""
+    x = np.concatenate([np.linspace(-80, 80, 321), [0.0, -20.0, 20.0]]).astype(dtype)
+    for y in (np.zeros_like(x), np.ones_like(x), np.full_like(x, 0.25)):
+        xt, yt = cr.tensor(x, requires_grad=True), cr.tensor(y, requires_grad=True)
+        loss = cr.nn.functional.binary_cross_entropy_with_logits(xt, yt, reduction="none")
+        loss.sum().backward()
+        rx, ry = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
+        ref = torch.nn.functional.binary_cross_entropy_with_logits(rx, ry, reduction="none")
+        ref.sum().backward()
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        # torch's own forward cancels in the tail (7.1e-15 for 4.7e-15 at x = -33.5 in
+        # float64), so the loss is checked against y softplus(-x) + (1 - y) softplus(x)
+        x64, y64 = x.astype(np.float64), y.astype(np.float64)
+        exact = y64 * np.logaddexp(0, -x64) + (1 - y64) * np.logaddexp(0, x64)
+        assert _rel(loss.detach().numpy(), exact) < tol
+        np.testing.assert_allclose(loss.detach().numpy(), ref.detach().numpy(), atol=1e-5)
+        g, want = xt.grad.numpy(), rx.grad.numpy()
+        keep = np.abs(want) > 1e-30
+        assert _rel(g[keep], want[keep]) < tol and np.all(np.abs(g[~keep]) < 1e-30)
+        np.testing.assert_allclose(yt.grad.numpy(), ry.grad.numpy(), rtol=1e-6)
