@@ -43,6 +43,9 @@ def add_parser(sub):
     t.add_argument("--epochs", type=int, default=None, help="default 5; GloVe 15")
     t.add_argument("--alpha", type=float, default=None,
                    help="start learning rate (default 0.025; GloVe's AdaGrad 0.05)")
+    t.add_argument("--workers", type=int, default=1,
+                   help="word2vec: chunks stepped at once by that many threads (Hogwild, "
+                        "as gensim's workers; 1 is reproducible)")
     t.add_argument("--batch-words", type=int, default=250,
                    help="kept tokens per fused SGD step (word2vec, fastText)")
     t.add_argument("--lr", type=float, default=0.002, help="Adam's lr (d2l recipe)")
@@ -197,7 +200,8 @@ def run_train(args):
                 corpus, sg=args.model == "skipgram", hs=args.loss == "hs",
                 vector_size=args.dim, window=args.window, negative=args.negative,
                 epochs=args.epochs, alpha=args.alpha, sample=args.sample,
-                batch_words=args.batch_words, seed=args.seed, progress=progress, log=print)
+                batch_words=args.batch_words, seed=args.seed, workers=args.workers,
+                progress=progress, log=print)
         words = corpus.idx_to_token
     kv = None
     if args.recipe == "gensim" and glove:

@@ -17,6 +17,7 @@ Output rows and labels: NS scores the true word (label 1) and ``K`` noise words
 (label 0); HS scores the inner nodes on the true word's Huffman path with label
 ``1 - code`` (word2vec.c's convention).
 """
+import threading
 import weakref
 
 from chainrule import backend as B
@@ -135,9 +136,16 @@ class Word2Vec(Module):
         return loss
 
     def _workspace(self):
-        ws = _WORKSPACES.get(self)
-        if ws is None:  # scratch buffers reused across steps, kept outside the module
-            ws = _WORKSPACES[self] = Workspace()  # (not copied, pickled or saved with it)
+        """This thread's scratch buffers for this model, reused across steps and kept
+        outside the module (not copied, pickled or saved with it); one per thread, so
+        threads stepping the model at once (``train_word2vec(workers=)``) do not share
+        them."""
+        per_thread = _WORKSPACES.get(self)
+        if per_thread is None:
+            per_thread = _WORKSPACES[self] = {}
+        ws = per_thread.get(threading.get_ident())
+        if ws is None:
+            ws = per_thread[threading.get_ident()] = Workspace()
         return ws
 
     def _output_update(self, h, outputs, labels, mask, lr, row_cap):

@@ -80,7 +80,8 @@ def train_d2l_sgns(loader, vocab_size, embed_size=100, lr=0.002, num_epochs=5, s
 
 def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negative=5,
                    epochs=5, alpha=0.025, min_alpha=0.0001, sample=1e-3, batch_words=250,
-                   ns_exponent=0.75, row_cap="auto", seed=1, progress=False, log=None):
+                   ns_exponent=0.75, row_cap="auto", seed=1, workers=1, progress=False,
+                   log=None):
     """Train word2vec on an :class:`~chainrule.text.word2vec.EmbeddingCorpus` the way
     gensim's ``Word2Vec(sg=, hs=, negative=, sample=, alpha=, min_alpha=)`` does; returns
     ``(model, history)``.  ``alpha`` is per example (gensim's); CBOW uses
@@ -93,12 +94,19 @@ def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negativ
     ``batch_words`` (kept tokens per fused step) bounds how stale the summed updates
     are: gensim applies them pair by pair.  250 (about 1,500 skip-gram pairs) is as
     fast per word as 2,000 (the step's buffers stay in cache) and closed the gap to
-    gensim's analogy accuracy that 2,000 left (docs/embeddings.md)."""
+    gensim's analogy accuracy that 2,000 left (docs/embeddings.md).
+
+    ``workers`` > 1 steps that many chunks at once from a thread pool on the shared
+    tables, without locks (Hogwild, as gensim's ``workers``): NumPy releases the GIL in
+    the step's gathers, products and scatters.  Each chunk keeps the learning rate of
+    its place in the corpus; the result is not reproducible run to run (the order in
+    which threads update rows varies), ``workers=1`` is."""
     if row_cap == "auto":
         row_cap = 32 if (sg or hs) else None
-    if window < 1 or vector_size < 1 or epochs < 1 or batch_words < 1:
-        raise ValueError("train_word2vec: window, vector_size, epochs and batch_words "
-                         f"must be >= 1, got {window}, {vector_size}, {epochs}, {batch_words}")
+    if window < 1 or vector_size < 1 or epochs < 1 or batch_words < 1 or workers < 1:
+        raise ValueError("train_word2vec: window, vector_size, epochs, batch_words and "
+                         f"workers must be >= 1, got {window}, {vector_size}, {epochs}, "
+                         f"{batch_words}, {workers}")
     if not hs and negative < 1:
         raise ValueError(f"train_word2vec: negative sampling needs negative >= 1, got {negative}")
     rng = np.random.default_rng(seed)
@@ -115,63 +123,88 @@ def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negativ
         sampler = UnigramSampler(corpus.counts, ns_exponent, rng)
     keep = keep_probabilities(corpus.counts, sample, "word2vec")
     total_words = epochs * corpus.num_tokens
+
+    def chunk_step(chunk, lr, rng):
+        """Examples of one chunk of sentences and one fused step: (loss sum, count)."""
+        if sg:
+            centers, contexts = skipgram_pairs(chunk, window, rng)
+            # gensim: the context word's vector predicts the center word
+            inputs, targets, cmask = contexts, centers, None
+        else:
+            targets, inputs, cmask = cbow_examples(chunk, window, rng)
+        if not targets.size:
+            return 0.0, 0
+        if hs:
+            outputs, labels, mask = points[targets], labels_hs[targets], mask_hs[targets]
+        else:
+            neg = sampler.sample((targets.size, negative))
+            outputs = np.concatenate((targets[:, None], neg), 1)
+            labels = np.zeros(outputs.shape, np.float32)
+            labels[:, 0] = 1
+            mask = np.ones(outputs.shape, bool)
+            mask[:, 1:] = neg != targets[:, None]  # gensim skips these
+        return model.sgd_step(inputs, outputs, labels, mask, lr, cmask, row_cap), targets.size
+
     done_words = 0
     history = []
-    with no_grad():
-        for epoch in range(epochs):
-            t0 = time.perf_counter()
-            sents = subsample(corpus.sentences, keep, rng)
-            loss_sum, n_ex, trained = 0.0, 0, 0
-            bar = _bar(progress, corpus.num_tokens, f"epoch {epoch + 1}/{epochs}", "w")
-            # chunks of whole sentences, about batch_words kept tokens each
-            lens = np.array([len(s) for s in sents])
-            cuts = np.searchsorted(np.cumsum(lens), np.arange(batch_words, lens.sum() +
-                                                              batch_words, batch_words))
-            start = 0
-            raw_per_kept = corpus.num_tokens / max(1, lens.sum())
-            for stop in np.unique(np.minimum(cuts + 1, len(sents))):
-                chunk = sents[start:stop]
-                start = stop
-                if not chunk:
-                    continue
-                nw = sum(len(s) for s in chunk)
-                frac = done_words / total_words
-                lr = max(min_alpha, alpha - (alpha - min_alpha) * frac)
-                if sg:
-                    centers, contexts = skipgram_pairs(chunk, window, rng)
-                    # gensim: the context word's vector predicts the center word
-                    inputs, targets, cmask = contexts, centers, None
-                else:
-                    targets, inputs, cmask = cbow_examples(chunk, window, rng)
-                if targets.size:
-                    if hs:
-                        outputs, labels, mask = (points[targets], labels_hs[targets],
-                                                 mask_hs[targets])
-                    else:
-                        neg = sampler.sample((targets.size, negative))
-                        outputs = np.concatenate((targets[:, None], neg), 1)
-                        labels = np.zeros(outputs.shape, np.float32)
-                        labels[:, 0] = 1
-                        mask = np.ones(outputs.shape, bool)
-                        mask[:, 1:] = neg != targets[:, None]  # gensim skips these
-                    loss_sum += model.sgd_step(inputs, outputs, labels, mask, lr, cmask,
-                                               row_cap)
-                    n_ex += targets.size
-                done_words += nw * raw_per_kept
-                trained += nw
+    pool = None
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="word2vec")
+    try:
+        with no_grad():
+            for epoch in range(epochs):
+                t0 = time.perf_counter()
+                sents = subsample(corpus.sentences, keep, rng)
+                loss_sum, n_ex, trained = 0.0, 0, 0
+                bar = _bar(progress, corpus.num_tokens, f"epoch {epoch + 1}/{epochs}", "w")
+                # chunks of whole sentences, about batch_words kept tokens each
+                lens = np.array([len(s) for s in sents])
+                cuts = np.searchsorted(np.cumsum(lens), np.arange(batch_words, lens.sum() +
+                                                                  batch_words, batch_words))
+                raw_per_kept = corpus.num_tokens / max(1, lens.sum())
+                chunks, start = [], 0
+                for stop in np.unique(np.minimum(cuts + 1, len(sents))):
+                    if stop > start:
+                        chunks.append(sents[start:stop])
+                    start = stop
+                jobs = []
+                for chunk in chunks:
+                    nw = sum(len(s) for s in chunk)
+                    lr = max(min_alpha, alpha - (alpha - min_alpha) * done_words / total_words)
+                    if pool is None:
+                        loss, n = chunk_step(chunk, lr, rng)
+                        loss_sum, n_ex = loss_sum + loss, n_ex + n
+                        _tick(bar, nw * raw_per_kept, loss_sum, n_ex, lr)
+                    else:  # each chunk its own seeded stream: threads share no generator
+                        jobs.append((pool.submit(chunk_step, chunk, lr, np.random.default_rng(
+                            (seed, epoch, len(jobs)))), nw, lr))
+                    done_words += nw * raw_per_kept
+                    trained += nw
+                if pool is not None:
+                    for fut, nw, lr in jobs:
+                        loss, n = fut.result()
+                        loss_sum, n_ex = loss_sum + loss, n_ex + n
+                        _tick(bar, nw * raw_per_kept, loss_sum, n_ex, lr)
                 if bar is not None:
-                    bar.update(int(nw * raw_per_kept))
-                    bar.set_postfix(loss=f"{loss_sum / max(1, n_ex):.3f}", lr=f"{lr:.4f}")
-            if bar is not None:
-                bar.close()
-            dt = time.perf_counter() - t0
-            row = {"epoch": epoch + 1, "train_loss": loss_sum / max(1, n_ex), "seconds": dt,
-                   "words_per_s": corpus.num_tokens / dt, "trained_words": trained}
-            history.append(row)
-            if log:
-                log(f"epoch {epoch + 1}: loss {row['train_loss']:.4f}, "
-                    f"{row['words_per_s']:,.0f} words/s, {dt:.1f} s")
+                    bar.close()
+                dt = time.perf_counter() - t0
+                row = {"epoch": epoch + 1, "train_loss": loss_sum / max(1, n_ex), "seconds": dt,
+                       "words_per_s": corpus.num_tokens / dt, "trained_words": trained}
+                history.append(row)
+                if log:
+                    log(f"epoch {epoch + 1}: loss {row['train_loss']:.4f}, "
+                        f"{row['words_per_s']:,.0f} words/s, {dt:.1f} s")
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return model, history
+
+
+def _tick(bar, words, loss_sum, n_ex, lr):
+    if bar is not None:
+        bar.update(int(words))
+        bar.set_postfix(loss=f"{loss_sum / max(1, n_ex):.3f}", lr=f"{lr:.4f}")
 
 
 def train_glove(corpus, vector_size=100, window=10, x_max=100.0, alpha=0.75, lr=0.05,

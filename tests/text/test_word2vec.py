@@ -216,15 +216,17 @@ def test_model_errors_name_the_layer():
         sgns_loss(cr.zeros(2, 3), cr.zeros(2, 3), cr.zeros(2, 4))
 
 
-def test_train_word2vec_learns_synthetic_topics():
+@pytest.mark.parametrize("workers", [1, 2])
+def test_train_word2vec_learns_synthetic_topics(workers):
     """Two disjoint 'topics' of 10 words; after training, a word's nearest neighbours
-    are from its own topic (all three models)."""
+    are from its own topic (all three models), also with two Hogwild threads."""
     rng = np.random.default_rng(0)
     sents = [[f"{t}{i}" for i in rng.integers(0, 10, 12)] for t in rng.choice(["a", "b"], 400)]
     corpus = EmbeddingCorpus(sents, min_count=1)
     for sg, hs in ((True, False), (False, False), (True, True)):
         model, hist = train_word2vec(corpus, sg=sg, hs=hs, vector_size=16, window=3,
-                                     epochs=3, sample=0, batch_words=40, alpha=0.05)
+                                     epochs=3, sample=0, batch_words=40, alpha=0.05,
+                                     workers=workers)
         assert hist[-1]["train_loss"] < hist[0]["train_loss"]
         kv = WordVectors(corpus.idx_to_token, model.vectors)
         for w in ("a3", "b7"):
@@ -345,3 +347,27 @@ def test_hs_with_large_batches_needs_row_cap():
         sizes[cap] = (np.abs(model.vectors).max(), hist[-1]["train_loss"])
     assert sizes[None][0] > 1e3 and sizes[None][1] > 10
     assert sizes["auto"][0] < 1 and sizes["auto"][1] < 3.5
+
+
+def test_train_word2vec_one_worker_is_reproducible_and_threads_share_no_buffers():
+    import threading
+    from chainrule.models import word2vec as W2V
+    rng = np.random.default_rng(1)
+    sents = [[f"w{i}" for i in rng.integers(0, 30, 10)] for _ in range(200)]
+    corpus = EmbeddingCorpus(sents, min_count=1)
+    a, _ = train_word2vec(corpus, vector_size=8, epochs=1, batch_words=50, seed=3)
+    b, _ = train_word2vec(corpus, vector_size=8, epochs=1, batch_words=50, seed=3)
+    np.testing.assert_array_equal(a.vectors, b.vectors)
+    ws = [None, None]
+
+    def grab(i):
+        ws[i] = a._workspace()
+    threads = [threading.Thread(target=grab, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert ws[0] is not ws[1] and a._workspace() is a._workspace()
+    assert len(W2V._WORKSPACES[a]) >= 2
+    with pytest.raises(ValueError, match="workers"):
+        train_word2vec(corpus, workers=0)
