@@ -206,8 +206,10 @@ class UnigramSampler:
         self._steps = max(1, int(np.ceil(np.log2(span + 1))))
         self._cdf_pad = np.append(self.cdf, 2.0)  # bisection may probe index v
 
-    def sample(self, shape):
-        u = self.rng.random(shape)
+    def sample(self, shape, rng=None):
+        """Ids of ``shape`` drawn with ``rng`` (a NumPy Generator; default the sampler's
+        own)."""
+        u = (self.rng if rng is None else rng).random(shape)
         k = (u * self._m).astype(np.intp)
         lo = self._guide[np.maximum(k - 1, 0)]
         hi = self._guide[np.minimum(k + 2, self._m)]

@@ -137,7 +137,7 @@ def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negativ
         if hs:
             outputs, labels, mask = points[targets], labels_hs[targets], mask_hs[targets]
         else:
-            neg = sampler.sample((targets.size, negative))
+            neg = sampler.sample((targets.size, negative), rng)
             outputs = np.concatenate((targets[:, None], neg), 1)
             labels = np.zeros(outputs.shape, np.float32)
             labels[:, 0] = 1

@@ -358,10 +358,12 @@ def test_train_word2vec_one_worker_is_reproducible_and_threads_share_no_buffers(
     a, _ = train_word2vec(corpus, vector_size=8, epochs=1, batch_words=50, seed=3)
     b, _ = train_word2vec(corpus, vector_size=8, epochs=1, batch_words=50, seed=3)
     np.testing.assert_array_equal(a.vectors, b.vectors)
-    ws = [None, None]
+    ws, both_alive = [None, None], threading.Barrier(2)
 
-    def grab(i):
+    def grab(i):  # both threads alive at once (a finished thread's id may be reused)
+        both_alive.wait()
         ws[i] = a._workspace()
+        both_alive.wait()
     threads = [threading.Thread(target=grab, args=(i,)) for i in range(2)]
     for t in threads:
         t.start()
