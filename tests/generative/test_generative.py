@@ -332,6 +332,16 @@ def test_cli_train_dae_and_errors(fake_mnist, tmp_path, capsys):
     assert "cannot resume" in capsys.readouterr().err
 
 
+def test_cli_train_dcgan_resumes_into_its_run_folder(fake_mnist, tmp_path):
+    out = tmp_path / "gan"
+    assert main(["train", "dcgan", "--epochs", "1", "--batch-size", "128", "--out", str(out),
+                 "--quiet"]) == 0
+    assert main(["train", "dcgan", "--epochs", "2", "--batch-size", "128", "--quiet",
+                 "--resume", str(out / "last.ckpt")]) == 0     # the folder is the run's own
+    hist = json.loads((out / "history.json").read_text())
+    assert [h["epoch"] for h in hist] == [1, 2]
+
+
 def test_registry_names_of_generative_models_point_to_their_commands(capsys):
     from chainrule.cli import main
     assert main(["train", "autoencoder", "--data", "mnist", "--epochs", "1"]) == 2
