@@ -21,9 +21,8 @@ __all__ = ["Workspace", "add_rows", "take_rows", "outer_rows"]
 
 class Workspace:
     """Named scratch buffers reused across calls of a fused step: ``get(name, shape,
-    dtype)`` returns an uninitialised array viewing a buffer that only grows.  One
-    workspace per model (not thread-safe: two threads stepping one model would share
-    it, as they would share its tables)."""
+    dtype)`` returns an uninitialised array viewing a buffer that only grows.  Not
+    thread-safe: word2vec keeps one per model and thread."""
 
     def __init__(self):
         self._buffers = {}
@@ -45,9 +44,6 @@ class Workspace:
         if a is None:
             a = self._buffers[("arange", n)] = np.arange(n, dtype=np.int64)
         return a
-
-    def nbytes(self):
-        return sum(b.nbytes for b in self._buffers.values())
 
 
 def take_rows(table, index, workspace=None, name="rows"):
