@@ -70,9 +70,13 @@ def _t(a):
     return from_array(np.ascontiguousarray(a, dtype=np.float32))
 
 
+def _run_meta(name, kwargs, extra_meta=None):
+    return {"model": name, "model_kwargs": kwargs, "task": "generative", **(extra_meta or {})}
+
+
 def _save_run(out, name, model, kwargs, history, extra_meta=None):
     os.makedirs(out, exist_ok=True)
-    meta = {"model": name, "model_kwargs": kwargs, "task": "generative", **(extra_meta or {})}
+    meta = _run_meta(name, kwargs, extra_meta)
     save_checkpoint(os.path.join(out, "model.ckpt"), model, epoch=len(history),
                     history=history, meta=meta, rng=False)
     with open(os.path.join(out, "history.json"), "w") as f:
@@ -551,7 +555,7 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
         _log(verbose, f"DCGAN: resumed from {resume} after epoch {len(history)}"
                       + ("" if ck.get("optimizer") is not None else " (fresh Adam state)"))
     os.makedirs(out, exist_ok=True)
-    meta = {"model": "dcgan", "model_kwargs": kwargs, "task": "generative", "dataset": data}
+    meta = _run_meta("dcgan", kwargs, {"dataset": data})
     t0 = time.perf_counter()
     for epoch in range(len(history) + 1, epochs + 1):
         te = time.perf_counter()
