@@ -2,7 +2,7 @@
 arguments and reductions); margin, ranking and embedding losses are in ``loss_margin.py``.
 
 Most losses are compositions of differentiable ops and need no backward of
-their own.  Two pieces are Functions here:
+their own.  These pieces are Functions here:
 
 * ``CrossEntropy`` fuses log-softmax and the negative log-likelihood (the hot
   path of every classifier); it is stable for any finite logits and its
@@ -11,6 +11,9 @@ their own.  Two pieces are Functions here:
   composed ``nll_loss(log_softmax(x))``.
 * ``PickClass``/``PutClass`` gather the target-class entries along the class
   dim and scatter gradients back (each is the other's adjoint).
+* ``BinaryCrossEntropy`` (clamped logs, as torch) and
+  ``BinaryCrossEntropyWithLogits`` (fused so that confident logits keep their
+  ~e^-|x| losses and gradients, which the composed form cancels to 0).
 
 Every loss takes ``reduction='none'|'mean'|'sum'`` and the deprecated
 ``size_average``/``reduce`` where torch does.
