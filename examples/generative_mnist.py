@@ -39,7 +39,11 @@ def main():
     p.add_argument("--beta", type=float, default=3.0, help="sparse AE: KL weight")
     p.add_argument("--rho", type=float, default=0.1, help="sparse AE: target activation")
     p.add_argument("--data", default="mnist")
-    p.add_argument("--resume", default=None, help="dcgan: continue from this checkpoint")
+    p.add_argument("--resume", default=None,
+                   help="dcgan, capsnet: continue from this checkpoint")
+    p.add_argument("--lr", type=float, default=None, help="capsnet: Adam's lr (1e-3)")
+    p.add_argument("--lr-decay", type=float, default=1.0,
+                   help="capsnet: lr multiplied by this every epoch")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     clf = os.path.join(a.out, "metric_lenet.ckpt")
@@ -98,7 +102,8 @@ def main():
         elif e == "capsnet":  # the paper's network (Sabour et al. 2017), Adam 1e-3
             r = GEN.train_capsnet(os.path.join(a.out, f"capsnet-{a.data}"), a.data, a.epochs,
                                   batch_size=a.batch_size or 100, max_train=a.max_train,
-                                  time_limit=a.time_limit)
+                                  time_limit=a.time_limit, lr=a.lr or 1e-3,
+                                  lr_decay=a.lr_decay, resume=a.resume)
             _record(a.out, f"capsnet-{a.data}", r)
         elif e == "gan2d":
             _record(a.out, "gan2d", GEN.train_gan2d(os.path.join(a.out, "gan2d")))

@@ -37,9 +37,9 @@ def run_train(args):
         raise UsageError(f"argument --data: `chainrule train {args.model}` trains on "
                          f"{' or '.join(_DATA)}, got {data!r}")
     resume = getattr(args, "resume", None)
-    if resume and args.model != "dcgan":
+    if resume and args.model not in ("dcgan", "capsnet"):
         raise UsageError(f"argument --resume: `chainrule train {args.model}` cannot resume "
-                         "(dcgan can: it writes last.ckpt after every epoch)")
+                         "(dcgan and capsnet can: they write last.ckpt after every epoch)")
     out = args.out or (os.path.dirname(os.path.abspath(resume)) if resume
                        else os.path.join("runs", f"{args.model}-{data}"))
     if os.path.isdir(out) and os.listdir(out) and not (args.overwrite or resume):
@@ -64,7 +64,7 @@ def run_train(args):
     elif m == "dcgan":
         GEN.train_dcgan(out, data, verbose=verbose, resume=resume, **kw)
     else:
-        GEN.train_capsnet(out, data, verbose=verbose, **kw)
+        GEN.train_capsnet(out, data, verbose=verbose, resume=resume, **kw)
     print(f"run folder: {out}")
     return EXIT_OK
 

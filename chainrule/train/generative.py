@@ -615,11 +615,22 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
 
 
 def train_capsnet(out, data="mnist", epochs=1, batch_size=100, lr=1e-3, seed=0,
-                  max_train=None, max_test=None, time_limit=None, verbose=True, **model_args):
+                  max_train=None, max_test=None, time_limit=None, verbose=True,
+                  lr_decay=1.0, resume=None, **model_args):
     """CapsNet with Adam; keeps the epoch with the best validation accuracy and reports
     its test accuracy (on ``max_test`` test images if given); draws reconstructions
     and the capsule-dimension perturbations (each of the first digit dimensions of one
-    test digit's capsule moved by -0.25..0.25)."""
+    test digit's capsule moved by -0.25..0.25).
+
+    Epoch ``e`` (counted from 1) trains at ``lr * lr_decay ** (e - 1)`` (the paper's
+    exponential decay; 1.0 keeps ``lr``).  After every epoch ``out/last.ckpt`` (the
+    model, the Adam state, the history, the best validation accuracy) is written
+    atomically, and ``out/best.ckpt`` when the validation accuracy improves.
+    ``resume`` (a path) continues from such a ``last.ckpt`` up to ``epochs`` in all;
+    given a checkpoint without optimizer state (a finished run's ``model.ckpt``, whose
+    weights are its best epoch's) it starts from those weights with fresh Adam state and
+    numbers the epochs on from its history.  The batch order is drawn anew (seeded by
+    ``seed`` and the epoch reached), not replayed."""
     _seed(seed)
     d = load_images(data, seed=seed)
     xtr, ytr = d["train"][0][:max_train, None], d["train"][1][:max_train]
@@ -639,9 +650,34 @@ def train_capsnet(out, data="mnist", epochs=1, batch_size=100, lr=1e-3, seed=0,
         return float((pred == y).mean())
 
     history, best, best_state = [], -1.0, None
+    if resume:
+        ck = load_checkpoint(resume)
+        kwargs = dict((ck.get("meta") or {}).get("model_kwargs") or kwargs)
+        model = models.get_model("capsnet", **kwargs)
+        model.load_state_dict(ck["model"])
+        opt = Adam(model.parameters(), lr=lr)
+        if ck.get("optimizer") is not None:
+            opt.load_state_dict(ck["optimizer"])
+        history = list(ck.get("history") or [])
+        best_path = os.path.join(os.path.dirname(os.path.abspath(resume)), "best.ckpt")
+        if ck.get("optimizer") is not None and os.path.exists(best_path):
+            best_state = load_checkpoint(best_path)["model"]
+            best = (ck.get("meta") or {}).get("best_val_acc", -1.0)
+        elif history:  # a finished run's model.ckpt holds its best epoch's weights
+            best = max(r["val_acc"] for r in history)
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        _seed(seed + len(history))
+        rng = np.random.default_rng(seed + len(history))
+        _log(verbose, f"CapsNet: resumed from {resume} after epoch {len(history)}"
+                      + ("" if ck.get("optimizer") is not None else " (fresh Adam state)"))
+    os.makedirs(out, exist_ok=True)
+    meta = _run_meta("capsnet", kwargs, {"dataset": data})
     t0 = time.perf_counter()
-    for epoch in range(1, epochs + 1):
+    for epoch in range(len(history) + 1, epochs + 1):
         te = time.perf_counter()
+        epoch_lr = lr * lr_decay ** (epoch - 1)
+        for group in opt.param_groups:
+            group["lr"] = epoch_lr
         tot, n, correct = 0.0, 0, 0
         for idx in _batches(len(xtr), batch_size, rng):
             loss, lengths = model.loss(_t(xtr[idx]), from_array(ytr[idx]))
@@ -658,17 +694,23 @@ def train_capsnet(out, data="mnist", epochs=1, batch_size=100, lr=1e-3, seed=0,
                 break
         val = accuracy(xval, yval)
         history.append({"epoch": epoch, "train_loss": tot / n, "train_acc": correct / n,
-                        "val_acc": val, "seconds": time.perf_counter() - te, "images": n})
+                        "val_acc": val, "lr": epoch_lr,
+                        "seconds": time.perf_counter() - te, "images": n})
         if val > best:
             best, best_state = val, {k: v.clone() for k, v in model.state_dict().items()}
+            save_checkpoint(os.path.join(out, "best.ckpt"), model, epoch=epoch,
+                            meta={**meta, "val_acc": best}, rng=False)
+        save_checkpoint(os.path.join(out, "last.ckpt"), model, opt, epoch=epoch,
+                        history=history, rng=False, meta={**meta, "best_val_acc": best})
         _log(verbose, f"CapsNet epoch {epoch}: loss {tot / n:.4f}, train acc {correct / n:.4f}, "
-                      f"val acc {val:.4f} ({time.perf_counter() - te:.0f}s, {n} images)")
+                      f"val acc {val:.4f}, lr {epoch_lr:.3g} ({time.perf_counter() - te:.0f}s, "
+                      f"{n} images)")
         if time_limit and time.perf_counter() - t0 > time_limit:
             break
     seconds = time.perf_counter() - t0
     model.load_state_dict(best_state)
     res = {"test_acc": accuracy(xte, yte), "best_val_acc": best, "epochs": len(history),
-           "seconds": seconds, "train_images": len(xtr), "test_images": len(xte)}
+           "seconds": seconds, "train_seconds": sum(r["seconds"] for r in history), "train_images": len(xtr), "test_images": len(xte)}
     _log(verbose, f"CapsNet: test accuracy {res['test_acc']:.4f} ({seconds:.0f}s)")
     _save_run(out, "capsnet", model, kwargs, history, {"dataset": data, "results": res})
     model.eval()

@@ -265,6 +265,35 @@ def test_capsnet_forward_loss_and_loop(fake_mnist, tmp_path):
     assert 0 <= r["test_acc"] <= 1 and (tmp_path / "caps" / "perturbations.png").exists()
 
 
+
+def test_capsnet_resume_continues_with_adam_state_and_decayed_lr(fake_mnist, tmp_path):
+    """One epoch, then a resume to two: the second epoch starts from the first's weights
+    and Adam state at the decayed learning rate; a finished run's model.ckpt (its best
+    weights, no optimizer) resumes with fresh Adam state and the epochs numbered on."""
+    from chainrule.train.checkpoint import load_checkpoint
+    kw = dict(max_train=64, max_test=32, verbose=False, conv_channels=8, primary_maps=2,
+              digit_dim=4, decoder_sizes=(16,), lr_decay=0.5, batch_size=16)
+    out = tmp_path / "caps"
+    GEN.train_capsnet(str(out), epochs=1, **kw)
+    last = load_checkpoint(str(out / "last.ckpt"))
+    assert last["epoch"] == 1 and (out / "best.ckpt").exists()
+    steps = float(last["optimizer"]["state"][0]["step"])
+    assert steps == 4                                   # 64 images, batches of 16
+    r = GEN.train_capsnet(str(out), epochs=2, resume=str(out / "last.ckpt"), **kw)
+    again = load_checkpoint(str(out / "last.ckpt"))
+    assert [h["epoch"] for h in again["history"]] == [1, 2] and r["epochs"] == 2
+    assert [h["lr"] for h in again["history"]] == [1e-3, 5e-4]
+    assert float(again["optimizer"]["state"][0]["step"]) == 2 * steps
+    assert again["optimizer"]["param_groups"][0]["lr"] == 5e-4
+    assert any(not np.allclose(np.asarray(last["model"][k]), np.asarray(again["model"][k]))
+               for k in last["model"])  # it trained on
+    GEN.train_capsnet(str(tmp_path / "caps2"), epochs=3, resume=str(out / "model.ckpt"), **kw)
+    fresh = load_checkpoint(str(tmp_path / "caps2" / "last.ckpt"))
+    assert [h["epoch"] for h in fresh["history"]] == [1, 2, 3]
+    assert float(fresh["optimizer"]["state"][0]["step"]) == steps
+    assert fresh["history"][2]["lr"] == 2.5e-4
+
+
 # ---------------------------------------------------------------------------- metrics
 def test_inception_score_and_frechet_distance():
     confident = np.eye(10)[np.arange(1000) % 10]
