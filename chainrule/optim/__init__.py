@@ -23,6 +23,7 @@ from chainrule.optim.asgd import ASGD  # noqa: F401
 from chainrule.optim.lbfgs import LBFGS  # noqa: F401
 from chainrule.optim.sparse_adam import SparseAdam  # noqa: F401
 from chainrule.optim import lr_scheduler  # noqa: F401
+from chainrule.optim import swa_utils  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax",
-           "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "SparseAdam", "lr_scheduler"]
+           "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "SparseAdam", "lr_scheduler", "swa_utils"]
