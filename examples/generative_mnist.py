@@ -41,6 +41,8 @@ def main():
     p.add_argument("--data", default="mnist")
     p.add_argument("--resume", default=None,
                    help="dcgan, capsnet: continue from this checkpoint")
+    p.add_argument("--ema-decay", type=float, default=None,
+                   help="dcgan: sample from an EMA of the generator's weights")
     p.add_argument("--lr", type=float, default=None, help="capsnet: Adam's lr (1e-3)")
     p.add_argument("--lr-decay", type=float, default=1.0,
                    help="capsnet: lr multiplied by this every epoch")
@@ -85,7 +87,7 @@ def main():
             r = GEN.train_dcgan(os.path.join(a.out, f"dcgan-{a.data}"), a.data, a.epochs,
                                 width=a.width, max_train=a.max_train, time_limit=a.time_limit,
                                 classifier=clf if a.data == "mnist" and os.path.exists(clf)
-                                else None, resume=a.resume)
+                                else None, resume=a.resume, ema_decay=a.ema_decay)
             _record(a.out, f"dcgan-{a.data}", r)
         elif e == "score-vae":
             from chainrule import models

@@ -21,6 +21,7 @@ from chainrule.core.grad_mode import no_grad
 from chainrule.nn import functional as NF
 from chainrule.core.dtype import float32
 from chainrule.optim import Adam
+from chainrule.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn, update_bn
 from chainrule import models
 from chainrule.backend import get_rng_state, manual_seed, set_rng_state
 from chainrule.core.tensor import from_array
@@ -483,23 +484,58 @@ def train_gan2d(out=None, epochs=20, batch_size=8, lr_d=0.05, lr_g=0.005, latent
 
 
 class _OptimizerPair:
-    """Two optimizers (generator, discriminator) stored as one checkpoint entry."""
+    """Two optimizers (generator, discriminator), and the generator's weight average
+    when there is one, stored as one checkpoint entry."""
 
-    def __init__(self, g, d):
-        self.g, self.d = g, d
+    def __init__(self, g, d, g_ema=None):
+        self.g, self.d, self.g_ema = g, d, g_ema
 
     def state_dict(self):
-        return {"g": self.g.state_dict(), "d": self.d.state_dict()}
+        state = {"g": self.g.state_dict(), "d": self.d.state_dict()}
+        if self.g_ema is not None:
+            state["g_ema"] = self.g_ema.state_dict()
+        return state
 
     def load_state_dict(self, state):
+        """Loads both optimizers; the average too when both sides have one (a run
+        that had none starts its average afresh from the generator)."""
         self.g.load_state_dict(state["g"])
         self.d.load_state_dict(state["d"])
+        if self.g_ema is not None and "g_ema" in state:
+            self.g_ema.load_state_dict(state["g_ema"])
+
+
+def _ema_generator_ready(g_ema, latent_dim, seed, batches=20, batch_size=250):
+    """The averaged generator's batch-norm statistics recomputed for its own weights
+    (:func:`update_bn` over ``batches`` fixed noise batches), without touching the
+    training random streams; returns the averaged generator."""
+    state = get_rng_state()
+    manual_seed(seed)
+    update_bn([C.randn(batch_size, latent_dim) for _ in range(batches)], g_ema.module)
+    set_rng_state(state)
+    return g_ema.module
+
+
+class _Generator:
+    """``with _Generator(model, g):`` samples and saves ``model`` with generator ``g``."""
+
+    def __init__(self, model, generator):
+        self.model, self.generator = model, generator
+
+    def __enter__(self):
+        self.saved = self.model.generator
+        if self.generator is not None:
+            self.model.generator = self.generator
+        return self.model
+
+    def __exit__(self, *exc):
+        self.model.generator = self.saved
 
 
 def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
                 latent_dim=100, width=32, seed=0, max_train=None, time_limit=None,
                 classifier=None, n_score=10000, n_val_score=2000, verbose=True,
-                resume=None):
+                resume=None, ema_decay=None):
     """DCGAN (Adam ``lr`` 2e-4, betas ``(beta1, 0.999)``) on images scaled to [-1, 1];
     a grid of 64 samples from one fixed noise batch is drawn after every epoch
     (``samples_epoch<N>.png``).  With ``classifier`` (a metric LeNet checkpoint path, or
@@ -516,7 +552,14 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
     ``last.ckpt`` up to ``epochs`` in all; given a checkpoint without optimizer state
     (a finished run's ``model.ckpt``), it starts from those weights with fresh Adam
     state and numbers the epochs on from its history.  The batch order and noise are
-    drawn anew (seeded by ``seed`` and the epoch reached), not replayed."""
+    drawn anew (seeded by ``seed`` and the epoch reached), not replayed.
+
+    ``ema_decay`` (e.g. 0.999) also keeps an exponential moving average of the
+    generator's weights (:class:`~chainrule.optim.swa_utils.AveragedModel`, updated
+    after every step; its batch-norm statistics recomputed by ``update_bn`` on fixed
+    noise after every epoch).  The averaged generator is then the one drawn, scored,
+    selected and saved, and the live one is scored beside it (``val_is_live``,
+    ``val_fid_live``); ``last.ckpt`` carries the average for resuming."""
     from chainrule.train import gen_metrics as GM
     _seed(seed)
     d = load_images(data, seed=seed)
@@ -535,7 +578,9 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
         clf = GM.load_metric_classifier(classifier)
     real_val = GM.classifier_outputs(clf, d["val"][0])[1] if clf is not None else None
     history, best, best_state = [], math.inf, None
-    opts = _OptimizerPair(opt_g, opt_d)
+    g_ema = (AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(ema_decay))
+             if ema_decay else None)
+    opts = _OptimizerPair(opt_g, opt_d, g_ema)
     if resume:
         ck = load_checkpoint(resume)
         model.load_state_dict(ck["model"])
@@ -547,7 +592,8 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
         best_path = os.path.join(os.path.dirname(os.path.abspath(resume)), "best.ckpt")
         if math.isfinite(best) and os.path.exists(best_path):
             best_state = load_checkpoint(best_path)["model"]
-        elif history and "val_fid" in history[-1]:  # a finished run kept its best weights
+        elif (ck.get("optimizer") is None and history
+              and "val_fid" in history[-1]):  # a finished run's model.ckpt: its best weights
             best = min(r["val_fid"] for r in history)
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
         _seed(seed + len(history))  # fresh, reproducible streams for the continuation
@@ -555,7 +601,8 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
         _log(verbose, f"DCGAN: resumed from {resume} after epoch {len(history)}"
                       + ("" if ck.get("optimizer") is not None else " (fresh Adam state)"))
     os.makedirs(out, exist_ok=True)
-    meta = _run_meta("dcgan", kwargs, {"dataset": data})
+    meta = _run_meta("dcgan", kwargs, {"dataset": data,
+                                       **({"ema_decay": ema_decay} if ema_decay else {})})
     t0 = time.perf_counter()
     for epoch in range(len(history) + 1, epochs + 1):
         te = time.perf_counter()
@@ -565,25 +612,33 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
                 continue
             real = _t(xtr[idx][:, None])
             d_, g_ = _gan_step(G, D, opt_g, opt_d, real, C.randn(len(idx), latent_dim))
+            if g_ema is not None:
+                g_ema.update_parameters(G)
             ld.append(d_)
             lg.append(g_)
         row = {"epoch": epoch, "train_loss_D": float(np.mean(ld)),
                "train_loss_G": float(np.mean(lg)), "seconds": time.perf_counter() - te}
         G.eval()
-        with no_grad():
+        drawn = (_ema_generator_ready(g_ema, latent_dim, 20_000 + epoch)
+                 if g_ema is not None else None)
+        with no_grad(), _Generator(model, drawn):
             save_image_grid(model.sample(64, fixed).reshape(64, 28, 28),
                             os.path.join(out, f"samples_epoch{epoch}.png"))
         if clf is not None:  # scored with its own seed; the training noise stream goes on
             state = get_rng_state()
-            p, f = GM.classifier_outputs(clf, generate(model, n_val_score, seed=10_000 + epoch))
+            for tag, g in ((("_live", G),) if drawn is not None else ()) + (("", drawn),):
+                with _Generator(model, g):
+                    p, f = GM.classifier_outputs(
+                        clf, generate(model, n_val_score, seed=10_000 + epoch))
+                row["val_is" + tag] = GM.inception_score(p)[0]
+                row["val_fid" + tag] = GM.frechet_distance(f, real_val)
             set_rng_state(state)
-            row["val_is"] = GM.inception_score(p)[0]
-            row["val_fid"] = GM.frechet_distance(f, real_val)
             if row["val_fid"] < best:
-                best, best_state = row["val_fid"], {k: v.clone()
-                                                    for k, v in model.state_dict().items()}
-                save_checkpoint(os.path.join(out, "best.ckpt"), model, epoch=epoch,
-                                meta={**meta, "val_fid": best}, rng=False)
+                with _Generator(model, drawn):
+                    best_state = {k: v.clone() for k, v in model.state_dict().items()}
+                    save_checkpoint(os.path.join(out, "best.ckpt"), model, epoch=epoch,
+                                    meta={**meta, "val_fid": row["val_fid"]}, rng=False)
+                best = row["val_fid"]
         model.train()  # generate() put the discriminator in eval mode too
         history.append(row)
         save_checkpoint(os.path.join(out, "last.ckpt"), model, opts, epoch=epoch,
@@ -600,6 +655,8 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
         model.load_state_dict(best_state)
         res["best_epoch"] = min(history, key=lambda r: r["val_fid"])["epoch"]
     else:
+        if g_ema is not None:
+            model.generator = _ema_generator_ready(g_ema, latent_dim, 20_000 + len(history))
         res["best_epoch"] = len(history)
     model.eval()
     if clf is not None:

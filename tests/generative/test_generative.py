@@ -246,6 +246,38 @@ def test_dcgan_resume_continues_from_last_checkpoint(fake_mnist, tmp_path):
     assert float(fresh["optimizer"]["g"]["state"][0]["step"]) == 0.5 * float(steps)
 
 
+def test_dcgan_with_generator_ema_draws_scores_and_resumes_the_average(fake_mnist, tmp_path):
+    """With ema_decay the averaged generator is what is scored, kept and saved (its
+    batch-norm statistics recomputed for its own weights); the live one is scored
+    beside it; last.ckpt carries the average, and a resume continues it."""
+    from chainrule.train.checkpoint import load_checkpoint
+    GM.train_metric_classifier(str(tmp_path / "clf.ckpt"), *_fake_images(128, 5), epochs=1,
+                               verbose=False)
+    kw = dict(batch_size=64, latent_dim=8, width=4, verbose=False, ema_decay=0.5,
+              classifier=str(tmp_path / "clf.ckpt"), n_score=100, n_val_score=50)
+    out = tmp_path / "dc"
+    r = GEN.train_dcgan(str(out), epochs=2, **kw)
+    hist = json.loads((out / "history.json").read_text())
+    assert all({"val_is", "val_fid", "val_is_live", "val_fid_live"} <= set(h) for h in hist)
+    last = load_checkpoint(str(out / "last.ckpt"))
+    ema = last["optimizer"]["g_ema"]
+    assert int(ema["n_averaged"]) == 2 * 4          # 256 images, batches of 64, 2 epochs
+    live = {k[len("generator."):]: v for k, v in last["model"].items()
+            if k.startswith("generator.")}
+    w = "net.0.weight"
+    assert not np.allclose(np.asarray(ema["module." + w]), np.asarray(live[w]))
+    best = load_checkpoint(str(out / "best.ckpt"))["model"]
+    kept = load_checkpoint(str(out / "model.ckpt"))["model"]
+    np.testing.assert_array_equal(np.asarray(kept["generator." + w]),
+                                  np.asarray(best["generator." + w]))
+    if r["best_epoch"] == 2:                        # the kept generator is the average
+        np.testing.assert_array_equal(np.asarray(kept["generator." + w]),
+                                      np.asarray(ema["module." + w]))
+    GEN.train_dcgan(str(out), epochs=3, resume=str(out / "last.ckpt"), **kw)
+    again = load_checkpoint(str(out / "last.ckpt"))["optimizer"]["g_ema"]
+    assert int(again["n_averaged"]) == 3 * 4
+
+
 # ---------------------------------------------------------------------------- CapsNet
 def test_capsnet_forward_loss_and_loop(fake_mnist, tmp_path):
     cr.manual_seed(0)
