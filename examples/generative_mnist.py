@@ -41,6 +41,8 @@ def main():
     p.add_argument("--data", default="mnist")
     p.add_argument("--resume", default=None,
                    help="dcgan, capsnet: continue from this checkpoint")
+    p.add_argument("--hidden", type=int, default=0,
+                   help="dcgan: a fully connected layer of this width in G and D (InfoGAN's)")
     p.add_argument("--ema-decay", type=float, default=None,
                    help="dcgan: sample from an EMA of the generator's weights")
     p.add_argument("--lr", type=float, default=None, help="capsnet: Adam's lr (1e-3)")
@@ -87,7 +89,8 @@ def main():
             r = GEN.train_dcgan(os.path.join(a.out, f"dcgan-{a.data}"), a.data, a.epochs,
                                 width=a.width, max_train=a.max_train, time_limit=a.time_limit,
                                 classifier=clf if a.data == "mnist" and os.path.exists(clf)
-                                else None, resume=a.resume, ema_decay=a.ema_decay)
+                                else None, resume=a.resume, ema_decay=a.ema_decay,
+                                hidden=a.hidden)
             _record(a.out, f"dcgan-{a.data}", r)
         elif e == "score-vae":
             from chainrule import models

@@ -49,16 +49,23 @@ def _check_size(name, image_size):
 
 
 class DCGANGenerator(nn.Module):
-    """``z (N, latent_dim)`` -> images ``(N, channels, image_size, image_size)`` in [-1, 1]."""
+    """``z (N, latent_dim)`` -> images ``(N, channels, image_size, image_size)`` in [-1, 1].
 
-    def __init__(self, latent_dim=100, channels=1, width=32, image_size=28):
+    ``hidden`` > 0 puts a fully connected layer of that width (BN, ReLU) before the
+    projection to ``4 width x image_size/4 x image_size/4``: InfoGAN's MNIST generator
+    (Chen et al. 2016, 1024 units), DCGAN's convolutions after it."""
+
+    def __init__(self, latent_dim=100, channels=1, width=32, image_size=28, hidden=0):
         super().__init__()
         s = _check_size("DCGANGenerator", image_size)
-        w = int(width)
+        w, h = int(width), int(hidden)
         self.latent_dim = int(latent_dim)
+        head = ([nn.Linear(self.latent_dim, h, bias=False), nn.BatchNorm1d(h), nn.ReLU()]
+                if h > 0 else [])
         self.net = nn.Sequential(
-            nn.Linear(self.latent_dim, 4 * w * s * s, bias=False), nn.BatchNorm1d(4 * w * s * s),
-            nn.ReLU(), nn.Unflatten(1, (4 * w, s, s)),
+            *head,
+            nn.Linear(h or self.latent_dim, 4 * w * s * s, bias=False),
+            nn.BatchNorm1d(4 * w * s * s), nn.ReLU(), nn.Unflatten(1, (4 * w, s, s)),
             nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * w),
             nn.ReLU(),
             nn.ConvTranspose2d(2 * w, int(channels), 4, 2, 1), nn.Tanh())
@@ -72,17 +79,22 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """Images ``(N, channels, image_size, image_size)`` -> one logit per image."""
+    """Images ``(N, channels, image_size, image_size)`` -> one logit per image.
 
-    def __init__(self, channels=1, width=32, image_size=28):
+    ``hidden`` > 0 puts a fully connected layer of that width (BN, LeakyReLU) before
+    the logit, as InfoGAN's MNIST discriminator."""
+
+    def __init__(self, channels=1, width=32, image_size=28, hidden=0):
         super().__init__()
         s = _check_size("DCGANDiscriminator", image_size)
-        w = int(width)
+        w, h = int(width), int(hidden)
         self.input_shape = (int(channels), int(image_size), int(image_size))
+        tail = ([nn.Linear(4 * w * s * s, h, bias=False), nn.BatchNorm1d(h), nn.LeakyReLU(0.2),
+                 nn.Linear(h, 1)] if h > 0 else [nn.Linear(4 * w * s * s, 1)])
         self.net = nn.Sequential(
             nn.Conv2d(int(channels), 2 * w, 4, 2, 1), nn.LeakyReLU(0.2),
             nn.Conv2d(2 * w, 4 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(4 * w),
-            nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(4 * w * s * s, 1))
+            nn.LeakyReLU(0.2), nn.Flatten(), *tail)
         dcgan_init(self)
 
     def forward(self, x):
@@ -96,10 +108,10 @@ class DCGAN(nn.Module):
     """The generator and discriminator in one module (one checkpoint);
     :meth:`sample` gives images in [0, 1]."""
 
-    def __init__(self, latent_dim=100, channels=1, width=32, image_size=28):
+    def __init__(self, latent_dim=100, channels=1, width=32, image_size=28, hidden=0):
         super().__init__()
-        self.generator = DCGANGenerator(latent_dim, channels, width, image_size)
-        self.discriminator = DCGANDiscriminator(channels, width, image_size)
+        self.generator = DCGANGenerator(latent_dim, channels, width, image_size, hidden)
+        self.discriminator = DCGANDiscriminator(channels, width, image_size, hidden)
         self.latent_dim = int(latent_dim)
 
     def forward(self, z):
@@ -113,5 +125,5 @@ class DCGAN(nn.Module):
 
 @register_model("dcgan", task="generative",
                 description="DCGAN (Radford et al. 2016) for 28x28 images")
-def dcgan(latent_dim=100, channels=1, width=32, image_size=28):
-    return DCGAN(latent_dim, channels, width, image_size)
+def dcgan(latent_dim=100, channels=1, width=32, image_size=28, hidden=0):
+    return DCGAN(latent_dim, channels, width, image_size, hidden)

@@ -535,7 +535,7 @@ class _Generator:
 def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
                 latent_dim=100, width=32, seed=0, max_train=None, time_limit=None,
                 classifier=None, n_score=10000, n_val_score=2000, verbose=True,
-                resume=None, ema_decay=None):
+                resume=None, ema_decay=None, hidden=0):
     """DCGAN (Adam ``lr`` 2e-4, betas ``(beta1, 0.999)``) on images scaled to [-1, 1];
     a grid of 64 samples from one fixed noise batch is drawn after every epoch
     (``samples_epoch<N>.png``).  With ``classifier`` (a metric LeNet checkpoint path, or
@@ -565,6 +565,8 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
     d = load_images(data, seed=seed)
     xtr = d["train"][0][:max_train] * 2.0 - 1.0
     kwargs = {"latent_dim": latent_dim, "channels": 1, "width": width, "image_size": 28}
+    if hidden:  # kept out of the kwargs otherwise, so older checkpoints read the same
+        kwargs["hidden"] = int(hidden)
     model = models.get_model("dcgan", **kwargs)
     G, D = model.generator, model.discriminator
     opt_g = Adam(G.parameters(), lr=lr, betas=(beta1, 0.999))

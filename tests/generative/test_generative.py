@@ -202,6 +202,11 @@ def test_dcgan_shapes_and_loop(fake_mnist, tmp_path, monkeypatch):
     assert m.discriminator(cr.rand(3, 1, 28, 28)).shape == (3,)
     with pytest.raises(ValueError, match="DCGANGenerator: expected z"):
         m(cr.randn(3, 9))
+    h = DCGAN(latent_dim=8, width=4, hidden=16)  # InfoGAN's fully connected layers
+    assert h(cr.randn(3, 8)).shape == (3, 1, 28, 28)
+    assert h.discriminator(cr.rand(3, 1, 28, 28)).shape == (3,)
+    assert h.generator.net[0].weight.shape == (16, 8)
+    assert h.discriminator.net[-1].weight.shape == (1, 16)
     GM.train_metric_classifier(str(tmp_path / "clf.ckpt"), *_fake_images(128, 5), epochs=1,
                                verbose=False)
     modes, step = [], GEN._gan_step
