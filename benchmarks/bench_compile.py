@@ -11,7 +11,8 @@ the same seeds, so chainrule eager and compiled start identical):
 * ``lstm``: the char LSTM LM of bench_lstm.py (vocab 1027, embed/hidden 256, T=35,
   batch 32), SGD step with clip_grad_norm_;
 * ``transformer``: a 2-layer encoder (d_model 128, 4 heads, ff 512, seq 32, batch 16,
-  dropout 0: a random mask cannot be replayed, so compile would fall back), MSE, Adam.
+  dropout ``--dropout``, 0 by default as in the earlier tables; compiled programs draw
+  dropout masks afresh at every call, as eager mode does), MSE, Adam.
 
 For each: the best over ``--rounds`` of the median step time, the variants interleaved
 round by round (after warm-up; compiled steps after the two traced calls),
@@ -43,6 +44,7 @@ from _common import (fmt_bytes, fmt_time, peak_rss_bytes,  # noqa: E402
 WORKLOADS = ("chain", "mlp", "lenet", "resnet", "lstm", "transformer")
 VARIANTS = ("eager", "compiled", "torch")
 PASSES = ("dce", "cse", "fuse")   # --passes; the default is chainrule.compile's
+DROPOUT = 0.0                     # --dropout (the transformer's)
 
 
 def _lib(variant):
@@ -81,7 +83,7 @@ def _model(workload, m, nn):
         return LM()
     if workload == "transformer":
         kw = {"enable_nested_tensor": False} if m.__name__ == "torch" else {}
-        layer = nn.TransformerEncoderLayer(128, 4, 512, dropout=0.0, batch_first=True)
+        layer = nn.TransformerEncoderLayer(128, 4, 512, dropout=DROPOUT, batch_first=True)
         return nn.TransformerEncoder(layer, 2, **kw)
     raise ValueError(workload)
 
@@ -224,10 +226,12 @@ def main():
                    help="compiled backward calls every op's own backward (no array rules)")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="cpu: process CPU time per step (resists a loaded machine)")
+    p.add_argument("--dropout", type=float, default=0.0, help="the transformer's dropout")
     p.add_argument("--memory-worker", help=argparse.SUPPRESS)
     a = p.parse_args()
     os.environ["BENCH_THREADS"] = str(a.threads)
-    global PASSES
+    global PASSES, DROPOUT
+    DROPOUT = a.dropout
     PASSES = () if a.passes == "none" else tuple(a.passes.split(","))
     if a.no_rules:
         from chainrule.compile import program
@@ -267,7 +271,8 @@ def main():
               f"{fmt_time(t_t) if t_t else '-':>11s} {t_e / t_c:14.2f}x {vs(t_e):>16s} "
               f"{vs(t_c):>9s} {entry.compile_s:9.3f}s  compiled: {ok}", flush=True)
         if a.memory:
-            extra = ["--threads", str(a.threads), "--passes", a.passes] + (
+            extra = ["--threads", str(a.threads), "--passes", a.passes,
+                     "--dropout", str(a.dropout)] + (
                 ["--no-rules"] if a.no_rules else [])
             mem = {v: memory_in_child_spec(w, v, extra) for v in VARIANTS if v in times}
             print(f"{'':12s} peak step memory: " + ", ".join(

@@ -249,6 +249,10 @@ def _differ(a, b):
         if x.kind == "effect" and (y.kind != "effect" or x.attrs != y.attrs):
             return (f"{x.name} ran with other arguments the next time (it reads a "
                     f"buffer's value, like batch norm with momentum=None)")
+        if (x.kind == "random") != (y.kind == "random") or (
+                x.kind == "random" and x.attrs != y.attrs):
+            return (f"op {k} was {x.name} once and {y.name} the next time "
+                    f"(data-dependent control flow)")
         if (type(x.fn) is not type(y.fn) or x.ins != y.ins or x.outs != y.outs
                 or [b[1] for b in x.binds] != [b[1] for b in y.binds]):
             return (f"op {k} was {x.name} once and {y.name} the next time, or read other "

@@ -46,6 +46,8 @@ def _program_text(p):
                    f"writes %{n.fused.out}, %{n.outs[0]} is never made]")
         elif n.kind == "fused-member":
             tag = "   [in the fused group above: computed in place]"
+        elif n.kind == "random":
+            tag = "   [random: drawn afresh at every call, where eager mode draws it]"
         bw = "  (backward)" if n in p.backward_nodes else ""
         lines.append(f"    {i:3d}: {outs} = {n.name}({ins}){bw}{tag}")
     lines.append("  outputs: " + ", ".join(f"%{s}" for s in p.outputs))

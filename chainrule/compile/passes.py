@@ -42,7 +42,7 @@ def dce(program):
     pinned = {id(n.after) for n in program.nodes if n.kind == "effect"}
     while True:
         uses = _uses(program)
-        keep = [n for n in program.nodes if n.kind == "effect" or id(n.fn) in pinned
+        keep = [n for n in program.nodes if n.kind in ("effect", "random") or id(n.fn) in pinned
                 or any(uses.get(s) for s in n.outs)]
         if len(keep) == len(program.nodes):
             return removed

@@ -89,14 +89,18 @@ class Program:
         self.needs_grad = needs
         self.bsteps = None       # built at the first backward (rules may be switched off)
         self.steps, self.step_nodes = _steps(nodes, self.drop_after)
+        self.random_slots = [n.outs[0] for n in nodes if n.kind == "random"]
         return self
 
     # ------------------------------------------------------------ running
     def run_forward(self, env, effects=True):
+        """Run the forward steps on ``env``; ``effects=False`` (a recompute of an
+        earlier call for its backward) skips the side effects and the random draws
+        (the caller puts that call's draws in ``env``)."""
         if self.profile:
             return self._run_forward_timed(env, effects)
         for step, drops in self.steps:
-            if effects or step.__name__ != "effect":
+            if effects or step.__name__ not in ("effect", "random"):
                 step(env)
             for s in drops:
                 env[s] = None
@@ -107,7 +111,7 @@ class Program:
         times = self.times.setdefault("forward", [0.0] * len(self.steps))
         for k, (step, drops) in enumerate(self.steps):
             t0 = time.perf_counter()
-            if effects or step.__name__ != "effect":
+            if effects or step.__name__ not in ("effect", "random"):
                 step(env)
             times[k] += time.perf_counter() - t0
             for s in drops:
@@ -221,6 +225,12 @@ def _op_step(n):
         def effect(env):
             run(env)
         return effect
+    if n.kind == "random":
+        draw, out = n.draw, n.outs[0]
+
+        def random(env):
+            env[out] = draw()
+        return random
     if n.binds:
         return _bound_step(n)
     fwd, ins, outs = n.fn.forward, tuple(n.ins), tuple(n.outs)
@@ -304,6 +314,8 @@ class PlanFunction(Function):
             env[s] = a
         self._inputs = tuple(env)
         self.gen = p.run_forward(env)
+        # this call's random draws, for a recompute of its forward before its backward
+        self._draws = [(s, env[s]) for s in p.random_slots]
         outs = tuple(env[s] for s in p.outputs)
         if _gm._State.enabled:
             self.env = env
@@ -319,6 +331,8 @@ class PlanFunction(Function):
             # another call of the same program ran since: its ops hold that call's
             # state, so recompute this call's forward before its backward
             env = list(self._inputs)
+            for s, a in self._draws:
+                env[s] = a
             self.gen = p.run_forward(env, effects=False)
         grads = p.run_backward(env, [None if g is None else g.array for g in gys])
         order = p.input_slots + [s for s, _ in p.live]
@@ -330,5 +344,5 @@ class PlanFunction(Function):
                     g = g.copy()
                 seen.add(id(g))
             out.append(None if g is None else from_array(g))
-        self.env = self._inputs = None
+        self.env = self._inputs = self._draws = None
         return tuple(out)

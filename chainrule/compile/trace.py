@@ -17,15 +17,22 @@ What cannot be captured raises :class:`CaptureError` (the caller falls back to e
 for the whole call and logs the reason once): reading a value into Python
 (``.item()``, ``bool(t)``, ``.tolist()``, ``.numpy()``), ``backward()`` inside the
 captured call, an in-place write into a value the program already used (batch norm's
-running statistics in training mode, an optimizer step), and ops that carry an array
-made outside the op (dropout's random mask).
+running statistics in training mode, an optimizer step).  An op that carries an array
+made outside the ops is compared across the two traces (so a random array falls back),
+except dropout's mask: its draw (``dropout_mask``) is recorded as a :class:`RandomDraw`
+node that draws a new mask from the global generator at every call, in the same order
+as eager mode, so a compiled call with dropout equals the eager call with the same seed.
 """
+import sys
 import threading
 
 from chainrule.backend import array_types
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor
 from chainrule.functional import normalization as _norm
+import chainrule.functional.dropout  # noqa: F401,E402  (the package re-exports its name)
+
+_drop = sys.modules["chainrule.functional.dropout"]
 
 __all__ = ["CaptureError", "Node", "Trace", "Tracer"]
 
@@ -67,6 +74,19 @@ class Effect:
         self.after = after           # the op whose forward state the effect reads
         self.outs, self.recorded, self.kind, self.fused, self.binds = [], False, "effect", None, []
         self.attrs, self.fn, self.attr_consts = {}, None, []
+
+
+class RandomDraw:
+    """A random array the program makes afresh at every call (dropout's mask): ``out =
+    draw()``, drawn from the global generator where eager mode draws it.  Never
+    removed or merged by the passes (that would change every later draw)."""
+    __slots__ = ("name", "draw", "ins", "outs", "recorded", "kind", "fused", "binds",
+                 "attrs", "fn", "attr_consts", "after")
+
+    def __init__(self, name, draw, out, attrs):
+        self.name, self.draw, self.ins, self.outs = name, draw, [], [out]
+        self.recorded, self.kind, self.fused, self.binds = False, "random", None, []
+        self.attrs, self.fn, self.attr_consts, self.after = attrs, None, [], None
 
 
 def _counter_effect(t, delta):
@@ -162,6 +182,7 @@ class Tracer:
         self._live_versions = [(t, t._version[0], t.array.copy() if t.array.dtype.kind in "iu"
                                 and t.array.size == 1 else None) for t in live]
         self._effect_owned = set()
+        self._arrays = []       # arrays that own a slot without a tensor (random draws)
         for i, t in enumerate(inputs):
             self._new_slot(t, ("input", i))
 
@@ -227,6 +248,26 @@ class Tracer:
         node.attr_consts = attr_consts
         self.trace.nodes.append(node)
         return out
+
+    def _dropout_mask(self, x, shape, p):
+        """Record (and make) a dropout mask as a :class:`RandomDraw` node."""
+        mask = _ORIG_MASK(x, shape, p)
+        if self.problem is not None or self._depth or threading.get_ident() != self._thread:
+            return mask
+        tr = self.trace
+        s = len(tr.meta)
+        tr.meta.append((mask.shape, mask.dtype))
+        tr.requires_grad.append(False)
+        self._by_array[id(mask)] = s
+        self._arrays.append(mask)   # keeps its id unique while tracing
+        shape, p = tuple(int(d) for d in shape), float(p)
+        like = x.reshape(-1)[:0]    # the dtype and array module, nothing large
+
+        def draw():
+            return _ORIG_MASK(like, shape, p)
+        tr.nodes.append(RandomDraw("dropout_mask", draw, s,
+                                   {"shape": shape, "p": p, "dtype": str(mask.dtype)}))
+        return mask
 
     def _running_stats(self, running_mean, running_var, fn, momentum, n):
         """Record (and run) batch norm's running-statistics update after ``fn``."""
@@ -300,6 +341,7 @@ class Tracer:
         self._saved = {n: Tensor.__dict__.get(n) for n in _VALUE_READS + ("backward",)}
         Function.__call__ = traced_call
         _norm.update_running_stats = self._running_stats
+        _drop.dropout_mask = self._dropout_mask
         for n in _VALUE_READS:
             setattr(Tensor, n, refuse(n))
         Tensor.backward = no_backward
@@ -308,6 +350,7 @@ class Tracer:
     def __exit__(self, *exc):
         Function.__call__ = _ORIG_CALL
         _norm.update_running_stats = _ORIG_STATS
+        _drop.dropout_mask = _ORIG_MASK
         for n, v in self._saved.items():
             if v is None:
                 try:
@@ -323,3 +366,4 @@ class Tracer:
 
 _ORIG_CALL = Function.__call__
 _ORIG_STATS = _norm.update_running_stats
+_ORIG_MASK = _drop.dropout_mask

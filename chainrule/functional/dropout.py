@@ -7,6 +7,7 @@ over this module's name); import the module as ``chainrule.functional.dropout``
 with ``from ... import``.
 """
 import numbers
+import sys
 import warnings
 
 from chainrule import backend as B
@@ -32,6 +33,18 @@ class Dropout(Function):
         self.mask = None
 
 
+def dropout_mask(x, shape, p):
+    """The inverted-dropout mask for array ``x``: ``keep / (1 - p)`` in ``x``'s dtype with
+    ``keep ~ Bernoulli(1 - p)`` of ``shape`` drawn from the global generator (all zeros
+    for ``p = 1``).  The one place dropout draws random numbers, so that
+    :func:`chainrule.compile` can record the draw and make it again at every call."""
+    xp = B.xp_of(x)
+    if p == 1:
+        return xp.zeros(shape, dtype=x.dtype)
+    keep = B.get_rng(xp).random(shape) >= p
+    return keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+
+
 def _check_p(p, op):
     if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
         raise ValueError(f"{op} probability has to be between 0 and 1, but got {p}")
@@ -45,14 +58,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
         return input
     require_floating(input, "dropout")
     x = input._data
-    xp = B.xp_of(x)
-    if p == 1:
-        mask = xp.zeros(x.shape, dtype=x.dtype)
-    else:
-        keep = B.get_rng(xp).random(x.shape) >= p
-        mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
     fn = Dropout()
-    fn.mask = mask
+    fn.mask = _module.dropout_mask(x, x.shape, p)
     return maybe_inplace(input, inplace, fn, "dropout")
 
 
@@ -69,15 +76,8 @@ def _feature_dropout(input, p, training, inplace, op):
         return input
     require_floating(input, op)
     x = input._data
-    xp = B.xp_of(x)
-    shape = x.shape[:2] + (1,) * (x.ndim - 2)
-    if p == 1:
-        mask = xp.zeros(shape, dtype=x.dtype)
-    else:
-        keep = B.get_rng(xp).random(shape) >= p
-        mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
     fn = Dropout()
-    fn.mask = mask
+    fn.mask = _module.dropout_mask(x, x.shape[:2] + (1,) * (x.ndim - 2), p)
     return maybe_inplace(input, inplace, fn, op)
 
 
@@ -157,3 +157,7 @@ def _alpha_dropout(input, p, training, mask_shape):
     b = -a * alpha_p * p
     keep = _make((B.get_rng(B.xp_of(x)).random(mask_shape) >= p).astype(x.dtype))
     return (input * keep + (1 - keep) * alpha_p) * a + b
+
+
+# looked up at call time, so that a capture can swap in its recording version
+_module = sys.modules[__name__]

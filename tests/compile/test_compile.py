@@ -191,6 +191,104 @@ def test_inference_under_no_grad():
     assert out.grad_fn is None
 
 
+
+# ---------------------------------------------------------------- random ops
+def test_dropout_is_drawn_afresh_each_call_and_matches_eager_bitwise():
+    """Dropout's masks are recorded as random draws: every compiled call draws new
+    masks from the global generator in eager mode's order, so with the same seed the
+    outputs, the gradients and 8 training steps equal eager mode's bit for bit."""
+    def make():
+        cr.manual_seed(0)
+        return nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 16),
+                             nn.Tanh(), nn.Dropout(0.5), nn.Linear(16, 3))
+    m, m2 = make(), make()
+    cm = cr.compile(m2)
+    o1 = cr.optim.SGD(m.parameters(), lr=0.1)
+    o2 = cr.optim.SGD(cm.parameters(), lr=0.1)
+    rng = np.random.default_rng(7)
+    outs = []
+    for k in range(8):
+        x = _t(rng.standard_normal((5, 6)).astype(np.float32))
+        y = _t(rng.integers(0, 3, 5))
+        cr.manual_seed(100 + k)
+        l1 = F.cross_entropy(m(x), y)
+        cr.manual_seed(100 + k)
+        out = cm(x)
+        l2 = F.cross_entropy(out, y)
+        outs.append(out.detach().numpy())
+        for loss, opt in ((l1, o1), (l2, o2)):
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        assert l1.item() == l2.item()
+        for p1, p2 in zip(m.parameters(), m2.parameters()):
+            assert np.array_equal(p1.grad.numpy(), p2.grad.numpy())
+    assert _entry(cm).program is not None, _entry(cm).reason
+    assert sum(n.kind == "random" for n in _entry(cm).program.nodes) == 2
+    x = _t(np.ones((5, 6), np.float32))
+    a, b = cm(x).detach().numpy(), cm(x).detach().numpy()
+    assert not np.array_equal(a, b)                 # a new mask at every call
+    assert "random: drawn afresh" in cm.explain()
+
+
+def test_dropout_masks_survive_a_recompute_and_passes_keep_them():
+    """Two calls before a backward: the first call's backward recomputes its forward
+    with its own masks (not new ones).  DCE keeps a draw whose result is unused and CSE
+    does not merge two draws of the same shape, so later draws stay in eager's order."""
+    def f(x):
+        unused = F.dropout(x, 0.5, True)        # noqa: F841  (dead, but it draws)
+        a = F.dropout(x, 0.5, True)
+        b = F.dropout(x, 0.5, True)             # same shape and p as a: not merged
+        return (a * b).tanh()
+    cf = cr.compile(f)
+    rng = np.random.default_rng(8)
+    for k in range(4):
+        xa, xb = (_t(rng.standard_normal((4, 5)).astype(np.float32), True) for _ in range(2))
+        cr.manual_seed(k)
+        want = f(xa)
+        wantb = f(xb)
+        (want.square().sum() + wantb.sum()).backward()
+        ga, gb = xa.grad.numpy().copy(), xb.grad.numpy().copy()
+        xa.grad = xb.grad = None
+        cr.manual_seed(k)
+        got, gotb = cf(xa), cf(xb)
+        (got.square().sum() + gotb.sum()).backward()
+        assert np.array_equal(want.detach().numpy(), got.detach().numpy())
+        assert np.array_equal(ga, xa.grad.numpy()) and np.array_equal(gb, xb.grad.numpy())
+    assert sum(n.kind == "random" for n in _entry(cf).program.nodes) == 3
+
+
+def test_transformer_with_dropout_compiles_and_trains_like_eager():
+    """The common case the plan could not run before: a Transformer encoder with its
+    default dropout 0.1 (masks in attention, feed-forward and residual paths)."""
+    def make():
+        cr.manual_seed(1)
+        layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.1, batch_first=True)
+        return nn.Sequential(nn.TransformerEncoder(layer, 2), nn.Flatten(), nn.Linear(80, 4))
+    m, m2 = make(), make()
+    cm = cr.compile(m2)
+    # SGD: Adam's g / sqrt(v) would turn rounding-level differences of near-zero
+    # gradients into whole steps
+    o1 = cr.optim.SGD(m.parameters(), lr=0.05, momentum=0.9)
+    o2 = cr.optim.SGD(cm.parameters(), lr=0.05, momentum=0.9)
+    rng = np.random.default_rng(9)
+    for k in range(6):
+        x = _t(rng.standard_normal((3, 5, 16)).astype(np.float32))
+        y = _t(rng.integers(0, 4, 3))
+        losses = []
+        for model, opt in ((m, o1), (cm, o2)):
+            cr.manual_seed(k)
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert _rel(*losses) <= RTOL
+    assert _entry(cm).program is not None, _entry(cm).reason
+    assert sum(n.kind == "random" for n in _entry(cm).program.nodes) == 2 * 4  # attention, ff, 2 residual
+    for p1, p2 in zip(m.parameters(), m2.parameters()):
+        assert _rel(p1.detach().numpy(), p2.detach().numpy()) <= RTOL
+
 # ---------------------------------------------------------------- guards
 def test_guards_recompile_on_shape_and_mode(caplog):
     m = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.0), nn.ReLU())
@@ -221,7 +319,7 @@ def _uses_item(x):
 
 @pytest.mark.parametrize("fn, reason", [
     (_uses_item, "item"),
-    (lambda x: F.dropout(x, 0.5, True), "random or data-dependent"),
+    (lambda x: F.alpha_dropout(x, 0.5, True), "random or data-dependent"),
     (lambda x: x[x > 0].sum(), ""),
 ])
 def test_uncapturable_falls_back_to_eager(fn, reason, caplog):
