@@ -134,6 +134,10 @@ class Pow(_Binary):
         a, b = self.cast(a), self.cast(b)
         if self.npd.kind in "iu" and (b < 0).any():
             return _int_pow(a, b)
+        if self.npd.kind == "f" and b.ndim == 0:
+            y = _scalar_pow(a, b)
+            if y is not None:
+                return y
         return a ** b
 
     def backward(self, gy):  # d(a^b) = (b a^(b-1), a^b log a)
@@ -151,6 +155,38 @@ class Pow(_Binary):
             # (NaN at a == 0 through log(0))
             gb = gy * pick((a == 0) & (b >= 0), 0.0, pow(a, b) * a.log())
         return ga, gb
+
+
+def _scalar_pow(a, b):
+    """``a ** b`` for a floating ``a`` and a 0-d exponent, where a faster form exists
+    (else None).  3 and -2 are ``a * a * a`` and ``1 / (a * a)``: torch's kernel for
+    them, bit for bit.  Other integral exponents up to 64 of float16/float32 values are
+    computed in float64 by repeated squaring and rounded once (within an ulp of torch's
+    SLEEF ``pow``, and as accurate as float64 ``pow``): NumPy's float32 ``pow`` takes
+    libm's scalar path for negative bases, about 90 ns an element (a 1M-element
+    ``x ** 3`` took 91 ms, 2.7 ms in torch).  NumPy's own fast paths (2, 0.5, -1, ...)
+    and everything else are left to ``a ** b``."""
+    e = float(b)
+    if e == 3.0:
+        return a * a * a
+    if e == -2.0:
+        return 1 / (a * a)
+    if (e.is_integer() and 2.0 < abs(e) <= 64.0 and a.dtype.itemsize < 8
+            and a.dtype.kind == "f"):
+        n = int(abs(e))
+        xp = B.xp_of(a)
+        base = a.astype(xp.float64)
+        acc = None
+        while n:                        # square-and-multiply on the bits of |e|
+            if n & 1:
+                acc = base.copy() if acc is None else xp.multiply(acc, base, out=acc)
+            n >>= 1
+            if n:
+                base = xp.multiply(base, base, out=base if base is not a else None)
+        if e < 0:
+            xp.divide(1.0, acc, out=acc)
+        return acc.astype(a.dtype)
+    return None
 
 
 def _int_pow(a, b):
