@@ -65,13 +65,13 @@ def zero_where(drop, g):
 
 
 def erf(x):
-    """The error function of a NumPy array (SciPy's, else exact and slower)."""
-    try:
-        from scipy.special import erf as _erf
-    except ImportError:  # exact but slower fallback
-        import math
-        return np.vectorize(math.erf, otypes=[x.dtype])(x)
-    return _erf(x).astype(x.dtype, copy=False)
+    """The error function of a NumPy array: SciPy's, else backend/kernels/special.py's
+    (a rational approximation for float32, within a few ulps; math.erf for float64)."""
+    sp = _scipy_special()
+    if sp is None:
+        from chainrule.backend.kernels.special import erf as generic
+        return generic(x)
+    return sp.erf(x).astype(x.dtype, copy=False)
 
 
 def _scipy_special():
