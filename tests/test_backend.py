@@ -60,6 +60,33 @@ def test_generic_erf_is_within_a_few_ulps():
     d = np.linspace(-3, 3, 101)
     np.testing.assert_array_equal(K.erf(d), [math.erf(v) for v in d])
 
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["c", "channels_last", "small", "scalar"])
+def test_select_is_np_where_bit_for_bit(dtype, layout):
+    from chainrule.backend.cpu import select
+    rng = np.random.default_rng(1)
+    shape = (2, 3, 4, 5) if layout == "small" else (8, 16, 20, 20)
+    a, b = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    cond = rng.random(shape) < 0.5
+    a.reshape(-1)[:6] = [np.inf, -np.inf, np.nan, -0.0, np.nan, 0.0]
+    b.reshape(-1)[:6] = [-0.0, np.nan, 1.0, np.inf, -0.0, np.nan]
+    cond.reshape(-1)[:6] = [True, False, True, False, True, False]
+    if layout == "channels_last":  # a conv output's memory against a C-contiguous mask
+        a = np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    if layout == "scalar":
+        b = dtype(-0.0)
+    out = select(cond, a, b)
+    ref = np.where(cond, a, b)
+    assert out.dtype == dtype and out.shape == shape
+    u = f"u{out.itemsize}"
+    assert np.array_equal(out.view(u), ref.view(u))    # the same bits: NaN, inf, -0.0
+    assert not np.shares_memory(out, a)
+    mixed = select(cond, a, b.astype(np.float64) if layout != "scalar" else 0.5)
+    np.testing.assert_array_equal(mixed, np.where(cond, a, mixed.dtype.type(0) + (
+        b if layout != "scalar" else 0.5)))        # other dtypes: np.where itself
+
+
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["c", "channels_last", "small"])
 def test_zero_where_is_np_where_bit_for_bit(dtype, layout):

@@ -29,6 +29,11 @@ def zero_where(drop, g):
     return _cupy.where(drop, g.dtype.type(0), g)  # pragma: no cover - GPU path
 
 
+def select(cond, a, b):
+    """``where(cond, a, b)``: a GPU does not mispredict branches."""
+    return _cupy.where(cond, a, b)  # pragma: no cover - GPU path
+
+
 def sigmoid(x):
     """``1 / (1 + e^-x)``: the limit 0 where ``e^-x`` overflows (CuPy does not warn)."""
     return 1 / (1 + _cupy.exp(-x))  # pragma: no cover - GPU path

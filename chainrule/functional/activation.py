@@ -75,8 +75,14 @@ class Elu(Function):
 
     def forward(self, x):
         xp = B.xp_of(x)
-        neg = xp.expm1(xp.minimum(x, 0) * self.input_scale) * self.alpha
-        return (xp.where(x > 0, x, neg) * self.scale).astype(x.dtype, copy=False)
+        neg = xp.minimum(x, 0)
+        if self.input_scale != 1.0:
+            neg = neg * self.input_scale
+        neg = xp.expm1(neg)
+        if self.alpha != 1.0:
+            neg = neg * self.alpha
+        y = B.kernels_of(x).select(x > 0, x, xp.asarray(neg).astype(x.dtype, copy=False))
+        return (y * self.scale).astype(x.dtype, copy=False) if self.scale != 1.0 else y
 
     def backward(self, gy):  # scale * (1 if x > 0 else alpha * input_scale * exp(input_scale x))
         x = self.inputs[0]

@@ -464,7 +464,8 @@ class Where(Function):
     def forward(self, cond, a, b):
         self.cond = cond
         xp = B.xp_of(a)
-        return xp.where(cond, a.astype(self.npd, copy=False), b.astype(self.npd, copy=False))
+        return B.kernels_of(a).select(cond, a.astype(self.npd, copy=False),
+                                      b.astype(self.npd, copy=False))
 
     def backward(self, gy):  # gy routed by the condition; exactly 0 elsewhere
         c = self.cond

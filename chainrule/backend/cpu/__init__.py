@@ -26,7 +26,7 @@ import os
 import numpy as np
 
 from chainrule.backend.cpu.layout import (  # noqa: F401
-    align_layouts, digamma, erf, lgamma, polygamma, sigmoid, zero_where)
+    align_layouts, digamma, erf, lgamma, polygamma, select, sigmoid, zero_where)
 from chainrule.backend.cpu.malloc import malloc_tuned, tune_malloc  # noqa: F401
 from chainrule.backend.cpu.scratch import release_scratch  # noqa: F401
 from chainrule.backend.cpu.threads import (  # noqa: F401
