@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from chainrule.core.grad_mode import is_grad_enabled
 from chainrule import backend as B
 from chainrule.core import dtype as D
 from chainrule.core.function import Function
@@ -54,12 +55,17 @@ class LeakyRelu(Function):
     def __init__(self, slope):
         self.slope = slope
 
-    def forward(self, x):
-        return B.xp_of(x).where(x > 0, x, x * self.slope).astype(x.dtype, copy=False)
+    def forward(self, x):   # torch's x > 0 ? x : x * slope (NaN takes the second branch)
+        xp = B.xp_of(x)
+        return B.kernels_of(x).select(x > 0, x, xp.asarray(x * self.slope).astype(
+            x.dtype, copy=False))
 
-    def backward(self, gy):  # 1 for x > 0, else slope
-        x = self.inputs[0]._data
-        return gy * _make(B.xp_of(x).where(x > 0, 1.0, self.slope).astype(gy._data.dtype))
+    def backward(self, gy):  # gy for x > 0, else gy * slope (torch's form, bit for bit)
+        x, g = self.inputs[0]._data, gy._data
+        if gy.requires_grad:     # double backward: stay on Tensor ops
+            return gy * _make(B.xp_of(x).where(x > 0, 1.0, self.slope).astype(g.dtype))
+        return _make(B.kernels_of(g).select(x > 0, g, B.xp_of(g).asarray(
+            g * self.slope).astype(g.dtype, copy=False)))
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -196,7 +202,10 @@ class Gelu(Function):
         if self.approximate == "tanh":
             u = (x + 0.044715 * x * x * x) * _K_TANH
             return (0.5 * x * (1 + xp.tanh(u))).astype(x.dtype, copy=False)
-        return (0.5 * x * (1 + B.kernels_of(x).erf(x * _SQRT1_2))).astype(x.dtype, copy=False)
+        # kept for the backward's Phi(x): erf is the costly part (a node that is not
+        # recorded, as under no_grad, is dropped with it right away)
+        self.erf = e = B.kernels_of(x).erf(x * _SQRT1_2)
+        return (0.5 * x * (1 + e)).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         x = self.inputs[0]
@@ -207,9 +216,16 @@ class Gelu(Function):
             d = (t + 1) * 0.5 + x * (1 - t * t) * (x2 * (3 * 0.044715) + 1) * (0.5 * _K_TANH)
             return gy * d
         # Phi(x) + x phi(x)
-        cdf = (erf(x * _SQRT1_2) + 1) * 0.5
+        e = getattr(self, "erf", None)
+        if e is not None and not is_grad_enabled():   # create_graph: differentiable path
+            cdf = (_make(e) + 1) * 0.5
+        else:
+            cdf = (erf(x * _SQRT1_2) + 1) * 0.5
         pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
         return gy * (cdf + x * pdf)
+
+    def _release_extra(self):
+        self.erf = None
 
 
 def gelu(input, approximate="none"):
