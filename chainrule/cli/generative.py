@@ -49,9 +49,15 @@ def run_train(args):
     verbose = not args.quiet
     m = args.model
     if args.hidden_sizes is not None:
-        if m not in ("vae", "ae", "dae", "sparse-ae"):
+        if m == "dcgan":    # one fully connected layer in G and D (InfoGAN's 1024)
+            if len(args.hidden_sizes) != 1:
+                raise UsageError("argument --hidden-sizes: `chainrule train dcgan` takes one "
+                                 "width (the fully connected layer of G and D, e.g. 1024)")
+            kw["hidden"] = int(args.hidden_sizes[0])
+        elif m not in ("vae", "ae", "dae", "sparse-ae"):
             raise UsageError(f"argument --hidden-sizes: not used by `chainrule train {m}`")
-        kw["hidden_sizes"] = tuple(args.hidden_sizes)
+        else:
+            kw["hidden_sizes"] = tuple(args.hidden_sizes)
     if m == "vae":
         GEN.train_vae(out, data, verbose=verbose, **kw)
     elif m in ("ae", "dae", "sparse-ae"):

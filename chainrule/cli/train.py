@@ -58,7 +58,8 @@ def add_parser(sub):
                    "(default val_<main metric>)")
     p.add_argument("--val-fraction", type=float,
                    help="hold out this part of the training data for validation")
-    p.add_argument("--hidden-sizes", type=hidden_sizes, help="e.g. 256,128 (MLPs)")
+    p.add_argument("--hidden-sizes", type=hidden_sizes,
+                   help="e.g. 256,128 (MLPs, autoencoders); dcgan: one width, e.g. 1024")
     p.add_argument("--activation", help="relu, tanh, sigmoid, gelu, ... (MLPs)")
     p.add_argument("--dropout", type=float, help="dropout probability (MLPs)")
     p.add_argument("--init", help="auto, kaiming, xavier, normal or default (MLPs)")

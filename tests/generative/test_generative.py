@@ -408,6 +408,17 @@ def test_cli_train_dcgan_resumes_into_its_run_folder(fake_mnist, tmp_path):
     assert [h["epoch"] for h in hist] == [1, 2]
 
 
+def test_cli_train_dcgan_hidden_layer(fake_mnist, tmp_path, capsys):
+    out = tmp_path / "gan"
+    assert main(["train", "dcgan", "--epochs", "1", "--batch-size", "128", "--hidden-sizes",
+                 "16", "--out", str(out), "--quiet"]) == 0
+    from chainrule.train.checkpoint import load_checkpoint
+    assert load_checkpoint(str(out / "model.ckpt"))["meta"]["model_kwargs"]["hidden"] == 16
+    assert GEN.sample_images(str(out / "model.ckpt"), 2).shape == (2, 28, 28)
+    assert main(["train", "dcgan", "--hidden-sizes", "16,8", "--out", str(tmp_path / "x")]) == 2
+    assert "takes one width" in capsys.readouterr().err
+
+
 def test_registry_names_of_generative_models_point_to_their_commands(capsys):
     from chainrule.cli import main
     assert main(["train", "autoencoder", "--data", "mnist", "--epochs", "1"]) == 2
