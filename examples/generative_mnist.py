@@ -46,6 +46,8 @@ def main():
     p.add_argument("--ema-decay", type=float, default=None,
                    help="dcgan: sample from an EMA of the generator's weights")
     p.add_argument("--lr", type=float, default=None, help="capsnet: Adam's lr (1e-3)")
+    p.add_argument("--shift", type=int, default=0,
+                   help="capsnet: random shifts of the training images by up to N pixels")
     p.add_argument("--lr-decay", type=float, default=1.0,
                    help="capsnet: lr multiplied by this every epoch")
     a = p.parse_args()
@@ -108,7 +110,7 @@ def main():
             r = GEN.train_capsnet(os.path.join(a.out, f"capsnet-{a.data}"), a.data, a.epochs,
                                   batch_size=a.batch_size or 100, max_train=a.max_train,
                                   time_limit=a.time_limit, lr=a.lr or 1e-3,
-                                  lr_decay=a.lr_decay, resume=a.resume)
+                                  lr_decay=a.lr_decay, resume=a.resume, shift=a.shift)
             _record(a.out, f"capsnet-{a.data}", r)
         elif e == "gan2d":
             _record(a.out, "gan2d", GEN.train_gan2d(os.path.join(a.out, "gan2d")))

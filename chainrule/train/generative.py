@@ -673,9 +673,26 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
     return res
 
 
+def random_shift(x, max_shift, rng):
+    """Each image of ``x`` (N, C, H, W) moved by its own random whole-pixel offset in
+    ``[-max_shift, max_shift]`` along both axes, the uncovered border zero: Sabour et
+    al.'s only augmentation (2 pixels)."""
+    if not max_shift:
+        return x
+    n, c, h, w = x.shape
+    m = int(max_shift)
+    padded = np.zeros((n, c, h + 2 * m, w + 2 * m), x.dtype)
+    padded[:, :, m:m + h, m:m + w] = x
+    dy, dx = rng.integers(-m, m + 1, size=(2, n))
+    rows = (m - dy)[:, None] + np.arange(h)            # source row of each output row
+    cols = (m - dx)[:, None] + np.arange(w)
+    return padded[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None],
+                  rows[:, None, :, None], cols[:, None, None, :]]
+
+
 def train_capsnet(out, data="mnist", epochs=1, batch_size=100, lr=1e-3, seed=0,
                   max_train=None, max_test=None, time_limit=None, verbose=True,
-                  lr_decay=1.0, resume=None, **model_args):
+                  lr_decay=1.0, resume=None, shift=0, **model_args):
     """CapsNet with Adam; keeps the epoch with the best validation accuracy and reports
     its test accuracy (on ``max_test`` test images if given); draws reconstructions
     and the capsule-dimension perturbations (each of the first digit dimensions of one
@@ -689,7 +706,8 @@ def train_capsnet(out, data="mnist", epochs=1, batch_size=100, lr=1e-3, seed=0,
     given a checkpoint without optimizer state (a finished run's ``model.ckpt``, whose
     weights are its best epoch's) it starts from those weights with fresh Adam state and
     numbers the epochs on from its history.  The batch order is drawn anew (seeded by
-    ``seed`` and the epoch reached), not replayed."""
+    ``seed`` and the epoch reached), not replayed.  ``shift`` > 0 moves every training
+    image by up to that many pixels (:func:`random_shift`; the paper's 2)."""
     _seed(seed)
     d = load_images(data, seed=seed)
     xtr, ytr = d["train"][0][:max_train, None], d["train"][1][:max_train]
@@ -739,7 +757,8 @@ def train_capsnet(out, data="mnist", epochs=1, batch_size=100, lr=1e-3, seed=0,
             group["lr"] = epoch_lr
         tot, n, correct = 0.0, 0, 0
         for idx in _batches(len(xtr), batch_size, rng):
-            loss, lengths = model.loss(_t(xtr[idx]), from_array(ytr[idx]))
+            loss, lengths = model.loss(_t(random_shift(xtr[idx], shift, rng)),
+                                       from_array(ytr[idx]))
             opt.zero_grad()
             loss.backward()
             opt.step()

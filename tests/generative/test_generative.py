@@ -303,6 +303,20 @@ def test_capsnet_forward_loss_and_loop(fake_mnist, tmp_path):
 
 
 
+def test_random_shift_moves_each_image_by_at_most_the_shift_with_zero_border():
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 1, 8, 8)).astype(np.float32) + 0.5   # no zeros inside
+    y = GEN.random_shift(x, 2, rng)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    seen = set()
+    for a, b in zip(x[:, 0], y[:, 0]):
+        hits = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                if np.array_equal(b, np.roll(np.roll(np.pad(a, 2), dy, 0), dx, 1)[2:-2, 2:-2])]
+        assert len(hits) == 1
+        seen.add(hits[0])
+    assert len(seen) > 10                                      # offsets vary per image
+    assert GEN.random_shift(x, 0, rng) is x
+
 def test_capsnet_resume_continues_with_adam_state_and_decayed_lr(fake_mnist, tmp_path):
     """One epoch, then a resume to two: the second epoch starts from the first's weights
     and Adam state at the decayed learning rate; a finished run's model.ckpt (its best
