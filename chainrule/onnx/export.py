@@ -301,7 +301,9 @@ def _lower(g, node, trace, value, where):
     prefix = "/" + where[0].replace(".", "/") if where and where[0] else ""
     x = [value[s] for s in node.ins]
     y = [g.fresh(f"{prefix}/{node.name}_out{j}") for j in range(len(node.outs))]
-    bound = {path: value[s] for path, s in node.binds}
+    # a bound value made by no op that ONNX has (a dropout mask's random draw) stays
+    # None: the op's emitter refuses it with its own reason
+    bound = {path: value.get(s) for path, s in node.binds}
     start = len(g.nodes)
     op = Op(g, fn, x, y, [trace.meta[s] for s in node.ins], [trace.meta[s] for s in node.outs],
             bound)
