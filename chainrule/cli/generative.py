@@ -70,7 +70,8 @@ def run_train(args):
     elif m == "dcgan":
         GEN.train_dcgan(out, data, verbose=verbose, resume=resume, **kw)
     else:
-        GEN.train_capsnet(out, data, verbose=verbose, resume=resume, **kw)
+        # the paper's augmentation: random shifts of up to 2 pixels
+        GEN.train_capsnet(out, data, verbose=verbose, resume=resume, shift=2, **kw)
     print(f"run folder: {out}")
     return EXIT_OK
 
