@@ -23,16 +23,17 @@ except dropout's mask: its draw (``dropout_mask``) is recorded as a :class:`Rand
 node that draws a new mask from the global generator at every call, in the same order
 as eager mode, so a compiled call with dropout equals the eager call with the same seed.
 """
-import sys
+import importlib
 import threading
 
 from chainrule.backend import array_types
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor
 from chainrule.functional import normalization as _norm
-import chainrule.functional.dropout  # noqa: F401,E402  (the package re-exports its name)
 
-_drop = sys.modules["chainrule.functional.dropout"]
+# the module, not the function the package re-exports under its name; the tracer swaps
+# its global ``dropout_mask``, which dropout() looks up at every call
+_drop = importlib.import_module("chainrule.functional.dropout")
 
 __all__ = ["CaptureError", "Node", "Trace", "Tracer"]
 

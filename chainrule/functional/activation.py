@@ -9,10 +9,10 @@ import math
 
 import numpy as np
 
-from chainrule.core.grad_mode import is_grad_enabled
 from chainrule import backend as B
 from chainrule.core import dtype as D
 from chainrule.core.function import Function
+from chainrule.core.grad_mode import is_grad_enabled
 from chainrule.core.tensor import Tensor, _make
 from chainrule.functional.autocast import autocast_op
 from chainrule.functional._util import norm_dim
@@ -62,7 +62,7 @@ class LeakyRelu(Function):
 
     def backward(self, gy):  # gy for x > 0, else gy * slope (torch's form, bit for bit)
         x, g = self.inputs[0]._data, gy._data
-        if gy.requires_grad:     # double backward: stay on Tensor ops
+        if is_grad_enabled():    # create_graph: stay on Tensor ops (as Gelu)
             return gy * _make(B.xp_of(x).where(x > 0, 1.0, self.slope).astype(g.dtype))
         return _make(B.kernels_of(g).select(x > 0, g, B.xp_of(g).asarray(
             g * self.slope).astype(g.dtype, copy=False)))

@@ -182,7 +182,7 @@ def _scalar_pow(a, b):
                 acc = base.copy() if acc is None else xp.multiply(acc, base, out=acc)
             n >>= 1
             if n:
-                base = xp.multiply(base, base, out=base if base is not a else None)
+                xp.multiply(base, base, out=base)   # base is astype's fresh copy
         if e < 0:
             xp.divide(1.0, acc, out=acc)
         return acc.astype(a.dtype)
@@ -463,7 +463,6 @@ class Where(Function):
 
     def forward(self, cond, a, b):
         self.cond = cond
-        xp = B.xp_of(a)
         return B.kernels_of(a).select(cond, a.astype(self.npd, copy=False),
                                       b.astype(self.npd, copy=False))
 

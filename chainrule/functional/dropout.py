@@ -7,7 +7,6 @@ over this module's name); import the module as ``chainrule.functional.dropout``
 with ``from ... import``.
 """
 import numbers
-import sys
 import warnings
 
 from chainrule import backend as B
@@ -59,7 +58,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     require_floating(input, "dropout")
     x = input._data
     fn = Dropout()
-    fn.mask = _module.dropout_mask(x, x.shape, p)
+    fn.mask = dropout_mask(x, x.shape, p)
     return maybe_inplace(input, inplace, fn, "dropout")
 
 
@@ -77,7 +76,7 @@ def _feature_dropout(input, p, training, inplace, op):
     require_floating(input, op)
     x = input._data
     fn = Dropout()
-    fn.mask = _module.dropout_mask(x, x.shape[:2] + (1,) * (x.ndim - 2), p)
+    fn.mask = dropout_mask(x, x.shape[:2] + (1,) * (x.ndim - 2), p)
     return maybe_inplace(input, inplace, fn, op)
 
 
@@ -158,6 +157,3 @@ def _alpha_dropout(input, p, training, mask_shape):
     keep = _make((B.get_rng(B.xp_of(x)).random(mask_shape) >= p).astype(x.dtype))
     return (input * keep + (1 - keep) * alpha_p) * a + b
 
-
-# looked up at call time, so that a capture can swap in its recording version
-_module = sys.modules[__name__]

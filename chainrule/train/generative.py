@@ -628,7 +628,8 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
                             os.path.join(out, f"samples_epoch{epoch}.png"))
         if clf is not None:  # scored with its own seed; the training noise stream goes on
             state = get_rng_state()
-            for tag, g in ((("_live", G),) if drawn is not None else ()) + (("", drawn),):
+            scored = [("", None)] if drawn is None else [("_live", G), ("", drawn)]
+            for tag, g in scored:
                 with _Generator(model, g):
                     p, f = GM.classifier_outputs(
                         clf, generate(model, n_val_score, seed=10_000 + epoch))
