@@ -24,6 +24,9 @@ thread pools are pinned to ``--threads``.
 
     unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
     python benchmarks/bench_fused_kernels.py --threads 1
+
+numexpr and numba are benchmark dependencies only (``pip install -e ".[bench]"``); a
+column whose library is missing is left out.
 """
 import argparse
 import os
@@ -72,6 +75,13 @@ def _adam_consts():
     return a["lr"] / bc1, bc2 ** 0.5
 
 
+def _local_args(d):
+    """The LSTM backward-factor workload's inputs (gates as (N, 4, H), c_prev, tanh(c))
+    and its two output buffers."""
+    g3 = d["g"].reshape(d["g"].shape[0], 4, d["H"])
+    return g3, d["cp"], d["tc"], np.empty_like(g3), np.empty_like(d["tc"])
+
+
 # --------------------------------------------------------------------------- NumPy
 def numpy_out(name, d):
     """Chained ufuncs into preallocated buffers (the fuse pass's style)."""
@@ -95,10 +105,7 @@ def numpy_out(name, d):
             return h, c
         return run
     if name == "lstm_local":
-        H, g, cp, tc = d["H"], d["g"], d["cp"], d["tc"]
-        N = g.shape[0]
-        g3 = g.reshape(N, 4, H)
-        dd, a = np.empty_like(g3), np.empty_like(tc)
+        g3, cp, tc, dd, a = _local_args(d)
 
         def run():
             np.subtract(1, g3, out=dd)
@@ -225,10 +232,7 @@ def numexpr_variant(name, d):
             return h, c
         return run
     if name == "lstm_local":
-        H, g, cp, tc = d["H"], d["g"], d["cp"], d["tc"]
-        N = g.shape[0]
-        g3 = g.reshape(N, 4, H)
-        dd, a = np.empty_like(g3), np.empty_like(tc)
+        g3, cp, tc, dd, a = _local_args(d)
 
         def run():
             env = {"gi": g3[:, 0], "gf": g3[:, 1], "gg": g3[:, 2], "go": g3[:, 3], "cp": cp,
@@ -357,9 +361,7 @@ def numba_variant(name, d, fastmath=False):
         h, c = np.empty_like(cp), np.empty_like(cp)
         return lambda: (k(z, cp, H, h, c), (h, c))[1]
     if name == "lstm_local":
-        H, g, cp, tc = d["H"], d["g"], d["cp"], d["tc"]
-        g3 = g.reshape(g.shape[0], 4, H)
-        dd, a = np.empty_like(g3), np.empty_like(tc)
+        g3, cp, tc, dd, a = _local_args(d)
         return lambda: (k(g3, cp, tc, dd, a), (dd, a))[1]
     if name == "adam":
         step_size, bc2s = _adam_consts()
