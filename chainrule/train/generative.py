@@ -483,6 +483,17 @@ def train_gan2d(out=None, epochs=20, batch_size=8, lr_d=0.05, lr_g=0.005, latent
     return res
 
 
+def _resume_checkpoint(path, name):
+    """The checkpoint a ``name`` run continues from; a ValueError saying what it holds
+    when it is another model's."""
+    ck = load_checkpoint(path)
+    held = (ck.get("meta") or {}).get("model")
+    if held != name:
+        raise ValueError(f"train_{name}: {path} holds model {held!r}, not {name!r}: resume "
+                         f"from a {name} run's last.ckpt (or a finished run's model.ckpt)")
+    return ck
+
+
 class _OptimizerPair:
     """Two optimizers (generator, discriminator), and the generator's weight average
     when there is one, stored as one checkpoint entry."""
@@ -551,8 +562,10 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
     the validation FID improves.  ``resume`` (a path) continues from such a
     ``last.ckpt`` up to ``epochs`` in all; given a checkpoint without optimizer state
     (a finished run's ``model.ckpt``), it starts from those weights with fresh Adam
-    state and numbers the epochs on from its history.  The batch order and noise are
-    drawn anew (seeded by ``seed`` and the epoch reached), not replayed.
+    state and numbers the epochs on from its history.  The networks are the
+    checkpoint's (its width, hidden layer and latent size; those arguments are then
+    ignored).  The batch order and noise are drawn anew (seeded by ``seed`` and the
+    epoch reached), not replayed.
 
     ``ema_decay`` (e.g. 0.999) also keeps an exponential moving average of the
     generator's weights (:class:`~chainrule.optim.swa_utils.AveragedModel`, updated
@@ -567,6 +580,10 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
     kwargs = {"latent_dim": latent_dim, "channels": 1, "width": width, "image_size": 28}
     if hidden:  # kept out of the kwargs otherwise, so older checkpoints read the same
         kwargs["hidden"] = int(hidden)
+    ck = _resume_checkpoint(resume, "dcgan") if resume else None
+    if ck is not None:  # the run's own networks (width, hidden layer, latent size)
+        kwargs = dict(ck["meta"].get("model_kwargs") or kwargs)
+        latent_dim = kwargs.get("latent_dim", latent_dim)
     model = models.get_model("dcgan", **kwargs)
     G, D = model.generator, model.discriminator
     opt_g = Adam(G.parameters(), lr=lr, betas=(beta1, 0.999))
@@ -584,7 +601,6 @@ def train_dcgan(out, data="mnist", epochs=5, batch_size=128, lr=2e-4, beta1=0.5,
              if ema_decay else None)
     opts = _OptimizerPair(opt_g, opt_d, g_ema)
     if resume:
-        ck = load_checkpoint(resume)
         model.load_state_dict(ck["model"])
         if ck.get("optimizer") is not None:
             opts.load_state_dict(ck["optimizer"])
@@ -729,8 +745,8 @@ def train_capsnet(out, data="mnist", epochs=1, batch_size=100, lr=1e-3, seed=0,
 
     history, best, best_state = [], -1.0, None
     if resume:
-        ck = load_checkpoint(resume)
-        kwargs = dict((ck.get("meta") or {}).get("model_kwargs") or kwargs)
+        ck = _resume_checkpoint(resume, "capsnet")
+        kwargs = dict(ck["meta"].get("model_kwargs") or kwargs)
         model = models.get_model("capsnet", **kwargs)
         model.load_state_dict(ck["model"])
         opt = Adam(model.parameters(), lr=lr)

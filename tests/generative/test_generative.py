@@ -249,6 +249,12 @@ def test_dcgan_resume_continues_from_last_checkpoint(fake_mnist, tmp_path):
     fresh = load_checkpoint(str(tmp_path / "dc2" / "last.ckpt"))
     assert [h["epoch"] for h in fresh["history"]] == [1, 2, 3, 4]
     assert float(fresh["optimizer"]["g"]["state"][0]["step"]) == 0.5 * float(steps)
+    # the networks come from the checkpoint (here width 4), whatever width is passed
+    GEN.train_dcgan(str(tmp_path / "dc3"), epochs=3, resume=str(out / "last.ckpt"),
+                    **{**kw, "width": 16})
+    with pytest.raises(ValueError, match="holds model 'dcgan', not 'capsnet'"):
+        GEN.train_capsnet(str(tmp_path / "caps"), resume=str(out / "last.ckpt"),
+                          verbose=False)
 
 
 def test_dcgan_with_generator_ema_draws_scores_and_resumes_the_average(fake_mnist, tmp_path):
