@@ -11,6 +11,8 @@ Wall time and the process's CPU time are both reported: on a machine shared with
 work the CPU-time rate is the less noisy one.  Building the vocabulary is not timed
 (gensim's ``build_vocab``, our ``EmbeddingCorpus``).  ``--sentences 0`` takes the whole train
 split (2,018,350 words).  The goal of issue 14 is a words/s ratio >= 0.5.
+``chainrule`` is the default step (negatives shared by a center's window);
+``chainrule-per-pair`` draws them per pair as word2vec.c (``shared_negatives=False``).
 
     unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
     CHAINRULE_DATA=/work/shared/data python benchmarks/bench_word2vec.py --threads 1
@@ -28,7 +30,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import _threads  # noqa: F401,E402  (pins BLAS threads before NumPy loads)
 
 
-def _run(framework, sentences, epochs, threads):
+def _run(framework, sentences, epochs, threads, shared=None):
     from chainrule.text.word2vec import EmbeddingCorpus, read_sentences
     sents = read_sentences("wikitext-2", "train")[:sentences or None]
     corpus = EmbeddingCorpus(sents, min_count=5)
@@ -43,7 +45,8 @@ def _run(framework, sentences, epochs, threads):
     else:
         from chainrule.train.embed import train_word2vec
         train_word2vec(corpus, sg=True, vector_size=100, window=5, negative=5,
-                       epochs=epochs, sample=1e-3, workers=threads)
+                       epochs=epochs, sample=1e-3, workers=threads,
+                       shared_negatives=shared)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     words = corpus.num_tokens * epochs  # in-vocabulary words, the same for both
     print(json.dumps({"framework": framework, "words": words, "wall_s": wall, "cpu_s": cpu,
@@ -57,25 +60,28 @@ def main():
     p.add_argument("--threads", default="2")
     p.add_argument("--sentences", type=int, default=6000)
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--child", choices=("chainrule", "gensim"))
+    p.add_argument("--child", choices=("chainrule", "chainrule-per-pair", "gensim"))
     a = p.parse_args()
     if a.child:
-        return _run(a.child, a.sentences, a.epochs, int(a.threads))
+        shared = False if a.child == "chainrule-per-pair" else None
+        return _run(a.child.split("-")[0], a.sentences, a.epochs, int(a.threads), shared)
     res = {}
-    for fw in ("gensim", "chainrule"):
+    for fw in ("gensim", "chainrule", "chainrule-per-pair"):
         out = subprocess.run([sys.executable, __file__, "--child", fw, "--threads", a.threads,
                               "--sentences", str(a.sentences), "--epochs", str(a.epochs)],
                              capture_output=True, text=True, check=True).stdout
         res[fw] = json.loads(out.strip().splitlines()[-1])
     for fw, r in res.items():
-        print(f"{fw:>9}: {r['words']:,} words in {r['wall_s']:.1f} s wall / {r['cpu_s']:.1f} s "
+        print(f"{fw:>18}: {r['words']:,} words in {r['wall_s']:.1f} s wall / {r['cpu_s']:.1f} s "
               f"CPU = {r['words_per_s']:,.0f} words/s ({r['words_per_cpu_s']:,.0f} per CPU "
               f"second), peak RSS {r['peak_rss_bytes'] / 2**20:.0f} MiB")
-    g, c = res["gensim"], res["chainrule"]
-    print(f"ratio chainrule/gensim ({a.threads} thread(s)): wall words/s "
-          f"{c['words_per_s'] / g['words_per_s']:.3f}, CPU words/s "
-          f"{c['words_per_cpu_s'] / g['words_per_cpu_s']:.3f} (goal >= 0.5); load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    g = res["gensim"]
+    for fw in ("chainrule", "chainrule-per-pair"):
+        c = res[fw]
+        print(f"ratio {fw}/gensim ({a.threads} thread(s)): wall words/s "
+              f"{c['words_per_s'] / g['words_per_s']:.3f}, CPU words/s "
+              f"{c['words_per_cpu_s'] / g['words_per_cpu_s']:.3f} (goal >= 0.5)")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,9 @@ def main():
     p.add_argument("--out", default=".")
     p.add_argument("--seed", type=int, default=1,
                    help="seed of both trainings (gensim's seed=, ours); files get -seedN when not 1")
+    p.add_argument("--shared-negatives", choices=("on", "off"), default=None,
+                   help="skip-gram NS: one set of negatives per center's window "
+                        "(train_word2vec's default when not given)")
     p.add_argument("--max-sentences", type=int, default=None,
                    help="use the first N lines only (a reduced run; say so when reporting)")
     a = p.parse_args()
@@ -54,6 +57,9 @@ def main():
     res = {"model": a.model, "epochs": a.epochs, "batch_words": a.batch_words,
            "sentences": len(sents), "seed": a.seed}
     stem = a.model if a.seed == 1 else f"{a.model}-seed{a.seed}"
+    if a.shared_negatives:
+        stem += f"-shared-{a.shared_negatives}"
+        res["shared_negatives"] = a.shared_negatives
     os.makedirs(a.out, exist_ok=True)
     if a.model == "glove":
         a.skip_gensim = True  # gensim has no GloVe
@@ -86,10 +92,12 @@ def main():
                 res.setdefault("misspelled", {})[w] = kv.most_similar(w, topn=5)
                 print(w, res["misspelled"][w], flush=True)
         else:
+            shared = {} if a.shared_negatives is None else \
+                {"shared_negatives": a.shared_negatives == "on"}
             model, hist = train_word2vec(corpus, sg=sg, hs=hs, vector_size=100, window=5,
                                          negative=5, epochs=a.epochs, sample=1e-3,
                                          batch_words=a.batch_words, log=print,
-                                         row_cap=cap, seed=a.seed)
+                                         row_cap=cap, seed=a.seed, **shared)
         dt = time.perf_counter() - t0
         if a.model != "fasttext":
             kv = WordVectors(corpus.idx_to_token, model.vectors)

@@ -48,6 +48,9 @@ def add_parser(sub):
                         "as gensim's workers; 1 is reproducible)")
     t.add_argument("--batch-words", type=int, default=250,
                    help="kept tokens per fused SGD step (word2vec, fastText)")
+    t.add_argument("--shared-negatives", choices=("on", "off"), default=None,
+                   help="skip-gram NS: the context words of a center share its noise "
+                        "words (default on; off: word2vec.c's draw per pair)")
     t.add_argument("--lr", type=float, default=0.002, help="Adam's lr (d2l recipe)")
     t.add_argument("--batch-size", type=int, default=512, help="batch size (d2l recipe)")
     t.add_argument("--seed", type=int, default=1)
@@ -174,6 +177,9 @@ def run_train(args):
     for k in ("dim", "window", "epochs", "min_count", "batch_words", "batch_size"):
         if getattr(args, k) < 1:
             raise UsageError(f"--{k.replace('_', '-')} must be >= 1, got {getattr(args, k)}")
+    if args.shared_negatives == "on" and (args.model != "skipgram" or args.loss != "ns"):
+        raise UsageError("--shared-negatives is for skip-gram with negative sampling "
+                         "(--model skipgram --loss ns)")
     progress = not args.no_progress
     sentences = read_sentences(corpus_name, "train")
     if args.max_sentences is not None:
@@ -201,7 +207,8 @@ def run_train(args):
                 vector_size=args.dim, window=args.window, negative=args.negative,
                 epochs=args.epochs, alpha=args.alpha, sample=args.sample,
                 batch_words=args.batch_words, seed=args.seed, workers=args.workers,
-                progress=progress, log=print)
+                progress=progress, log=print, shared_negatives=None
+                if args.shared_negatives is None else args.shared_negatives == "on")
         words = corpus.idx_to_token
     kv = None
     if args.recipe == "gensim" and glove:

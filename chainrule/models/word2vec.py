@@ -183,6 +183,63 @@ class SkipGram(Word2Vec):
     ``forward(center (B, 1) or (B,), outputs (B, L))`` returns scores ``(B, 1, L)``
     (d2l's ``skip_gram``; ``(B, L)`` for 1-D ``center``)."""
 
+    def sgd_step_windows(self, contexts, context_mask, outputs, labels, mask, lr,
+                         row_cap=None):
+        """The fused step of :meth:`sgd_step` for examples that share their output rows
+        by window: ``contexts`` (N, C) input word ids with ``context_mask`` (N, C),
+        ``outputs``/``labels``/``mask`` (N, L).  Every valid context word ``j`` of window
+        ``i`` is scored against all of window ``i``'s output rows - the same updates as
+        :meth:`sgd_step` on the pairs ``(contexts[i, j], outputs[i])`` (tested), with
+        ``row_cap`` counting uses per pair as there.
+
+        This is skip-gram with negatives shared by the context words of one center
+        (Ji et al. 2016, "Parallelizing Word2Vec in Shared and Distributed Memory"):
+        with 5 pairs a window it gathers and scatters 6 output rows where the per-pair
+        step moves 30, and its products are small matrix products per window::
+
+            S  = H O^T           (N, C, L)  H = w_in[contexts], O = w_out[outputs]
+            g  = (labels - sigmoid(S)) * context_mask * mask * lr
+            dH = g O    -> w_in[contexts]  (computed before O moves)
+            dO = g^T H  -> w_out[outputs]
+
+        Returns the summed loss over valid (context, output) pairs."""
+        w_in, w_out = self.in_embed.weight.array, self.out_embed.weight.array
+        xp = B.xp_of(w_in)
+        ws = self._workspace()
+        n, c = contexts.shape
+        dt = w_in.dtype
+        cm = context_mask.astype(dt)
+        m = mask.astype(dt)
+        lab = labels.astype(dt)
+        h = take_rows(w_in, contexts, ws, "h")                    # (N, C, d)
+        o = take_rows(w_out, outputs, ws, "u")                    # (N, L, d)
+        s = xp.matmul(h, o.transpose(0, 2, 1))                    # (N, C, L)
+        sig = 1.0 / (1.0 + xp.exp(-xp.clip(s, -30, 30)))
+        valid = cm[:, :, None] * m[:, None, :]                    # (N, C, L)
+        p = xp.where(lab[:, None, :] > 0, sig, 1 - sig)
+        loss = float(-(xp.log(xp.maximum(p, 1e-30)) * valid).sum())
+        # float(lr): a NumPy float64 lr would make every update float64 (NEP 50)
+        g = (lab[:, None, :] - sig) * valid * float(lr)           # -dLoss/dS * lr
+        dh = xp.matmul(g, o)                                      # (N, C, d)
+        if row_cap is not None:
+            per_window = cm.sum(1)                                # pairs of each window
+            uses = xp.bincount(outputs.reshape(-1), weights=(m * per_window[:, None])
+                               .reshape(-1), minlength=w_out.shape[0])
+            cap_out = xp.minimum(1.0, row_cap / xp.maximum(uses[outputs], 1)).astype(dt)
+            g = g * cap_out[:, None, :]
+        do = xp.matmul(g.transpose(0, 2, 1), h, out=o)            # (N, L, d); o is spent
+        add_rows(w_out, outputs.reshape(-1), do.reshape(-1, w_out.shape[1]), ws)
+        self.out_embed.weight._version[0] += 1
+        sel = context_mask.reshape(-1).astype(bool)
+        rows = contexts.reshape(-1)[sel]
+        dh = dh.reshape(n * c, -1)[sel]
+        if row_cap is not None:
+            uses_in = xp.bincount(rows, minlength=w_in.shape[0])
+            dh *= xp.minimum(1.0, row_cap / xp.maximum(uses_in[rows], 1)).astype(dt)[:, None]
+        add_rows(w_in, rows, dh, ws)
+        self.in_embed.weight._version[0] += 1
+        return loss
+
     def forward(self, center, outputs):
         self._check_out(outputs)
         v = self.in_embed(center)

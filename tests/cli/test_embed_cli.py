@@ -37,6 +37,9 @@ def test_unknown_word_and_bad_file_are_usage_errors(vectors, tmp_path, capsys):
     assert "not a word2vec" in capsys.readouterr().err
     assert main(["embed", "train", "--model", "glovez", "--out", "x.bin"]) == 2
     assert "glove" in capsys.readouterr().err
+    assert main(["embed", "train", "--model", "cbow", "--shared-negatives", "on",
+                 "--out", "x.bin"]) == 2
+    assert "--shared-negatives is for skip-gram" in capsys.readouterr().err
 
 
 def test_eval_reports_coverage(vectors, tmp_path, capsys):
@@ -53,7 +56,8 @@ def test_eval_reports_coverage(vectors, tmp_path, capsys):
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(DATA, "ptb", "ptb.train.txt")),
                     reason="PTB not under CHAINRULE_DATA")
-@pytest.mark.parametrize("extra", [["--loss", "hs", "--model", "cbow"], ["--model", "glove"],
+@pytest.mark.parametrize("extra", [[], ["--shared-negatives", "off"],
+                                   ["--loss", "hs", "--model", "cbow"], ["--model", "glove"],
                                    ["--model", "fasttext", "--bucket", "1000", "--batch-words",
                                     "200"],
                                    ["--recipe", "d2l", "--batch-size", "256"]])

@@ -207,6 +207,50 @@ def test_fused_cbow_step_follows_word2vec():
     np.testing.assert_allclose(w_in0 - b.in_embed.weight.detach().numpy(), lr * g_in, atol=1e-6)
 
 
+@pytest.mark.parametrize("row_cap", [None, 2])
+def test_window_step_equals_the_pair_step_on_its_pairs(row_cap):
+    """sgd_step_windows (negatives shared by a center's window) makes the updates and
+    the loss of sgd_step on the expanded pairs (each valid context word with its
+    window's output rows), the row cap counting uses per pair as there."""
+    rng = np.random.default_rng(0)
+    V, d, N, C, L, lr = 30, 6, 25, 6, 4, 0.5
+    a, b = SkipGram(V, d, init_scheme="xavier"), SkipGram(V, d)
+    b.load_state_dict(a.state_dict())
+    out0 = a.out_embed.weight.detach().numpy().copy()
+    ctx = rng.integers(0, V, (N, C))
+    cm = rng.random((N, C)) < 0.7
+    cm[0] = False                                  # a window with no context words
+    out = rng.integers(0, V, (N, L))
+    lab = np.zeros((N, L), np.float32)
+    lab[:, 0] = 1
+    m = rng.random((N, L)) < 0.9
+    got = a.sgd_step_windows(ctx, cm, out, lab, m, lr, row_cap)
+    cnt = cm.sum(1)
+    ref = b.sgd_step(ctx[cm], np.repeat(out, cnt, 0), np.repeat(lab, cnt, 0),
+                     np.repeat(m, cnt, 0), lr, None, row_cap)
+    assert got == pytest.approx(ref, rel=1e-5)
+    for name in ("in_embed", "out_embed"):
+        wa = getattr(a, name).weight.detach().numpy()
+        wb = getattr(b, name).weight.detach().numpy()
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+    assert np.abs(a.out_embed.weight.detach().numpy() - out0).max() > 1e-2  # it moved
+
+
+def test_shared_negatives_trains_and_is_skipgram_ns_only():
+    rng = np.random.default_rng(0)
+    sents = [[f"{t}{i}" for i in rng.integers(0, 10, 12)] for t in rng.choice(["a", "b"], 400)]
+    corpus = EmbeddingCorpus(sents, min_count=1)
+    model, hist = train_word2vec(corpus, vector_size=16, window=3, epochs=3, sample=0,
+                                 batch_words=40, alpha=0.05, shared_negatives=True)
+    assert hist[-1]["train_loss"] < hist[0]["train_loss"]
+    kv = WordVectors(corpus.idx_to_token, model.vectors)
+    for w in ("a3", "b7"):
+        assert all(x[0] == w[0] for x, _ in kv.most_similar(w, topn=5))
+    for kw in ({"sg": False}, {"hs": True}):
+        with pytest.raises(ValueError, match="shared_negatives is for skip-gram"):
+            train_word2vec(corpus, shared_negatives=True, **kw)
+
+
 def test_model_errors_name_the_layer():
     with pytest.raises(ValueError, match="SkipGram: loss"):
         SkipGram(10, 4, loss="softmax")
