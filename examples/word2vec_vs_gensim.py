@@ -46,6 +46,8 @@ def main():
     p.add_argument("--shared-negatives", choices=("on", "off"), default=None,
                    help="skip-gram NS: one set of negatives per center's window "
                         "(train_word2vec's default when not given)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="our train_word2vec's workers (Hogwild processes); gensim keeps 1")
     p.add_argument("--max-sentences", type=int, default=None,
                    help="use the first N lines only (a reduced run; say so when reporting)")
     a = p.parse_args()
@@ -60,6 +62,9 @@ def main():
     if a.shared_negatives:
         stem += f"-shared-{a.shared_negatives}"
         res["shared_negatives"] = a.shared_negatives
+    if a.workers > 1:
+        stem += f"-workers{a.workers}"
+        res["workers"] = a.workers
     os.makedirs(a.out, exist_ok=True)
     if a.model == "glove":
         a.skip_gensim = True  # gensim has no GloVe
@@ -97,7 +102,8 @@ def main():
             model, hist = train_word2vec(corpus, sg=sg, hs=hs, vector_size=100, window=5,
                                          negative=5, epochs=a.epochs, sample=1e-3,
                                          batch_words=a.batch_words, log=print,
-                                         row_cap=cap, seed=a.seed, **shared)
+                                         row_cap=cap, seed=a.seed, workers=a.workers,
+                                         **shared)
         dt = time.perf_counter() - t0
         if a.model != "fasttext":
             kv = WordVectors(corpus.idx_to_token, model.vectors)

@@ -44,8 +44,8 @@ def add_parser(sub):
     t.add_argument("--alpha", type=float, default=None,
                    help="start learning rate (default 0.025; GloVe's AdaGrad 0.05)")
     t.add_argument("--workers", type=int, default=1,
-                   help="word2vec: chunks stepped at once by that many threads (Hogwild, "
-                        "as gensim's workers; 1 is reproducible)")
+                   help="word2vec: chunks stepped at once by that many forked processes (Hogwild "
+                        "on shared tables, as gensim's workers; 1 is reproducible)")
     t.add_argument("--batch-words", type=int, default=250,
                    help="kept tokens per fused SGD step (word2vec, fastText)")
     t.add_argument("--shared-negatives", choices=("on", "off"), default=None,

@@ -165,15 +165,13 @@ def cbow_examples(sentences, window=5, seed=None, dynamic=True):
     dropped."""
     flat, sid, b = _windows(sentences, window, seed, dynamic, "cbow_examples")
     n = flat.size
-    offs = [o for o in range(-window, window + 1) if o != 0]
-    ctx = np.zeros((n, len(offs)), dtype=np.int64)
-    mask = np.zeros((n, len(offs)), dtype=bool)
-    i = np.arange(n)
-    for k, off in enumerate(offs):
-        j = np.clip(i + off, 0, n - 1)
-        ok = (i + off >= 0) & (i + off < n) & (sid[j] == sid) & (b >= abs(off))
-        ctx[ok, k] = flat[j[ok]]
-        mask[:, k] = ok
+    offs = np.array([o for o in range(-window, window + 1) if o != 0])
+    # all offsets at once: (n, 2 * window) positions, clipped into the corpus
+    j = np.arange(n)[:, None] + offs
+    inside = (j >= 0) & (j < n)
+    np.clip(j, 0, n - 1, out=j)
+    mask = inside & (sid[j] == sid[:, None]) & (b[:, None] >= np.abs(offs))
+    ctx = np.where(mask, flat[j], 0)
     has = mask.any(1)
     return flat[has], ctx[has], mask[has]
 

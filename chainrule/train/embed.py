@@ -81,7 +81,7 @@ def train_d2l_sgns(loader, vocab_size, embed_size=100, lr=0.002, num_epochs=5, s
 def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negative=5,
                    epochs=5, alpha=0.025, min_alpha=0.0001, sample=1e-3, batch_words=250,
                    ns_exponent=0.75, row_cap="auto", seed=1, workers=1, progress=False,
-                   log=None, shared_negatives=None):
+                   log=None, shared_negatives=None, parallel="process"):
     """Train word2vec on an :class:`~chainrule.text.word2vec.EmbeddingCorpus` the way
     gensim's ``Word2Vec(sg=, hs=, negative=, sample=, alpha=, min_alpha=)`` does; returns
     ``(model, history)``.  ``alpha`` is per example (gensim's); CBOW uses
@@ -96,11 +96,15 @@ def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negativ
     fast per word as 2,000 (the step's buffers stay in cache) and closed the gap to
     gensim's analogy accuracy that 2,000 left (docs/embeddings.md).
 
-    ``workers`` > 1 steps that many chunks at once from a thread pool on the shared
-    tables, without locks (Hogwild, as gensim's ``workers``): NumPy releases the GIL in
-    the step's gathers, products and scatters.  Each chunk keeps the learning rate of
-    its place in the corpus; the result is not reproducible run to run (the order in
-    which threads update rows varies), ``workers=1`` is.
+    ``workers`` > 1 steps that many chunks at once on the shared tables, without locks
+    (Hogwild, as gensim's ``workers``).  ``parallel='process'`` (the default where the
+    platform can fork) runs them in forked processes with the tables in shared memory,
+    as torch's Hogwild example does: each has its own interpreter, so they scale with
+    cores.  ``'thread'`` (and where there is no fork) uses a thread pool: NumPy releases
+    the GIL in the step's gathers, products and scatters, but the Python between them
+    holds it, so threads scale poorly.  Each chunk keeps the learning rate of its
+    place in the corpus; the result is not reproducible run to run (the order in which
+    workers update rows varies), ``workers=1`` is.
 
     ``shared_negatives`` (skip-gram NS only; the default ``None`` turns it on there):
     the context words of one center share that center's ``negative`` noise words
@@ -174,9 +178,17 @@ def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negativ
     done_words = 0
     history = []
     pool = None
-    if workers > 1:
+    if parallel not in ("process", "thread"):
+        raise ValueError(f"train_word2vec: parallel must be 'process' or 'thread', got "
+                         f"{parallel!r}")
+    procs = workers > 1 and parallel == "process" and _can_fork()
+    if workers > 1 and not procs:
         from concurrent.futures import ThreadPoolExecutor
         pool = ThreadPoolExecutor(workers, thread_name_prefix="word2vec")
+    if procs:  # the tables in shared memory: every forked worker updates the same rows
+        private = [(p, p.array) for p in model.parameters()]
+        for p, a in private:
+            p.array = _shared_copy(a)
     try:
         with no_grad():
             for epoch in range(epochs):
@@ -198,20 +210,25 @@ def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negativ
                 for chunk in chunks:
                     nw = sum(len(s) for s in chunk)
                     lr = max(min_alpha, alpha - (alpha - min_alpha) * done_words / total_words)
-                    if pool is None:
+                    if workers == 1:
                         loss, n = chunk_step(chunk, lr, rng)
                         loss_sum, n_ex = loss_sum + loss, n_ex + n
                         _tick(bar, nw * raw_per_kept, loss_sum, n_ex, lr)
-                    else:  # each chunk its own seeded stream: threads share no generator
-                        jobs.append((pool.submit(chunk_step, chunk, lr, np.random.default_rng(
-                            (seed, epoch, len(jobs)))), nw, lr))
+                    else:  # each chunk its own seeded stream: workers share no generator
+                        jobs.append((chunk, lr, nw, (seed, epoch, len(jobs))))
                     done_words += nw * raw_per_kept
                     trained += nw
                 if pool is not None:
-                    for fut, nw, lr in jobs:
+                    futs = [(pool.submit(chunk_step, c, lr, np.random.default_rng(key)), nw, lr)
+                            for c, lr, nw, key in jobs]
+                    for fut, nw, lr in futs:
                         loss, n = fut.result()
                         loss_sum, n_ex = loss_sum + loss, n_ex + n
                         _tick(bar, nw * raw_per_kept, loss_sum, n_ex, lr)
+                elif procs:
+                    for j, loss, n in _forked_steps(chunk_step, jobs, workers):
+                        loss_sum, n_ex = loss_sum + loss, n_ex + n
+                        _tick(bar, jobs[j][2] * raw_per_kept, loss_sum, n_ex, jobs[j][1])
                 if bar is not None:
                     bar.close()
                 dt = time.perf_counter() - t0
@@ -224,7 +241,73 @@ def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negativ
     finally:
         if pool is not None:
             pool.shutdown()
+        if procs:  # back to private memory (the shared mapping is freed with its array)
+            for p, a in private:
+                a[...] = p.array
+                p.array = a
     return model, history
+
+
+def _can_fork():
+    import multiprocessing
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _shared_copy(a):
+    """A copy of host array ``a`` in an anonymous shared mapping (freed with the
+    array): children forked afterwards read and write the same memory."""
+    import mmap
+    buf = mmap.mmap(-1, max(a.nbytes, 1), flags=mmap.MAP_SHARED,
+                    prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    out = np.frombuffer(buf, dtype=a.dtype, count=a.size).reshape(a.shape)
+    out[...] = a
+    return out
+
+
+def _forked_steps(step, jobs, workers):
+    """Run ``step(chunk, lr, rng)`` for every ``(chunk, lr, words, seed key)`` job in
+    ``workers`` forked processes (job ``j`` in worker ``j % workers``) on the shared
+    tables, without locks (Hogwild, as gensim's workers and torch's Hogwild example);
+    yields ``(j, loss, count)`` as results arrive.  A worker's exception is raised
+    here with its traceback text."""
+    import multiprocessing
+    import traceback
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.SimpleQueue()
+
+    def work(k):
+        try:
+            out = []
+            for j in range(k, len(jobs), workers):
+                chunk, lr, _, key = jobs[j]
+                loss, n = step(chunk, lr, np.random.default_rng(key))
+                out.append((j, loss, n))
+                if len(out) == 16:
+                    queue.put(out)
+                    out = []
+            queue.put(out)
+            queue.put(None)
+        except BaseException:  # noqa: BLE001 - the parent re-raises it
+            queue.put(traceback.format_exc())
+
+    children = [ctx.Process(target=work, args=(k,), daemon=True) for k in range(workers)]
+    for c in children:
+        c.start()
+    try:
+        running = workers
+        while running:
+            msg = queue.get()
+            if msg is None:
+                running -= 1
+            elif isinstance(msg, str):
+                raise RuntimeError(f"train_word2vec: a worker process failed:\n{msg}")
+            else:
+                yield from msg
+    finally:
+        for c in children:
+            c.join(timeout=5)
+            if c.is_alive():
+                c.kill()
 
 
 def _tick(bar, words, loss_sum, n_ex, lr):

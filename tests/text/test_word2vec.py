@@ -236,6 +236,22 @@ def test_window_step_equals_the_pair_step_on_its_pairs(row_cap):
     assert np.abs(a.out_embed.weight.detach().numpy() - out0).max() > 1e-2  # it moved
 
 
+def test_worker_process_errors_reach_the_caller(monkeypatch):
+    if not hasattr(__import__("os"), "fork"):
+        pytest.skip("no fork on this platform")
+    rng = np.random.default_rng(0)
+    corpus = EmbeddingCorpus([[f"w{i}" for i in rng.integers(0, 9, 8)] for _ in range(60)],
+                             min_count=1)
+
+    def boom(*args, **kwargs):
+        raise FloatingPointError("boom in the step")
+    monkeypatch.setattr(SkipGram, "sgd_step_windows", boom)
+    with pytest.raises(RuntimeError, match="worker process failed(.|\n)*boom in the step"):
+        train_word2vec(corpus, vector_size=4, epochs=1, batch_words=20, workers=2)
+    with pytest.raises(ValueError, match="parallel must be"):
+        train_word2vec(corpus, workers=2, parallel="mpi")
+
+
 def test_shared_negatives_trains_and_is_skipgram_ns_only():
     rng = np.random.default_rng(0)
     sents = [[f"{t}{i}" for i in rng.integers(0, 10, 12)] for t in rng.choice(["a", "b"], 400)]
@@ -260,17 +276,19 @@ def test_model_errors_name_the_layer():
         sgns_loss(cr.zeros(2, 3), cr.zeros(2, 3), cr.zeros(2, 4))
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_train_word2vec_learns_synthetic_topics(workers):
+@pytest.mark.parametrize("workers,parallel", [(1, "process"), (2, "process"), (2, "thread")])
+def test_train_word2vec_learns_synthetic_topics(workers, parallel):
     """Two disjoint 'topics' of 10 words; after training, a word's nearest neighbours
-    are from its own topic (all three models), also with two Hogwild threads."""
+    are from its own topic (all three models), also with two Hogwild workers (forked
+    processes on shared tables, or threads)."""
     rng = np.random.default_rng(0)
     sents = [[f"{t}{i}" for i in rng.integers(0, 10, 12)] for t in rng.choice(["a", "b"], 400)]
     corpus = EmbeddingCorpus(sents, min_count=1)
     for sg, hs in ((True, False), (False, False), (True, True)):
         model, hist = train_word2vec(corpus, sg=sg, hs=hs, vector_size=16, window=3,
                                      epochs=3, sample=0, batch_words=40, alpha=0.05,
-                                     workers=workers)
+                                     workers=workers, parallel=parallel)
+        assert not model.in_embed.weight.is_shared()  # back in private memory
         assert hist[-1]["train_loss"] < hist[0]["train_loss"]
         kv = WordVectors(corpus.idx_to_token, model.vectors)
         for w in ("a3", "b7"):
