@@ -137,3 +137,53 @@ def test_take_rows_into_workspace():
     again = take_rows(table, idx[:2], ws, "u")       # same buffer, smaller view
     assert np.shares_memory(got, again) and again.shape == (2, 3, 6)
     np.testing.assert_array_equal(again, table[idx[:2]])
+
+
+# ------------------------------------------------------------ gemv sums (kernels.reduce)
+@pytest.mark.parametrize("shape,axes", [((512, 128), (1,)), ((16, 4, 32, 32), (3,)),
+                                        ((16, 32, 128), (2,)), ((6, 5, 40), (1, 2)),
+                                        ((512, 384), (0,)), ((8, 16, 30), (0, 1)),
+                                        ((64, 10), (-1,)), ((3, 4), (1,)), ((40, 7), (0, 1)),
+                                        ((30, 20, 10), (1,))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_fast_sum_matches_numpy_sum(shape, axes, dtype, keepdims):
+    from chainrule.backend.kernels.reduce import fast_sum
+    a = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    got, ref = fast_sum(a, axes, keepdims), a.sum(axis=axes, keepdims=keepdims)
+    assert np.shape(got) == ref.shape and np.asarray(got).dtype == dtype
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    scale = np.abs(a).sum(axis=axes, keepdims=keepdims)
+    assert (np.abs(got - ref) <= rtol * scale).all()
+
+
+def test_fast_sum_falls_back_where_gemv_does_not_apply():
+    from chainrule.backend.kernels.reduce import fast_sum
+    rng = np.random.default_rng(1)
+    for a, axes in [(rng.integers(0, 9, (50, 20)), (1,)),          # integers
+                    (rng.standard_normal((50, 20)).astype(np.float16), (1,)),
+                    (rng.standard_normal((20, 50)).T, (1,)),       # not C-contiguous
+                    (np.zeros((0, 5), np.float32), (1,))]:
+        np.testing.assert_array_equal(fast_sum(a, axes), a.sum(axis=axes))
+    a = np.array([[np.inf, 1.0], [np.nan, 2.0]] * 8, np.float32)
+    np.testing.assert_array_equal(fast_sum(a, (1,)), a.sum(axis=1))   # inf and NaN kept
+
+
+def test_softmax_skips_the_shift_only_where_exp_cannot_overflow():
+    torch = pytest.importorskip("torch")
+    import chainrule as cr
+    rng = np.random.default_rng(2)
+    for x in (rng.standard_normal((64, 32)).astype(np.float32) * 20,        # no shift
+              np.array([[1000.0, 1001.0, -3.0]] * 10, np.float32),          # shifted
+              np.array([[-1000.0, -1001.0, -999.0]] * 10, np.float32),
+              np.array([[79.0, -79.0, 0.0]] * 10, np.float32)):
+        for f, g in ((cr.softmax, torch.softmax), (cr.log_softmax, torch.log_softmax)):
+            a = cr.tensor(x, requires_grad=True)
+            t = torch.tensor(x, requires_grad=True)
+            ya, yt = f(a, -1), g(t, -1)
+            np.testing.assert_allclose(ya.detach().numpy(), yt.detach().numpy(), rtol=1e-5,
+                                       atol=1e-6)
+            w = rng.standard_normal(x.shape).astype(np.float32)
+            (ya * cr.tensor(w)).sum().backward()
+            (yt * torch.tensor(w)).sum().backward()
+            np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-5)

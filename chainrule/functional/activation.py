@@ -14,6 +14,7 @@ from chainrule.core import dtype as D
 from chainrule.core.function import Function
 from chainrule.core.grad_mode import is_grad_enabled
 from chainrule.core.tensor import Tensor, _make
+from chainrule.backend.kernels.reduce import fast_sum
 from chainrule.functional.autocast import autocast_op
 from chainrule.functional._util import norm_dim
 from chainrule.functional.elementwise import (
@@ -337,6 +338,25 @@ def _empty_of_dtype(input):
     return input.numel() == 0 and input._data.dtype.kind != "f"
 
 
+_NO_SHIFT = 80.0   # |x| below this: exp(x) is a normal float32 and a sum of fewer
+_NO_SHIFT_LEN = 4096  # than this many of them cannot overflow (e^80 = 5.5e34)
+
+
+def _shifted(x, dim):
+    """``x - max(x, dim)``, the shift that keeps softmax's ``exp`` from overflowing, or
+    ``x`` itself where no shift is needed (softmax's ``exp(x) / sum`` is as accurate
+    either way; log-softmax keeps the shift, its ``x - lse`` would cancel): every element of a float32/float64 ``x``
+    within +-80 (one ``max`` and one ``min`` over the whole array: NumPy's max along a
+    short axis is 100 us for the (2048, 32) rows of an attention softmax, 10x its
+    ``exp``).  NaN or inf anywhere takes the shifted path."""
+    if (not B.is_device_array(x) and x.dtype in (np.float32, np.float64)
+            and x.shape[dim] < _NO_SHIFT_LEN):
+        hi, lo = x.max(), x.min()
+        if hi < _NO_SHIFT and lo > -_NO_SHIFT:
+            return x
+    return x - x.max(axis=dim, keepdims=True)
+
+
 class Softmax(Function):
     save_inputs = False
     save_output = True
@@ -348,14 +368,21 @@ class Softmax(Function):
         xp = B.xp_of(x)
         if x.ndim == 0 or x.size == 0:  # 1, or NaN for a NaN or +-inf element (torch)
             return xp.exp(x - x)
-        e = xp.exp(x - x.max(axis=self.dim, keepdims=True))
-        e /= e.sum(axis=self.dim, keepdims=True)
+        e = xp.exp(_shifted(x, self.dim))
+        e /= fast_sum(e, (self.dim % x.ndim,), keepdims=True)
         return e
 
     def backward(self, gy):  # y * (gy - sum(gy * y))
         y = self.output()
         if y.ndim == 0:   # torch's formula too: 0, or NaN where y or gy is not finite
             return y * (gy - gy * y)
+        if not is_grad_enabled():   # first order: on the arrays, one temporary
+            ya, g = y._data, gy._data
+            t = g * ya
+            s = fast_sum(t, (self.dim % ya.ndim,), keepdims=True)
+            B.xp_of(ya).subtract(g, s, out=t)
+            t *= ya
+            return _make(t)
         return y * (gy - (gy * y).sum(self.dim, keepdim=True))
 
 
@@ -370,13 +397,22 @@ class LogSoftmax(Function):
         xp = B.xp_of(x)
         if x.ndim == 0 or x.size == 0:  # 0, or NaN for a NaN or +-inf element (torch)
             return x - x
+        # always shifted: x - log(sum(exp(x))) would cancel to ulp(|x|) where the
+        # result is near 0 (only softmax skips the shift, see _shifted)
         z = x - x.max(axis=self.dim, keepdims=True)
-        return z - xp.log(xp.exp(z).sum(axis=self.dim, keepdims=True))
+        return z - xp.log(fast_sum(xp.exp(z), (self.dim % x.ndim,), keepdims=True))
 
     def backward(self, gy):  # gy - exp(y) * sum(gy)
         y = self.output()
         if y.ndim == 0:   # torch's formula too: 0, or NaN where y or gy is not finite
             return gy - exp(y) * gy
+        if not is_grad_enabled():   # first order: on the arrays
+            ya, g = y._data, gy._data
+            xp = B.xp_of(ya)
+            t = xp.exp(ya)
+            t *= fast_sum(g, (self.dim % ya.ndim,), keepdims=True)
+            xp.subtract(g, t, out=t)
+            return _make(t)
         return gy - exp(y) * gy.sum(self.dim, keepdim=True)
 
 

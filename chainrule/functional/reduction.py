@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from chainrule.backend.kernels.reduce import fast_sum
 from chainrule import backend as B
 from chainrule.core import dtype as D
 from chainrule.core import grad_mode as _gm
@@ -106,6 +107,8 @@ class Sum(Function):
         self.axes, self.keepdim, self.npd = axes, keepdim, npd
 
     def forward(self, x):
+        if self.npd is None or self.npd == x.dtype:
+            return fast_sum(x, self.axes, self.keepdim)   # gemv for rows and columns
         return x.sum(axis=self.axes, keepdims=self.keepdim, dtype=self.npd)
 
     def backward(self, gy):  # d sum = 1 for every element
@@ -134,6 +137,10 @@ class Mean(Function):
 
     def forward(self, x):
         self.n = int(np.prod([x.shape[a] for a in self.axes])) if self.axes else 1
+        if x.dtype in (np.float32, np.float64) and self.axes and x.ndim:
+            s = fast_sum(x, self.axes, self.keepdim)
+            return s / self.n if isinstance(s, np.ndarray) and s.ndim else x.mean(
+                axis=self.axes, keepdims=self.keepdim)
         return x.mean(axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, gy):  # 1/n for every element

@@ -12,6 +12,7 @@ import math
 import numbers
 import operator
 
+from chainrule.backend.kernels.reduce import fast_sum
 from chainrule import backend as B
 from chainrule.core.function import Function
 from chainrule.functional._util import norm_dim, norm_dims
@@ -55,7 +56,7 @@ def _sum_to_array(x, shape):
             axes += (i + lead,)
         elif s != n:
             raise ValueError(f"cannot sum {x.shape} to {shape}")
-    y = x.sum(axis=axes, keepdims=True) if axes else x
+    y = fast_sum(x, axes, keepdims=True) if axes else x
     if lead:
         y = y.reshape(shape)
     return y

@@ -1,0 +1,64 @@
+"""Sums over the trailing or the leading axes of a float array as a matrix-vector
+product with a vector of ones.
+
+NumPy's ``sum`` along a short contiguous axis runs its pairwise loop once per row:
+for a (512, 128) float32 array it takes 19 us, where ``a @ ones(128)`` (BLAS's
+``gemv``) takes 5 us; 48 us against 9 us for (2048, 32), the rows of a Transformer's
+attention softmax.  Sums over the leading axes (a bias gradient, ``g.sum(0)``) gain
+2-9x the same way, as ``ones(R) @ a``.  The error is of the same size as NumPy's
+(relative to ``sum |a|``: 2-6e-8 against 1-5e-8 in float32 over rows of 32 to 1,027;
+``gemv`` keeps vector-wide partial sums), so it is used for float32 and float64
+arrays, C-contiguous, with at least :data:`_MIN_OTHER` results and at most
+:data:`_MAX_LEN` terms per sum; anything else is NumPy's ``sum``.
+"""
+import numpy as np
+
+from chainrule.backend.arrays import is_device_array
+
+__all__ = ["fast_sum"]
+
+_MIN_OTHER = 8         # fewer sums than this: NumPy's own loop is as fast
+_MAX_LEN = 1 << 13     # longer sums: NumPy's pairwise summation (its error grows slower)
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_ONES = {}
+
+
+def _ones(n, dtype):
+    key = (n, dtype)
+    v = _ONES.get(key)
+    if v is None:
+        v = np.ones(n, dtype)
+        v.flags.writeable = False
+        if len(_ONES) < 256:
+            _ONES[key] = v
+    return v
+
+
+def fast_sum(a, axes, keepdims=False):
+    """``a.sum(axis=axes, keepdims=keepdims)`` (``axes`` a tuple of axes), by ``gemv``
+    where that is faster (see the module)."""
+    nd = a.ndim
+    axes = tuple(sorted(ax % nd for ax in axes)) if nd else tuple(axes)
+    if (not axes or is_device_array(a) or a.dtype not in _FLOATS
+            or not a.flags.c_contiguous or a.size == 0):
+        return a.sum(axis=axes, keepdims=keepdims)
+    k = len(axes)
+    if axes == tuple(range(nd - k, nd)):          # trailing axes: row sums
+        n = 1
+        for ax in axes:
+            n *= a.shape[ax]
+        other = a.size // n
+        if other < _MIN_OTHER or n > _MAX_LEN or n < 2:
+            return a.sum(axis=axes, keepdims=keepdims)
+        s = a.reshape(other, n) @ _ones(n, a.dtype)
+        return s.reshape(a.shape[:nd - k] + (1,) * k if keepdims else a.shape[:nd - k])
+    if axes == tuple(range(k)):                   # leading axes: column sums
+        n = 1
+        for ax in axes:
+            n *= a.shape[ax]
+        other = a.size // n
+        if other < _MIN_OTHER or n > _MAX_LEN or n < 2:
+            return a.sum(axis=axes, keepdims=keepdims)
+        s = _ones(n, a.dtype) @ a.reshape(n, other)
+        return s.reshape((1,) * k + a.shape[k:] if keepdims else a.shape[k:])
+    return a.sum(axis=axes, keepdims=keepdims)
