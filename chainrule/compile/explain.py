@@ -124,7 +124,8 @@ def explain(compiled):
         out.append(f"  compiled in {e.compile_s * 1e3:.1f} ms (two traced eager calls, "
                    f"the passes, the plan)")
         for name, before, changed in p.stats:
-            verb = {"dce": "removed", "cse": "merged", "fuse": "fused away"}[name]
+            verb = {"dce": "removed", "cse": "merged", "fuse": "fused away",
+                    "pool_first": "moved a ReLU after its max pool:"}.get(name, "changed")
             out.append(f"  pass {name}: {before} ops, {verb} {changed}")
         groups = [" -> ".join(n.fused.describe()) for n in p.nodes if n.fused is not None]
         counts = {}

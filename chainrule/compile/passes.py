@@ -14,6 +14,11 @@ nodes it removed or merged (``chainrule.compile(..., passes=[...])`` picks them)
   chain of k ops makes one array instead of k.  A GEMM (``Linear``: its bias is
   already added in place on the GEMM's output) may head a chain: the activation
   after it becomes its epilogue, in place on the GEMM's output.
+* ``pool_first`` - a ReLU whose output only a max pool reads is moved after the pool:
+  ``maxpool(relu(x)) = relu(maxpool(x))`` exactly (max commutes with a nondecreasing
+  function, and padding is -inf), and the gradient is the same too (it reaches the
+  window's argmax where the maximum is positive, nothing elsewhere), but the ReLU and
+  its backward then touch a quarter of the elements (a 2x2 pool).
 """
 import numbers
 
@@ -21,7 +26,7 @@ import numpy as np
 
 from chainrule.backend import kernels_of, xp_of
 
-__all__ = ["PASSES", "DEFAULT_PASSES", "dce", "cse", "fuse"]
+__all__ = ["PASSES", "DEFAULT_PASSES", "dce", "cse", "pool_first", "fuse"]
 
 
 def _uses(program):
@@ -240,5 +245,36 @@ def fuse(program):
     return len(absorbed)
 
 
-PASSES = {"dce": dce, "cse": cse, "fuse": fuse}
-DEFAULT_PASSES = ("dce", "cse", "fuse")
+def pool_first(program):
+    """Swap ``relu -> max pool`` into ``max pool -> relu`` where the ReLU's output is
+    read by the pool alone (see the module docstring); returns the pairs swapped."""
+    nodes, meta = program.nodes, program.meta
+    uses = _uses(program)
+    swapped = 0
+    for i, r in enumerate(nodes):
+        if (r.kind != "op" or r.fused is not None or type(r.fn).__name__ != "Relu"
+                or len(r.ins) != 1 or len(r.outs) != 1 or r.binds):
+            continue
+        a = r.outs[0]
+        if uses.get(a, 0) != 1 or a in program.outputs or not meta[a][1].kind == "f":
+            continue
+        k = next((k for k in range(i + 1, len(nodes)) if a in nodes[k].ins), None)
+        if k is None:
+            continue
+        p = nodes[k]
+        if (p.kind != "op" or p.fused is not None or type(p.fn).__name__ != "MaxPool"
+                or getattr(p.fn, "returns_idx", True) or len(p.outs) != 1 or p.ins != [a] or p.binds
+                or p.recorded != r.recorded):
+            continue
+        b = p.outs[0]
+        mid = len(meta)                  # the pooled, not yet rectified values
+        meta.append(meta[b])
+        p.ins, p.outs = list(r.ins), [mid]
+        r.ins, r.outs = [mid], [b]
+        nodes[i], nodes[k] = p, r        # the pool runs where the ReLU ran, and v.v.
+        swapped += 1
+    return swapped
+
+
+PASSES = {"dce": dce, "cse": cse, "pool_first": pool_first, "fuse": fuse}
+DEFAULT_PASSES = ("dce", "cse", "pool_first", "fuse")

@@ -28,22 +28,34 @@ __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg
 
 
 # ---------------------------------------------------------------- Functions
+def _channels_last(x):
+    """Whether ``x`` (N, C, *spatial) is a channels-last view: C innermost in memory,
+    the rest in order (a convolution's output)."""
+    t = x.transpose((0,) + tuple(range(2, x.ndim)) + (1,))
+    return t.flags.c_contiguous and not x.flags.c_contiguous
+
+
 class MaxPool(Function):
     """Max over windows; keeps torch's flat-per-plane argmax for backward."""
     save_inputs = False
 
-    def __init__(self, wins, want_idx):
+    def __init__(self, wins, want_idx, returns_idx=False):
         self.wins, self.want_idx = wins, want_idx
+        self.returns_idx = returns_idx   # the caller gets the argmax (return_indices)
 
     def forward(self, x):
         K = B.kernels_of(x)
+        # a channels-last input (a convolution's output) gets its gradient in that layout
+        self.channels_last = (x.ndim == len(self.wins) + 2 and x.shape[1] > 1 and
+                              _channels_last(x))
         xp = K.pad_last(x, [w.pad for w in self.wins], -np.inf)
         y, self.idx = K.window_max(xp, self.wins, self.want_idx)
         return y
 
     def backward(self, gy):  # gy scattered to the argmax positions
         w = self.wins
-        return PlaneScatter(self.idx, [v.in_size for v in w], [v.phases for v in w])(gy)
+        return PlaneScatter(self.idx, [v.in_size for v in w], [v.phases for v in w],
+                            channels_last=getattr(self, "channels_last", False))(gy)
 
     def _release_extra(self):
         self.idx = None
@@ -53,13 +65,13 @@ class PlaneScatter(Function):
     """Zeros of the input shape with ``g`` added (or written) at ``idx``."""
     save_inputs = False
 
-    def __init__(self, idx, in_sizes, phases, accumulate=True):
+    def __init__(self, idx, in_sizes, phases, accumulate=True, channels_last=False):
         self.idx, self.in_sizes, self.phases = idx, tuple(in_sizes), tuple(phases)
-        self.accumulate = accumulate
+        self.accumulate, self.channels_last = accumulate, channels_last
 
     def forward(self, g):
         return B.kernels_of(g).plane_scatter(g, self.idx, self.in_sizes, self.phases,
-                                             self.accumulate)
+                                             self.accumulate, self.channels_last)
 
     def backward(self, gg):  # the adjoint of a scatter is a gather
         return PlaneGather(self.idx, self.in_sizes, self.phases)(gg)
@@ -207,7 +219,7 @@ def _wants_idx(input, return_indices):
 # ---------------------------------------------------------------- max pooling
 def _max_pool(input, nd, op, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     wins, _ = _regular(input, nd, op, kernel_size, stride, padding, dilation, ceil_mode, True)
-    fn = MaxPool(wins, _wants_idx(input, return_indices))
+    fn = MaxPool(wins, _wants_idx(input, return_indices), bool(return_indices))
     y = fn(input)
     return (y, _make(fn.idx)) if return_indices else y
 
@@ -259,7 +271,7 @@ def _adaptive_max(input, nd, output_size, return_indices, op):
     if any(o == 0 for o in outs):
         raise RuntimeError(f"{op}: output_size must be positive, got {outs}")
     wins = [B.Windows.adaptive(L, o) for L, o in zip(sizes, outs)]
-    fn = MaxPool(wins, _wants_idx(input, return_indices))
+    fn = MaxPool(wins, _wants_idx(input, return_indices), bool(return_indices))
     y = fn(input)
     return (y, _make(fn.idx)) if return_indices else y
 

@@ -434,6 +434,64 @@ def test_fusion_in_inference_fuses_whole_chain():
     assert np.array_equal(out.numpy(), f(_t(a)).numpy())
 
 
+@pytest.mark.parametrize("pool", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                  dict(kernel_size=2, ceil_mode=True)])
+def test_pool_first_moves_relu_after_max_pool_bitwise(pool):
+    """relu -> max pool runs as max pool -> relu: the same values and gradients bit for
+    bit (ties at 0 included: windows with all-negative or zero inputs), on a quarter
+    of the elements; a ReLU read by anything else, or a pool whose indices the caller
+    gets, stays where it is."""
+    def f(x, w):
+        y = F.conv2d(x, w)
+        return (F.max_pool2d(F.relu(y), **pool) * 1.5).sum()
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 3, 9, 9)).astype(np.float32)
+    x[0, :, :4, :4] = 0.0                                   # windows of zeros (ties)
+    w = rng.standard_normal((4, 3, 2, 2)).astype(np.float32)
+    on, v1, g1 = _run(f, ("pool_first",), [x, w])
+    off, v0, g0 = _run(f, (), [x, w])
+    assert [n.name for n in _nodes(on)][:3] == ["Conv2d", "MaxPool", "Relu"]
+    assert [n.name for n in _nodes(off)][:3] == ["Conv2d", "Relu", "MaxPool"]
+    assert np.array_equal(v1, v0)
+    for a, b in zip(g1, g0):
+        assert np.array_equal(a, b)
+
+    def g(x, w):   # the ReLU's output is read twice: not moved
+        r = F.relu(F.conv2d(x, w))
+        return F.max_pool2d(r, 2).sum() + r.sum()
+
+    def h(x, w):   # the pool's indices go to the caller: not moved
+        y, i = F.max_pool2d(F.relu(F.conv2d(x, w)), 2, return_indices=True)
+        return y.sum()
+    for fn in (g, h):
+        cf, _, _ = _run(fn, ("pool_first",), [x, w])
+        if _entry(cf).program is not None:
+            names = [n.name for n in _nodes(cf)]
+            assert names.index("Relu") < names.index("MaxPool")
+
+
+def test_max_pool_gradient_keeps_a_channels_last_layout():
+    """The gradient of a max pool over a channels-last view (a convolution's output)
+    is written channels-last, with torch's values (overlapping windows too)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(12)
+    a = rng.standard_normal((2, 7, 7, 5)).astype(np.float32)         # NHWC memory
+    for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)):
+        leaf = cr.tensor(a, requires_grad=True)
+        x = leaf.permute(0, 3, 1, 2)                          # an NCHW view
+        y = F.max_pool2d(x, **kw)
+        gy = rng.standard_normal(tuple(y.shape)).astype(np.float32)
+        (gx,) = cr.autograd.grad(y, x, cr.tensor(gy), retain_graph=True)
+        y.backward(cr.tensor(gy))
+        xt = torch.tensor(a.transpose(0, 3, 1, 2).copy(), requires_grad=True)
+        torch.nn.functional.max_pool2d(xt, **kw).backward(torch.tensor(gy))
+        # (overlapping windows sum in another order than torch's: to an ulp)
+        np.testing.assert_allclose(leaf.grad.numpy(), xt.grad.numpy().transpose(0, 2, 3, 1),
+                                   rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(gx.numpy(), xt.grad.numpy(), rtol=1e-6, atol=1e-7)
+        assert gx.numpy().transpose(0, 2, 3, 1).flags.c_contiguous
+
+
 def test_unknown_pass_is_an_error():
     with pytest.raises(ValueError, match="unknown pass"):
         cr.compile(_chain, passes=("dce", "nope"))

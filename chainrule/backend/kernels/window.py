@@ -184,11 +184,16 @@ def plane_gather(x, idx, nd):
     return out.reshape(idx.shape)
 
 
-def plane_scatter(g, idx, in_sizes, phases, accumulate=True):
+def plane_scatter(g, idx, in_sizes, phases, accumulate=True, channels_last=False):
     """The adjoint of :func:`plane_gather`: zeros of the input shape with ``g``
     added at ``idx``.  ``phases`` (per dim) says how far apart two outputs
     must be to never share an input, so each phase is a plain fancy-index
-    update without duplicates (no slow ``add.at``)."""
+    update without duplicates (no slow ``add.at``).
+
+    ``channels_last`` (for ``(N, C, *spatial)``): the result is written in
+    channels-last memory (returned as the logical NCHW view), the layout of a
+    convolution's output, so the gradient reaching the convolution needs no
+    transposing copy."""
     xp = B.xp_of(g)
     nd = len(in_sizes)
     lead = g.shape[:g.ndim - nd]
@@ -196,7 +201,14 @@ def plane_scatter(g, idx, in_sizes, phases, accumulate=True):
     plane = int(np.prod(in_sizes))
     out = xp.zeros(n * plane, dtype=g.dtype)
     gidx = idx.reshape((n,) + idx.shape[idx.ndim - nd:])
-    gidx = gidx + (xp.arange(n, dtype=np.int64) * plane).reshape((n,) + (1,) * nd)
+    cl = channels_last and len(lead) == 2
+    if cl:   # position of (b, c, p) in (N, *spatial, C) memory: (b * plane + p) * C + c
+        nb, nc = lead
+        base = (xp.arange(nb, dtype=np.int64)[:, None] * (plane * nc) +
+                xp.arange(nc, dtype=np.int64)[None, :]).reshape((n,) + (1,) * nd)
+        gidx = gidx * nc + base
+    else:
+        gidx = gidx + (xp.arange(n, dtype=np.int64) * plane).reshape((n,) + (1,) * nd)
     gv = g.reshape(gidx.shape)
     if not accumulate or all(r == 1 for r in phases):
         out[gidx.ravel()] = gv.ravel()
@@ -206,6 +218,9 @@ def plane_scatter(g, idx, in_sizes, phases, accumulate=True):
             i = gidx[sl].ravel()
             if i.size:
                 out[i] += gv[sl].ravel()
+    if cl:
+        return out.reshape((lead[0],) + tuple(in_sizes) + (lead[1],)).transpose(
+            (0, nd + 1) + tuple(range(1, nd + 1)))
     return out.reshape(lead + tuple(in_sizes))
 
 
