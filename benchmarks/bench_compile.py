@@ -46,7 +46,7 @@ from _common import (fmt_bytes, fmt_time, peak_rss_bytes,  # noqa: E402
 
 WORKLOADS = ("chain", "mlp", "lenet", "resnet", "lstm", "transformer")
 VARIANTS = ("eager", "compiled", "torch")
-PASSES = ("dce", "cse", "fuse")   # --passes; the default is chainrule.compile's
+PASSES = None                     # --passes; the default is chainrule.compile's
 DROPOUT = 0.0                     # --dropout (the transformer's)
 
 
@@ -237,7 +237,8 @@ def main():
     p.add_argument("--workload", default=",".join(WORKLOADS))
     p.add_argument("--memory", action="store_true", help="also measure peak step memory")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--passes", default="dce,cse,fuse",
+    from chainrule.compile.passes import DEFAULT_PASSES
+    p.add_argument("--passes", default=",".join(DEFAULT_PASSES),
                    help="passes of the compiled variant ('none': no pass), to measure each")
     p.add_argument("--no-rules", action="store_true",
                    help="compiled backward calls every op's own backward (no array rules)")
