@@ -148,12 +148,8 @@ def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negativ
             centers, ctx, cm = cbow_examples(chunk, window, rng)
             if not centers.size:
                 return 0.0, 0
-            neg = sampler.sample((centers.size, negative), rng)
-            outputs = np.concatenate((centers[:, None], neg), 1)
-            labels = np.zeros(outputs.shape, np.float32)
-            labels[:, 0] = 1
-            mask = np.ones(outputs.shape, bool)
-            mask[:, 1:] = neg != centers[:, None]  # gensim skips these
+            outputs, labels, mask = _ns_rows(centers, sampler.sample((centers.size,
+                                                                      negative), rng))
             return (model.sgd_step_windows(ctx, cm, outputs, labels, mask, lr, row_cap),
                     int(cm.sum()))
         if sg:
@@ -167,12 +163,8 @@ def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negativ
         if hs:
             outputs, labels, mask = points[targets], labels_hs[targets], mask_hs[targets]
         else:
-            neg = sampler.sample((targets.size, negative), rng)
-            outputs = np.concatenate((targets[:, None], neg), 1)
-            labels = np.zeros(outputs.shape, np.float32)
-            labels[:, 0] = 1
-            mask = np.ones(outputs.shape, bool)
-            mask[:, 1:] = neg != targets[:, None]  # gensim skips these
+            outputs, labels, mask = _ns_rows(targets, sampler.sample((targets.size,
+                                                                      negative), rng))
         return model.sgd_step(inputs, outputs, labels, mask, lr, cmask, row_cap), targets.size
 
     done_words = 0
@@ -246,6 +238,17 @@ def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negativ
                 a[...] = p.array
                 p.array = a
     return model, history
+
+
+def _ns_rows(targets, neg):
+    """Negative sampling's output rows ``[target, negatives...]``, labels (1 for the
+    target) and mask (a negative equal to its target is skipped, as gensim does)."""
+    outputs = np.concatenate((targets[:, None], neg), 1)
+    labels = np.zeros(outputs.shape, np.float32)
+    labels[:, 0] = 1
+    mask = np.ones(outputs.shape, bool)
+    mask[:, 1:] = neg != targets[:, None]
+    return outputs, labels, mask
 
 
 def _can_fork():

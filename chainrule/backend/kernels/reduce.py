@@ -44,21 +44,19 @@ def fast_sum(a, axes, keepdims=False):
         return a.sum(axis=axes, keepdims=keepdims)
     k = len(axes)
     if axes == tuple(range(nd - k, nd)):          # trailing axes: row sums
-        n = 1
-        for ax in axes:
-            n *= a.shape[ax]
-        other = a.size // n
-        if other < _MIN_OTHER or n > _MAX_LEN or n < 2:
-            return a.sum(axis=axes, keepdims=keepdims)
-        s = a.reshape(other, n) @ _ones(n, a.dtype)
-        return s.reshape(a.shape[:nd - k] + (1,) * k if keepdims else a.shape[:nd - k])
-    if axes == tuple(range(k)):                   # leading axes: column sums
-        n = 1
-        for ax in axes:
-            n *= a.shape[ax]
-        other = a.size // n
-        if other < _MIN_OTHER or n > _MAX_LEN or n < 2:
-            return a.sum(axis=axes, keepdims=keepdims)
-        s = _ones(n, a.dtype) @ a.reshape(n, other)
-        return s.reshape((1,) * k + a.shape[k:] if keepdims else a.shape[k:])
-    return a.sum(axis=axes, keepdims=keepdims)
+        kept, trailing = a.shape[:nd - k], True
+    elif axes == tuple(range(k)):                 # leading axes: column sums
+        kept, trailing = a.shape[k:], False
+    else:
+        return a.sum(axis=axes, keepdims=keepdims)
+    n = 1
+    for ax in axes:
+        n *= a.shape[ax]
+    other = a.size // n
+    if other < _MIN_OTHER or n > _MAX_LEN or n < 2:
+        return a.sum(axis=axes, keepdims=keepdims)
+    ones = _ones(n, a.dtype)
+    s = a.reshape(other, n) @ ones if trailing else ones @ a.reshape(n, other)
+    if not keepdims:
+        return s.reshape(kept)
+    return s.reshape(kept + (1,) * k if trailing else (1,) * k + kept)
