@@ -272,11 +272,13 @@ def _forked_steps(step, jobs, workers):
     ``workers`` forked processes (job ``j`` in worker ``j % workers``) on the shared
     tables, without locks (Hogwild, as gensim's workers and torch's Hogwild example);
     yields ``(j, loss, count)`` as results arrive.  A worker's exception is raised
-    here with its traceback text."""
+    here with its traceback text; a worker that dies without one (killed, out of
+    memory) is reported too, instead of waiting for it forever."""
     import multiprocessing
     import traceback
+    import queue as _queue
     ctx = multiprocessing.get_context("fork")
-    queue = ctx.SimpleQueue()
+    queue = ctx.Queue()
 
     def work(k):
         try:
@@ -299,7 +301,14 @@ def _forked_steps(step, jobs, workers):
     try:
         running = workers
         while running:
-            msg = queue.get()
+            try:
+                msg = queue.get(timeout=1.0)
+            except _queue.Empty:   # a worker killed (OOM, a signal) never says "done"
+                dead = [c.exitcode for c in children if c.exitcode not in (None, 0)]
+                if dead:
+                    raise RuntimeError(f"train_word2vec: a worker process died (exit code "
+                                       f"{dead[0]}) before finishing its chunks") from None
+                continue
             if msg is None:
                 running -= 1
             elif isinstance(msg, str):

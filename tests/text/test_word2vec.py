@@ -251,6 +251,12 @@ def test_worker_process_errors_reach_the_caller(monkeypatch):
     with pytest.raises(ValueError, match="parallel must be"):
         train_word2vec(corpus, workers=2, parallel="mpi")
 
+    def killed(*args, **kwargs):   # dies without a word (as if killed)
+        __import__("os")._exit(3)
+    monkeypatch.setattr(SkipGram, "sgd_step_windows", killed)
+    with pytest.raises(RuntimeError, match="worker process died \\(exit code 3\\)"):
+        train_word2vec(corpus, vector_size=4, epochs=1, batch_words=20, workers=2)
+
 
 def test_shared_negatives_trains_and_is_skipgram_ns_only():
     rng = np.random.default_rng(0)
