@@ -1,6 +1,6 @@
 """Adadelta: step sizes from running averages of squared gradients and updates."""
 from chainrule import backend as B
-from chainrule.optim.optimizer import (Optimizer, _bump, _grads, _incr_step,
+from chainrule.optim.optimizer import (Optimizer, _bump, _flags, _grads, _incr_step,
                                        _step_tensor, _zeros_like)
 
 __all__ = ["Adadelta"]
@@ -27,7 +27,8 @@ class Adadelta(Optimizer):
         maximize (bool): maximize the objective instead. Default: False.
     """
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False):
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
+                 capturable=False, maximize=False, differentiable=False):
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= rho <= 1.0:
@@ -36,7 +37,9 @@ class Adadelta(Optimizer):
             raise ValueError(f"Invalid epsilon value: {eps}")
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        _flags("Adadelta", foreach=foreach, capturable=capturable, differentiable=differentiable)
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
 
     def step(self, closure=None):

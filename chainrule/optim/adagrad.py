@@ -1,7 +1,7 @@
 """Adagrad: per-coordinate learning rates from the sum of squared gradients."""
 from chainrule import backend as B
 from chainrule.core.tensor import from_array
-from chainrule.optim.optimizer import Optimizer, _bump, _grads, _incr_step, _step_tensor
+from chainrule.optim.optimizer import Optimizer, _bump, _flags, _grads, _incr_step, _step_tensor
 
 __all__ = ["Adagrad"]
 
@@ -29,7 +29,8 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
-                 initial_accumulator_value=0, eps=1e-10, *, maximize=False):
+                 initial_accumulator_value=0, eps=1e-10, foreach=None, *, maximize=False,
+                 differentiable=False, fused=None):
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= lr_decay:
@@ -43,7 +44,9 @@ class Adagrad(Optimizer):
             raise ValueError(f"Invalid epsilon value: {eps}")
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value,
-                        maximize=maximize)
+                        foreach=foreach, maximize=maximize, differentiable=differentiable,
+                        fused=fused)
+        _flags("Adagrad", foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:

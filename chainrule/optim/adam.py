@@ -1,6 +1,6 @@
 """Adam: bias-corrected running averages of the gradient and its square."""
 from chainrule import backend as B
-from chainrule.optim.optimizer import (Optimizer, _bump, _grads, _incr_step, _lerp_,
+from chainrule.optim.optimizer import (Optimizer, _bump, _flags, _grads, _incr_step, _lerp_,
                                        _step_tensor, _zeros_like)
 
 __all__ = ["Adam"]
@@ -56,11 +56,15 @@ class Adam(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
         _check_adam_args(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize,
+                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable, fused=fused,
                         decoupled_weight_decay=decoupled_weight_decay)
+        _flags(type(self).__name__, foreach=foreach, capturable=capturable,
+               differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
     def step(self, closure=None):

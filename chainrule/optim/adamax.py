@@ -1,7 +1,7 @@
 """Adamax: Adam with the infinity norm of past gradients (Kingma & Ba 2015, sec. 7.1)."""
 from chainrule import backend as B
 from chainrule.optim.adam import _check_adam_args
-from chainrule.optim.optimizer import Optimizer, _adaptive_steps, _lerp_, _weight_decay
+from chainrule.optim.optimizer import Optimizer, _adaptive_steps, _flags, _lerp_, _weight_decay
 
 __all__ = ["Adamax"]
 
@@ -19,11 +19,14 @@ class Adamax(Optimizer):
     State: ``step`` (0-d tensor), ``exp_avg``, ``exp_inf``.
     """
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *,
-                 maximize=False):
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
         _check_adam_args(lr, betas, eps, weight_decay)
+        _flags("Adamax", foreach=foreach, capturable=capturable, differentiable=differentiable)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, maximize=maximize))
+                                      weight_decay=weight_decay, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable,
+                                      capturable=capturable))
 
     def step(self, closure=None):
         loss = self._eval_closure(closure)

@@ -1,7 +1,7 @@
 """ASGD: SGD with Polyak-Ruppert averaging of the iterates (Polyak & Juditsky 1992),
 with the decaying step size of torch's implementation."""
-from chainrule.optim.optimizer import (Optimizer, _bump, _grads, _incr_step, _step_tensor,
-                                       _zeros_like)
+from chainrule.optim.optimizer import (Optimizer, _bump, _flags, _grads, _incr_step,
+                                       _step_tensor, _zeros_like)
 
 __all__ = ["ASGD"]
 
@@ -21,14 +21,17 @@ class ASGD(Optimizer):
     State: ``step``, ``eta``, ``mu`` (0-d tensors), ``ax``.
     """
 
-    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, *,
-                 maximize=False):
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
+                 foreach=None, maximize=False, differentiable=False, capturable=False):
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _flags("ASGD", foreach=foreach, capturable=capturable, differentiable=differentiable)
         super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0,
-                                      weight_decay=weight_decay, maximize=maximize))
+                                      weight_decay=weight_decay, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable,
+                                      capturable=capturable))
 
     def step(self, closure=None):
         loss = self._eval_closure(closure)

@@ -2,7 +2,7 @@
 ``mu_t = beta1 (1 - 0.5 * 0.96^(t psi))``."""
 from chainrule import backend as B
 from chainrule.optim.adam import _check_adam_args
-from chainrule.optim.optimizer import (Optimizer, _adaptive_steps, _lerp_, _step_tensor,
+from chainrule.optim.optimizer import (Optimizer, _adaptive_steps, _flags, _lerp_, _step_tensor,
                                        _weight_decay)
 
 __all__ = ["NAdam"]
@@ -27,14 +27,19 @@ class NAdam(Optimizer):
     """
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False):
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
+                 maximize=False, capturable=False, differentiable=False):
         _check_adam_args(lr, betas, eps, weight_decay)
         if not 0.0 <= momentum_decay:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        _flags("NAdam", foreach=foreach, capturable=capturable,
+               differentiable=differentiable)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, momentum_decay=momentum_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach,
+                                      capturable=capturable,
+                                      differentiable=differentiable))
 
     def step(self, closure=None):
         loss = self._eval_closure(closure)

@@ -411,3 +411,22 @@ def _lerp_(a, b, w, xp):
         xp.subtract(b, diff, out=a)
     return a
 
+
+
+
+def _flags(op, *, foreach=None, capturable=False, differentiable=False, fused=None):
+    """Check torch's implementation switches (``foreach``, ``capturable``,
+    ``differentiable``, ``fused``), which the optimizers keep in their param groups
+    and ``state_dict`` in torch's key order.
+
+    In torch they choose among kernels that compute the same update (a loop per
+    tensor, multi-tensor ``foreach`` kernels, one ``fused`` kernel) and allow CUDA
+    graph capture; chainrule has one implementation per optimizer, so they change
+    nothing here, and code and checkpoints that pass them carry over.
+    ``differentiable=True`` (autograd through the step itself) is not supported and
+    says so; ``fused`` with ``foreach`` is torch's error."""
+    if differentiable:
+        raise NotImplementedError(f"{op}: differentiable=True (autograd through the "
+                                  f"optimizer step) is not supported by chainrule")
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")

@@ -2,7 +2,7 @@
 estimate is tractable, and rectified by its ratio (Liu et al. 2020)."""
 from chainrule import backend as B
 from chainrule.optim.adam import _check_adam_args
-from chainrule.optim.optimizer import Optimizer, _adaptive_steps, _lerp_, _weight_decay
+from chainrule.optim.optimizer import Optimizer, _adaptive_steps, _flags, _lerp_, _weight_decay
 
 __all__ = ["RAdam"]
 
@@ -26,11 +26,16 @@ class RAdam(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 decoupled_weight_decay=False, *, maximize=False):
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False,
+                 capturable=False, differentiable=False):
         _check_adam_args(lr, betas, eps, weight_decay)
+        _flags("RAdam", foreach=foreach, capturable=capturable,
+               differentiable=differentiable)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, maximize=maximize,
-                                      decoupled_weight_decay=decoupled_weight_decay))
+                                      foreach=foreach, capturable=capturable,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      differentiable=differentiable))
 
     def step(self, closure=None):
         loss = self._eval_closure(closure)

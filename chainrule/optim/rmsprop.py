@@ -1,6 +1,6 @@
 """RMSprop: divide the gradient by a running RMS of recent gradients."""
 from chainrule import backend as B
-from chainrule.optim.optimizer import (Optimizer, _bump, _grads, _incr_step, _lerp_,
+from chainrule.optim.optimizer import (Optimizer, _bump, _flags, _grads, _incr_step, _lerp_,
                                        _step_tensor, _zeros_like)
 
 __all__ = ["RMSprop"]
@@ -33,7 +33,8 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, *, maximize=False):
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:
@@ -44,8 +45,11 @@ class RMSprop(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if not 0.0 <= alpha:
             raise ValueError(f"Invalid alpha value: {alpha}")
+        _flags("RMSprop", foreach=foreach, capturable=capturable,
+               differentiable=differentiable)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                        weight_decay=weight_decay, maximize=maximize)
+                        weight_decay=weight_decay, capturable=capturable,
+                        foreach=foreach, maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
     def step(self, closure=None):

@@ -2,8 +2,8 @@
 that grows while the gradient keeps its sign and shrinks when it flips; only the sign
 of the gradient is used."""
 from chainrule import backend as B
-from chainrule.optim.optimizer import (Optimizer, _bump, _grads, _incr_step, _step_tensor,
-                                       _zeros_like)
+from chainrule.optim.optimizer import (Optimizer, _bump, _flags, _grads, _incr_step,
+                                       _step_tensor, _zeros_like)
 
 __all__ = ["Rprop"]
 
@@ -24,13 +24,15 @@ class Rprop(Optimizer):
     """
 
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
-                 maximize=False):
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        _flags("Rprop", foreach=foreach, capturable=capturable, differentiable=differentiable)
         super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes),
-                                      maximize=maximize))
+                                      foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable, capturable=capturable))
 
     def step(self, closure=None):
         loss = self._eval_closure(closure)

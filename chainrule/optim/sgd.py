@@ -1,7 +1,7 @@
 """Stochastic gradient descent, with momentum and Nesterov momentum."""
 from chainrule import backend as B
 from chainrule.core.tensor import from_array
-from chainrule.optim.optimizer import Optimizer, _bump, _grads
+from chainrule.optim.optimizer import Optimizer, _bump, _flags, _grads
 
 __all__ = ["SGD"]
 
@@ -38,7 +38,8 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -48,7 +49,9 @@ class SGD(Optimizer):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                        foreach=foreach, differentiable=differentiable, fused=fused)
+        _flags("SGD", foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
     def step(self, closure=None):
