@@ -70,9 +70,10 @@ C_GELU = float(np.sqrt(2 / np.pi))
 
 
 def _adam_consts():
+    """``(step_size, sqrt(bias_correction2), beta1, beta2, eps)`` of the Adam workload."""
     a = ADAM
     bc1, bc2 = 1 - a["b1"] ** a["step"], 1 - a["b2"] ** a["step"]
-    return a["lr"] / bc1, bc2 ** 0.5
+    return a["lr"] / bc1, bc2 ** 0.5, a["b1"], a["b2"], a["eps"]
 
 
 def _local_args(d):
@@ -123,8 +124,7 @@ def numpy_out(name, d):
             return dd, a
         return run
     if name == "adam":
-        step_size, bc2s = _adam_consts()
-        b1, b2, eps = ADAM["b1"], ADAM["b2"], ADAM["eps"]
+        step_size, bc2s, b1, b2, eps = _adam_consts()
         p0, g, m0, v0 = d["p"], d["g"], d["m"], d["v"]
         p, m, v, t = p0.copy(), m0.copy(), v0.copy(), np.empty_like(p0)
 
@@ -195,8 +195,7 @@ def numpy_plain(name, d):
     if name == "lstm_local":
         return None
     if name == "adam":
-        step_size, bc2s = _adam_consts()
-        b1, b2, eps = ADAM["b1"], ADAM["b2"], ADAM["eps"]
+        step_size, bc2s, b1, b2, eps = _adam_consts()
         p, g, m, v = d["p"], d["g"], d["m"], d["v"]
 
         def run():
@@ -245,8 +244,7 @@ def numexpr_variant(name, d):
             return dd, a
         return run
     if name == "adam":
-        step_size, bc2s = _adam_consts()
-        b1, b2, eps = ADAM["b1"], ADAM["b2"], ADAM["eps"]
+        step_size, bc2s, b1, b2, eps = _adam_consts()
         p0, g, m0, v0 = d["p"], d["g"], d["m"], d["v"]
         p, m, v = p0.copy(), m0.copy(), v0.copy()
         k = {"b1": F32(b1), "b2": F32(b2), "ss": F32(step_size), "bc": F32(bc2s),
@@ -364,10 +362,10 @@ def numba_variant(name, d, fastmath=False):
         g3, cp, tc, dd, a = _local_args(d)
         return lambda: (k(g3, cp, tc, dd, a), (dd, a))[1]
     if name == "adam":
-        step_size, bc2s = _adam_consts()
+        step_size, bc2s, b1, b2, eps = _adam_consts()
         p0, g, m0, v0 = d["p"], d["g"], d["m"], d["v"]
         p, m, v = p0.copy(), m0.copy(), v0.copy()
-        args = (F32(ADAM["b1"]), F32(ADAM["b2"]), F32(step_size), F32(bc2s), F32(ADAM["eps"]))
+        args = (F32(b1), F32(b2), F32(step_size), F32(bc2s), F32(eps))
 
         def run():
             p[:], m[:], v[:] = p0, m0, v0
