@@ -275,18 +275,15 @@ def writeable_alias(a):
         return None
 
 
-_SHARED = []  # the shared-memory blocks of this process (kept alive, unlinked at exit)
-
-
 def shared_array(a):
     """A copy of host array ``a`` in an anonymous shared mapping: processes forked
-    afterwards read and write the same memory (``Tensor.share_memory_``, Hogwild)."""
+    afterwards read and write the same memory (``Tensor.share_memory_``, Hogwild).
+    The array holds the mapping; it is freed with the last array that views it."""
     import mmap
     if is_device_array(a):
         return a  # CUDA memory: nothing to do here (torch: a no-op for CUDA tensors too)
     buf = mmap.mmap(-1, max(a.nbytes, 1), flags=mmap.MAP_SHARED,
                     prot=mmap.PROT_READ | mmap.PROT_WRITE)
-    _SHARED.append(buf)
     out = np.frombuffer(buf, dtype=a.dtype, count=a.size).reshape(a.shape)
     out[...] = a
     return out

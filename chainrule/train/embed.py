@@ -180,7 +180,7 @@ def train_word2vec(corpus, sg=True, hs=False, vector_size=100, window=5, negativ
     if procs:  # the tables in shared memory: every forked worker updates the same rows
         private = [(p, p.array) for p in model.parameters()]
         for p, a in private:
-            p.array = _shared_copy(a)
+            p.array = B.shared_array(a)
     try:
         with no_grad():
             for epoch in range(epochs):
@@ -254,17 +254,6 @@ def _ns_rows(targets, neg):
 def _can_fork():
     import multiprocessing
     return "fork" in multiprocessing.get_all_start_methods()
-
-
-def _shared_copy(a):
-    """A copy of host array ``a`` in an anonymous shared mapping (freed with the
-    array): children forked afterwards read and write the same memory."""
-    import mmap
-    buf = mmap.mmap(-1, max(a.nbytes, 1), flags=mmap.MAP_SHARED,
-                    prot=mmap.PROT_READ | mmap.PROT_WRITE)
-    out = np.frombuffer(buf, dtype=a.dtype, count=a.size).reshape(a.shape)
-    out[...] = a
-    return out
 
 
 def _forked_steps(step, jobs, workers):
