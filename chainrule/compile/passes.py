@@ -256,15 +256,15 @@ def pool_first(program):
                 or len(r.ins) != 1 or len(r.outs) != 1 or r.binds):
             continue
         a = r.outs[0]
-        if uses.get(a, 0) != 1 or a in program.outputs or not meta[a][1].kind == "f":
+        if uses.get(a, 0) != 1 or a in program.outputs or meta[a][1].kind != "f":
             continue
         k = next((k for k in range(i + 1, len(nodes)) if a in nodes[k].ins), None)
         if k is None:
             continue
         p = nodes[k]
         if (p.kind != "op" or p.fused is not None or type(p.fn).__name__ != "MaxPool"
-                or getattr(p.fn, "returns_idx", True) or len(p.outs) != 1 or p.ins != [a] or p.binds
-                or p.recorded != r.recorded):
+                or getattr(p.fn, "returns_idx", True) or len(p.outs) != 1 or p.ins != [a]
+                or p.binds or p.recorded != r.recorded):
             continue
         b = p.outs[0]
         mid = len(meta)                  # the pooled, not yet rectified values

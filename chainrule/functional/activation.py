@@ -10,11 +10,11 @@ import math
 import numpy as np
 
 from chainrule import backend as B
+from chainrule.backend.kernels.reduce import fast_sum
 from chainrule.core import dtype as D
 from chainrule.core.function import Function
 from chainrule.core.grad_mode import is_grad_enabled
 from chainrule.core.tensor import Tensor, _make
-from chainrule.backend.kernels.reduce import fast_sum
 from chainrule.functional.autocast import autocast_op
 from chainrule.functional._util import norm_dim
 from chainrule.functional.elementwise import (
@@ -174,12 +174,12 @@ class Hardswish(Function):
             slope = where(mid, t * (1 / 3) + 0.5, 0.0)
             return gy * where(_make(t._data <= -3), 0.0, where(mid, slope, 1.0))
         x = t._data
-        K = B.kernels_of(x)
-        d = B.xp_of(x).divide(x, x.dtype.type(3), out=B.xp_of(x).empty_like(x))
+        xp, K, one = B.xp_of(x), B.kernels_of(x), x.dtype.type(1)
+        d = xp.divide(x, x.dtype.type(3), out=xp.empty_like(x))   # an array even when 0-d
         d += x.dtype.type(0.5)
-        d = K.select(x < 3, d, x.dtype.type(1))     # NaN: 1 (both comparisons false)
+        d = K.select(x < 3, d, one)                  # NaN: 1 (both comparisons false)
         d = K.select(x <= -3, x.dtype.type(0), d)
-        return _make(B.xp_of(x).multiply(d, gy._data))
+        return _make(xp.multiply(d, gy._data))
 
 
 def _hardswish(t):
@@ -378,11 +378,12 @@ _NO_SHIFT_LEN = 4096  # than this many of them cannot overflow (e^80 = 5.5e34)
 
 def _shifted(x, dim):
     """``x - max(x, dim)``, the shift that keeps softmax's ``exp`` from overflowing, or
-    ``x`` itself where no shift is needed (softmax's ``exp(x) / sum`` is as accurate
-    either way; log-softmax keeps the shift, its ``x - lse`` would cancel): every element of a float32/float64 ``x``
+    ``x`` itself where no shift is needed: every element of a float32/float64 ``x``
     within +-80 (one ``max`` and one ``min`` over the whole array: NumPy's max along a
     short axis is 100 us for the (2048, 32) rows of an attention softmax, 10x its
-    ``exp``).  NaN or inf anywhere takes the shifted path."""
+    ``exp``).  NaN or inf anywhere takes the shifted path.  Softmax's ``exp(x) / sum``
+    is as accurate either way; log-softmax keeps the shift (its ``x - lse`` would
+    cancel)."""
     if (not B.is_device_array(x) and x.dtype in (np.float32, np.float64)
             and x.shape[dim] < _NO_SHIFT_LEN):
         hi, lo = x.max(), x.min()

@@ -16,8 +16,8 @@ import numbers
 
 import numpy as np
 
-from chainrule.backend.kernels.reduce import fast_sum
 from chainrule import backend as B
+from chainrule.backend.kernels.reduce import fast_sum
 from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, _make
@@ -30,16 +30,11 @@ __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_res
            "rms_norm"]
 
 
-def _mean(x, axes):
-    """``x.mean(axes, keepdims=True)``, its sum by ``gemv`` over trailing axes (layer
-    norm's rows: 4x NumPy's short-row sum)."""
-    if x.dtype in (np.float32, np.float64):
-        s = fast_sum(x, axes, keepdims=True)
-        if isinstance(s, np.ndarray):
-            n = 1
-            for a in axes:
-                n *= x.shape[a]
-            return s / max(n, 1) if n else x.mean(axis=axes, keepdims=True)
+def _mean(x, axes, n):
+    """``x.mean(axes, keepdims=True)`` over ``n`` elements, its sum by ``gemv`` over
+    trailing axes (layer norm's rows: 4x NumPy's short-row sum)."""
+    if n and x.dtype in (np.float32, np.float64):
+        return fast_sum(x, axes, keepdims=True) / n
     return x.mean(axis=axes, keepdims=True)
 
 
@@ -57,9 +52,9 @@ class Normalize(Function):
         self.rows = _channel_rows(x, self.axes, wb)
         if self.rows is not None:
             return self._forward_rows(self.rows, x.shape, wb)
-        mean = _mean(x, self.axes)
+        mean = _mean(x, self.axes, self.count)
         y = x - mean
-        var = _mean(xp.square(y), self.axes)
+        var = _mean(xp.square(y), self.axes, self.count)
         invstd = 1.0 / xp.sqrt(var + self.eps)
         if self.has_weight and _constant_over(wb[0].shape, self.axes, x.ndim):
             y *= invstd * wb[0]     # one pass instead of two

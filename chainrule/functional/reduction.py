@@ -10,8 +10,8 @@ import warnings
 
 import numpy as np
 
-from chainrule.backend.kernels.reduce import fast_sum
 from chainrule import backend as B
+from chainrule.backend.kernels.reduce import fast_sum
 from chainrule.core import dtype as D
 from chainrule.core import grad_mode as _gm
 from chainrule.core.function import Function
@@ -137,10 +137,8 @@ class Mean(Function):
 
     def forward(self, x):
         self.n = int(np.prod([x.shape[a] for a in self.axes])) if self.axes else 1
-        if x.dtype in (np.float32, np.float64) and self.axes and x.ndim:
-            s = fast_sum(x, self.axes, self.keepdim)
-            return s / self.n if isinstance(s, np.ndarray) and s.ndim else x.mean(
-                axis=self.axes, keepdims=self.keepdim)
+        if self.n and x.dtype in (np.float32, np.float64):   # NumPy's mean is sum / n too
+            return fast_sum(x, self.axes, self.keepdim) / self.n
         return x.mean(axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, gy):  # 1/n for every element

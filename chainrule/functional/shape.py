@@ -12,8 +12,8 @@ import math
 import numbers
 import operator
 
-from chainrule.backend.kernels.reduce import fast_sum
 from chainrule import backend as B
+from chainrule.backend.kernels.reduce import fast_sum
 from chainrule.core.function import Function
 from chainrule.functional._util import norm_dim, norm_dims
 from chainrule.functional.elementwise import cast
